@@ -1,0 +1,8 @@
+// Every migration, by name, in order. A static list (not a folder scan) so the same migrations run
+// under tsx, vitest and any bundler. Add new files here; never edit or reorder an existing entry.
+import type { Migration } from 'kysely';
+import * as initial from './2026_11_23_0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_23_0001_initial': initial,
+};

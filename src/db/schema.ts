@@ -1,0 +1,211 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
+
+/** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** bigint ids come back from pg as strings (int8 exceeds a JS number's exact range). */
+type BigId = ColumnType<string, never, never>;
+type BigRef = ColumnType<string, string | number | bigint, string | number | bigint>;
+type Json<T> = JSONColumnType<T, T, T>;
+type JsonWithDefault<T> = ColumnType<T, T | undefined, T>;
+
+export type VersionStatus = 'registered' | 'validating' | 'validated' | 'rejected' | 'candidate' | 'production' | 'rolled_back' | 'retired';
+export type RolloutStatus = 'running' | 'promoted' | 'rolled_back' | 'rejected' | 'aborted' | 'kept_baseline' | 'failed';
+export type StepVerdict = 'successful' | 'failed' | 'inconclusive' | 'error' | 'info';
+export type LookDecision = 'continue' | 'promote' | 'rollback' | 'stop_no_effect';
+export type Role = 'viewer' | 'deployer' | 'approver' | 'admin';
+export type Device = 'cpu' | 'cuda';
+
+export interface ProjectsTable { id: string; name: string; created_at: Timestamp }
+
+export interface ModelsTable {
+  id: BigId;
+  project_id: string;
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  task: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface TensorSpec { name: string; datatype: string; shape: number[] }
+export interface ModelSignature { inputs: TensorSpec[]; outputs: TensorSpec[] }
+
+export interface ModelVersionsTable {
+  id: BigId;
+  model_id: BigRef;
+  version: string;
+  artifact_uri: string;
+  sha256: string;
+  size_bytes: ColumnType<string, number | bigint | string, number | bigint | string>;
+  signature: Json<ModelSignature>;
+  metadata: JsonWithDefault<Record<string, unknown>>;
+  training_data_ref: string | null;
+  reference_profile: ColumnType<unknown, unknown, unknown> | null;
+  metrics: JsonWithDefault<Record<string, unknown>>;
+  status: ColumnType<VersionStatus, VersionStatus | undefined, VersionStatus>;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface TrafficGenerationsTable {
+  id: BigId;
+  model_id: BigRef;
+  generation: number;
+  weights: Json<Record<string, number>>;
+  spec: JsonWithDefault<Record<string, unknown>>;
+  reason: ColumnType<string, string | undefined, string>;
+  created_by: string;
+  created_at: Timestamp;
+}
+
+export interface ServingWorkersTable {
+  id: string;
+  address: string;
+  admin_address: string;
+  device: Device;
+  models: JsonWithDefault<unknown[]>;
+  generations: JsonWithDefault<Record<string, number>>;
+  status: ColumnType<'starting' | 'ready' | 'draining' | 'stopped', 'starting' | 'ready' | 'draining' | 'stopped' | undefined>;
+  started_at: Timestamp;
+  heartbeat_at: Timestamp;
+}
+
+export interface RolloutsTable {
+  id: string;
+  workflow_id: string;
+  model_id: BigRef;
+  candidate_version_id: BigRef;
+  baseline_version_id: BigRef | null;
+  policy: Json<Record<string, unknown>>;
+  status: ColumnType<RolloutStatus, RolloutStatus | undefined, RolloutStatus>;
+  phase: ColumnType<string, string | undefined, string>;
+  outcome_reason: string | null;
+  started_by: string;
+  started_at: Timestamp;
+  ended_at: NullableTimestamp;
+}
+
+export interface RolloutStepsTable {
+  id: BigId;
+  rollout_id: string;
+  seq: number;
+  phase: string;
+  step: string;
+  verdict: StepVerdict;
+  numbers: JsonWithDefault<Record<string, unknown>>;
+  reason: ColumnType<string, string | undefined, string>;
+  at: Timestamp;
+}
+
+export interface ExperimentsTable {
+  id: string;
+  rollout_id: string;
+  model_id: BigRef;
+  kind: 'ab' | 'bandit';
+  salt: string;
+  arms: Json<unknown[]>;
+  primary_metric: string;
+  config: Json<Record<string, unknown>>;
+  status: ColumnType<'running' | 'decided' | 'stopped', 'running' | 'decided' | 'stopped' | undefined>;
+  decision: ColumnType<unknown, unknown, unknown> | null;
+  started_at: Timestamp;
+  ended_at: NullableTimestamp;
+}
+
+export interface ExperimentLooksTable {
+  id: BigId;
+  experiment_id: string;
+  look: number;
+  arm_stats: Json<unknown>;
+  result: Json<unknown>;
+  decision: LookDecision;
+  at: Timestamp;
+}
+
+export interface InferenceLogTable {
+  id: BigId;
+  request_id: string;
+  at: Timestamp;
+  model: string;
+  version: string;
+  arm: string | null;
+  experiment_id: string | null;
+  routing_key_hash: string | null;
+  segment: string | null;
+  shadow: ColumnType<boolean, boolean | undefined, boolean>;
+  fallback: ColumnType<boolean, boolean | undefined, boolean>;
+  inputs: number[] | null;
+  outputs: number[] | null;
+  latency_us: number;
+  worker_id: string;
+}
+
+export interface FeedbackTable {
+  id: BigId;
+  model: string;
+  request_id: string | null;
+  routing_key_hash: string | null;
+  metric: string;
+  value: number;
+  at: Timestamp;
+}
+
+export interface DriftReportsTable {
+  id: BigId;
+  model_id: BigRef;
+  version_id: BigRef;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  rows: number;
+  features: Json<unknown>;
+  dataset_drift: boolean;
+  share_drifted: number;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  project_id: string;
+  name: string;
+  role: Role;
+  secret_hash: string;
+  created_at: Timestamp;
+  disabled_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: BigId;
+  at: Timestamp;
+  project_id: string | null;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: ColumnType<unknown, unknown, unknown> | null;
+  after: ColumnType<unknown, unknown, unknown> | null;
+  request_id: string | null;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  traffic_generations: TrafficGenerationsTable;
+  serving_workers: ServingWorkersTable;
+  rollouts: RolloutsTable;
+  rollout_steps: RolloutStepsTable;
+  experiments: ExperimentsTable;
+  experiment_looks: ExperimentLooksTable;
+  inference_log: InferenceLogTable;
+  feedback: FeedbackTable;
+  drift_reports: DriftReportsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+}
+
+export type Model = Selectable<ModelsTable>;
+export type ModelVersion = Selectable<ModelVersionsTable>;
+export type NewModelVersion = Insertable<ModelVersionsTable>;
+export type TrafficGeneration = Selectable<TrafficGenerationsTable>;
+export type Rollout = Selectable<RolloutsTable>;
