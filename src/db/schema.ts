@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
+import type { ColumnType, Insertable, Selectable } from 'kysely';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -6,7 +6,8 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 /** bigint ids come back from pg as strings (int8 exceeds a JS number's exact range). */
 type BigId = ColumnType<string, never, never>;
 type BigRef = ColumnType<string, string | number | bigint, string | number | bigint>;
-type Json<T> = JSONColumnType<T, T, T>;
+// pg serialises objects as JSON but arrays as Postgres arrays: JSON-encode arrays before writing jsonb.
+type Json<T> = ColumnType<T, T | string, T | string>;
 type JsonWithDefault<T> = ColumnType<T, T | undefined, T>;
 
 export type VersionStatus = 'registered' | 'validating' | 'validated' | 'rejected' | 'candidate' | 'production' | 'rolled_back' | 'retired';

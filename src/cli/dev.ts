@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { startDevStack, type DevStack } from '../dev/stack.js';
+
+function printUrls(stack: DevStack): void {
+  const rows: Array<[string, string]> = [
+    ['Temporal UI', stack.urls.temporalUi ?? '(external Temporal at ' + stack.temporalAddress + ')'],
+    ['Temporal gRPC', stack.temporalAddress],
+    ['API', stack.urls.api],
+    ['API docs', stack.urls.apiDocs],
+    ...stack.urls.serving.map((url, i): [string, string] => [`Serving worker ${i + 1}`, url]),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log('\nSluice dev stack is up:');
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+  console.log('\nPress Ctrl-C to stop everything.');
+}
+
+/** Starts the stack, prints its URLs, and stops every process on Ctrl-C or SIGTERM. */
+export async function runDevStack(opts: { servingWorkers: number }): Promise<void> {
+  const stack = await startDevStack({ servingWorkers: opts.servingWorkers, onProgress: (line) => console.log(`  · ${line}`) });
+  printUrls(stack);
+  await new Promise<void>((resolve) => {
+    const shutdown = () => {
+      console.log('\nStopping Sluice dev stack...');
+      stack.stop().then(() => { console.log('Stopped.'); resolve(); }, (err: unknown) => { console.error(err); resolve(); });
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+}
+
+export function registerDevCommands(program: Command): void {
+  program.command('dev')
+    .description('Start PostgreSQL, the Temporal dev server, the orchestrator, the API and serving workers; Ctrl-C stops all')
+    .option('--serving-workers <n>', 'number of serving workers', (v) => Number.parseInt(v, 10), 2)
+    .action(async (opts: { servingWorkers: number }) => {
+      await runDevStack(opts);
+    });
+}

@@ -1,0 +1,43 @@
+import { createRequire } from 'node:module';
+import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { TASK_QUEUE, TEMPORAL_NAMESPACE } from '../config.js';
+import type { Database } from '../db/schema.js';
+
+const require = createRequire(import.meta.url);
+
+let runtimeInstalled = false;
+/** Temporal's Rust core logs at INFO by default; keep the dev console readable. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.SLUICE_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+}
+
+export interface OrchestratorWorkerOptions {
+  temporalAddress: string;
+  db: Kysely<Database>;
+  taskQueue?: string;
+  namespace?: string;
+  /** Extra or replacement activities (tests stub the fleet with these). */
+  activities?: Partial<ReturnType<typeof createActivities>> & Record<string, unknown>;
+  deps?: Partial<ActivityDeps>;
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/** Builds the orchestrator's Temporal worker: the workflows in src/workflows and their activities. */
+export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime();
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const activities = { ...createActivities({ db: opts.db, ...opts.deps }), ...opts.activities };
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace ?? TEMPORAL_NAMESPACE,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows/index.ts'),
+    activities,
+    ...opts.workerOptions,
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,2 @@
+// The workflow bundle's entry: every workflow the orchestrator worker runs is exported here.
+export { stackProbe } from './probe.js';
