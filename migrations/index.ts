@@ -2,7 +2,9 @@
 // under tsx, vitest and any bundler. Add new files here; never edit or reorder an existing entry.
 import type { Migration } from 'kysely';
 import * as initial from './2026_11_23_0001_initial.js';
+import * as lifecycle from './2026_11_23_0002_lifecycle.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
+  '2026_11_23_0002_lifecycle': lifecycle,
 };

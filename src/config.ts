@@ -9,12 +9,7 @@ export function stateDir(): string {
   return path.resolve(process.env.SLUICE_STATE_DIR ?? path.join(projectRoot, '.sluice'));
 }
 
-/** Sluice's Temporal search attributes, registered on the dev server and kept current by workflows. */
-export const SEARCH_ATTRIBUTES = {
-  model: 'SluiceModel',
-  version: 'SluiceVersion',
-  phase: 'SluicePhase',
-} as const;
+export { SEARCH_ATTRIBUTES } from './shared/search-attributes.js';
 
 export const TEMPORAL_NAMESPACE = process.env.TEMPORAL_NAMESPACE ?? 'default';
 export const TASK_QUEUE = process.env.SLUICE_TASK_QUEUE ?? 'sluice-orchestrator';

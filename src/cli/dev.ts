@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { redactUrl } from '../dev/postgres.js';
 import { startDevStack, type DevStack } from '../dev/stack.js';
 
 function printUrls(stack: DevStack): void {
   const rows: Array<[string, string]> = [
     ['Temporal UI', stack.urls.temporalUi ?? '(external Temporal at ' + stack.temporalAddress + ')'],
     ['Temporal gRPC', stack.temporalAddress],
+    ['PostgreSQL', redactUrl(stack.databaseUrl)],
     ['API', stack.urls.api],
     ['API docs', stack.urls.apiDocs],
     ...stack.urls.serving.map((url, i): [string, string] => [`Serving worker ${i + 1}`, url]),
@@ -35,5 +37,10 @@ export function registerDevCommands(program: Command): void {
     .option('--serving-workers <n>', 'number of serving workers', (v) => Number.parseInt(v, 10), 2)
     .action(async (opts: { servingWorkers: number }) => {
       await runDevStack(opts);
+    });
+  program.command('demo')
+    .description('Start the dev stack on the embedded defaults (the rollout scenario runs on top of it)')
+    .action(async () => {
+      await runDevStack({ servingWorkers: 2 });
     });
 }

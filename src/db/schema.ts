@@ -25,8 +25,12 @@ export interface ModelsTable {
   name: string;
   description: ColumnType<string, string | undefined, string>;
   task: ColumnType<string, string | undefined, string>;
+  /** Rows the validation activity scores every candidate on: {features: number[][], labels: number[], segments?: string[]} */
+  golden_set: ColumnType<GoldenSet | null, GoldenSet | string | null | undefined, GoldenSet | string | null>;
   created_at: Timestamp;
 }
+
+export interface GoldenSet { features: number[][]; labels: number[]; segments?: string[] }
 
 export interface TensorSpec { name: string; datatype: string; shape: number[] }
 export interface ModelSignature { inputs: TensorSpec[]; outputs: TensorSpec[] }
@@ -139,6 +143,8 @@ export interface InferenceLogTable {
   outputs: number[] | null;
   latency_us: number;
   worker_id: string;
+  /** null for a served request; the failure's message otherwise */
+  error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface FeedbackTable {

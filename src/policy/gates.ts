@@ -1,0 +1,107 @@
+// Canary analysis in the style of Argo Rollouts: metric windows come in (I/O lives in activities),
+// a pure evaluation says successful / failed / inconclusive / error with the numbers behind it.
+import type { CanaryGates } from './schema.js';
+
+export type GateVerdict = 'successful' | 'failed' | 'inconclusive' | 'error';
+
+/** One version's traffic over an analysis window, measured by the same query for both versions. */
+export interface VersionWindow {
+  requests: number;
+  errors: number;
+  /** null when the window holds no successful request */
+  p99LatencyMs: number | null;
+  /** Counts of predicted probabilities in equal-width bins over [0, 1]. */
+  predictionHistogram: number[];
+}
+
+export interface CanaryWindow { baseline: VersionWindow; candidate: VersionWindow }
+
+export interface GateCheck { gate: string; verdict: GateVerdict; observed: number | null; limit: number; reason: string }
+
+export interface GateEvaluation {
+  verdict: GateVerdict;
+  reason: string;
+  checks: GateCheck[];
+  numbers: Record<string, number | null>;
+}
+
+const PSI_FLOOR = 1e-4;
+
+/** PSI between two histograms on the same bins; empty bins are floored so the log stays finite. */
+export function histogramPsi(expected: number[], actual: number[]): number | null {
+  if (expected.length !== actual.length || expected.length === 0) return null;
+  const totalE = expected.reduce((a, b) => a + b, 0);
+  const totalA = actual.reduce((a, b) => a + b, 0);
+  if (totalE <= 0 || totalA <= 0) return null;
+  let psi = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = Math.max((expected[i] ?? 0) / totalE, PSI_FLOOR);
+    const a = Math.max((actual[i] ?? 0) / totalA, PSI_FLOOR);
+    psi += (a - e) * Math.log(a / e);
+  }
+  return psi;
+}
+
+function validWindow(w: VersionWindow): boolean {
+  return Number.isFinite(w.requests) && Number.isFinite(w.errors) && w.requests >= 0 && w.errors >= 0 && w.errors <= w.requests;
+}
+
+/**
+ * Evaluates one analysis window against the canary gates. Any failed check fails the window; too
+ * little candidate traffic makes it inconclusive rather than successful.
+ */
+export function evaluateCanaryWindow(window: CanaryWindow, gates: CanaryGates): GateEvaluation {
+  const { baseline, candidate } = window;
+  if (!validWindow(baseline) || !validWindow(candidate)) {
+    return { verdict: 'error', reason: 'metric window is malformed (negative or inconsistent counts)', checks: [], numbers: {} };
+  }
+  const candidateErrorRate = candidate.requests > 0 ? candidate.errors / candidate.requests : null;
+  const baselineErrorRate = baseline.requests > 0 ? baseline.errors / baseline.requests : null;
+  const p99Ratio = candidate.p99LatencyMs !== null && baseline.p99LatencyMs !== null && baseline.p99LatencyMs > 0
+    ? candidate.p99LatencyMs / baseline.p99LatencyMs : null;
+  const psi = histogramPsi(baseline.predictionHistogram, candidate.predictionHistogram);
+  const numbers = {
+    candidateRequests: candidate.requests, candidateErrors: candidate.errors, candidateErrorRate,
+    baselineRequests: baseline.requests, baselineErrors: baseline.errors, baselineErrorRate,
+    candidateP99Ms: candidate.p99LatencyMs, baselineP99Ms: baseline.p99LatencyMs, p99Ratio, predictionPsi: psi,
+  };
+
+  const checks: GateCheck[] = [];
+  // An error spike is decisive even on little traffic: it only needs a handful of failures.
+  if (candidateErrorRate !== null) {
+    checks.push(candidateErrorRate > gates.maxErrorRate && candidate.errors >= 3
+      ? { gate: 'error_rate', verdict: 'failed', observed: candidateErrorRate, limit: gates.maxErrorRate, reason: `candidate error rate ${pct(candidateErrorRate)} > ${pct(gates.maxErrorRate)}` }
+      : { gate: 'error_rate', verdict: 'successful', observed: candidateErrorRate, limit: gates.maxErrorRate, reason: `candidate error rate ${pct(candidateErrorRate)}` });
+    if (baselineErrorRate !== null) {
+      const delta = candidateErrorRate - baselineErrorRate;
+      checks.push(delta > gates.maxErrorRateDelta && candidate.errors >= 3
+        ? { gate: 'error_rate_delta', verdict: 'failed', observed: delta, limit: gates.maxErrorRateDelta, reason: `candidate errors exceed baseline by ${pct(delta)}` }
+        : { gate: 'error_rate_delta', verdict: 'successful', observed: delta, limit: gates.maxErrorRateDelta, reason: `error rate delta ${pct(delta)}` });
+    }
+  }
+  const enough = candidate.requests - candidate.errors >= gates.minRequests && baseline.requests - baseline.errors >= gates.minRequests;
+  if (!enough) {
+    checks.push({ gate: 'min_requests', verdict: 'inconclusive', observed: candidate.requests, limit: gates.minRequests,
+      reason: `only ${candidate.requests} candidate and ${baseline.requests} baseline requests (need ${gates.minRequests} successful each)` });
+  } else {
+    if (p99Ratio !== null) {
+      checks.push(p99Ratio > gates.maxP99LatencyRatio
+        ? { gate: 'p99_latency', verdict: 'failed', observed: p99Ratio, limit: gates.maxP99LatencyRatio, reason: `candidate p99 is ${p99Ratio.toFixed(2)}× baseline` }
+        : { gate: 'p99_latency', verdict: 'successful', observed: p99Ratio, limit: gates.maxP99LatencyRatio, reason: `p99 ratio ${p99Ratio.toFixed(2)}` });
+    }
+    if (psi !== null) {
+      checks.push(psi > gates.maxPredictionPsi
+        ? { gate: 'prediction_shift', verdict: 'failed', observed: psi, limit: gates.maxPredictionPsi, reason: `prediction PSI ${psi.toFixed(3)} > ${gates.maxPredictionPsi}` }
+        : { gate: 'prediction_shift', verdict: 'successful', observed: psi, limit: gates.maxPredictionPsi, reason: `prediction PSI ${psi.toFixed(3)}` });
+    }
+  }
+  const failed = checks.filter((c) => c.verdict === 'failed');
+  if (failed.length > 0) return { verdict: 'failed', reason: failed.map((c) => c.reason).join('; '), checks, numbers };
+  const inconclusive = checks.find((c) => c.verdict === 'inconclusive');
+  if (inconclusive) return { verdict: 'inconclusive', reason: inconclusive.reason, checks, numbers };
+  return { verdict: 'successful', reason: checks.map((c) => c.reason).join('; ') || 'all gates passed', checks, numbers };
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,87 @@
+// The rollout policy: one versioned, validated document per rollout. Durations are seconds so a
+// test can run a whole lifecycle in a few seconds and production can bake for hours.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Seconds = (description: string, dflt: number) => Type.Number({ minimum: 0, maximum: 30 * 24 * 3600, default: dflt, description });
+const Share = (description: string, dflt?: number) =>
+  Type.Number({ minimum: 0, maximum: 1, description, ...(dflt === undefined ? {} : { default: dflt }) });
+
+export const MetricRef = Type.Object({
+  name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'feedback metric name' }),
+  type: Type.Union([Type.Literal('binary'), Type.Literal('continuous')], { default: 'binary' }),
+  direction: Type.Union([Type.Literal('increase'), Type.Literal('decrease')], { default: 'increase', description: 'which way is better' }),
+}, { additionalProperties: false });
+
+export const Guardrail = Type.Intersect([MetricRef, Type.Object({
+  maxDegradation: Type.Number({ minimum: 0, default: 0, description: 'tolerated absolute worsening before the guardrail fails' }),
+})]);
+
+export const CanaryStep = Type.Object({
+  weight: Share('candidate share during this step'),
+  bakeSeconds: Seconds('how long the step runs before the next one', 60),
+  requireApproval: Type.Boolean({ default: false, description: 'a human approves before this step starts' }),
+}, { additionalProperties: false });
+
+export const CanaryGates = Type.Object({
+  maxErrorRate: Share('candidate error rate above this fails the gate', 0.02),
+  maxErrorRateDelta: Share('candidate error rate minus baseline error rate above this fails', 0.01),
+  maxP99LatencyRatio: Type.Number({ minimum: 1, default: 2, description: 'candidate p99 / baseline p99 above this fails' }),
+  maxPredictionPsi: Type.Number({ minimum: 0, default: 0.25, description: 'PSI of candidate predictions vs baseline above this fails' }),
+  minRequests: Type.Integer({ minimum: 1, default: 20, description: 'fewer candidate requests in a window make it inconclusive' }),
+}, { additionalProperties: false, default: {} });
+
+export const RolloutPolicy = Type.Object({
+  version: Type.Literal(1, { default: 1 }),
+  validation: Type.Object({
+    minAccuracy: Share('golden-set accuracy floor', 0.6),
+    maxP99LatencyMs: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+    fairness: Type.Optional(Type.Object({
+      segmentFeature: Type.String({ minLength: 1 }),
+      minRatio: Share('worst segment accuracy / best segment accuracy floor', 0.8),
+    }, { additionalProperties: false })),
+  }, { additionalProperties: false, default: {} }),
+  shadow: Type.Optional(Type.Object({
+    share: Share('share of requests mirrored to the candidate', 1),
+    durationSeconds: Seconds('how long shadow runs', 30),
+    minAgreement: Share('share of mirrored requests where candidate and primary agree (same class)', 0.8),
+  }, { additionalProperties: false })),
+  canary: Type.Object({
+    steps: Type.Array(CanaryStep, { minItems: 0, maxItems: 20, default: [{ weight: 0.05, bakeSeconds: 60 }, { weight: 0.2, bakeSeconds: 60 }] }),
+    analysisIntervalSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 10 }),
+    gates: CanaryGates,
+    failureLimit: Type.Integer({ minimum: 1, default: 1, description: 'failed gate evaluations that roll back' }),
+    inconclusiveLimit: Type.Integer({ minimum: 1, default: 6, description: 'consecutive inconclusive evaluations that roll back' }),
+  }, { additionalProperties: false, default: {} }),
+  approval: Type.Object({
+    timeoutSeconds: Seconds('how long an approval gate waits', 3600),
+    onTimeout: Type.Union([Type.Literal('rollback'), Type.Literal('continue')], { default: 'rollback' }),
+  }, { additionalProperties: false, default: {} }),
+  experiment: Type.Object({
+    kind: Type.Union([Type.Literal('ab'), Type.Literal('bandit'), Type.Literal('none')], { default: 'ab' }),
+    treatmentShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
+    primaryMetric: Type.Optional(MetricRef),
+    guardrails: Type.Array(Guardrail, { default: [], maxItems: 10 }),
+    alpha: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.05 }),
+    tau2: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'mSPRT mixing variance; derived from expectedSampleSize when absent' })),
+    expectedSampleSize: Type.Integer({ minimum: 10, default: 5000, description: 'N* for the mixing variance (GrowthBook parameterisation)' }),
+    minSamplePerArm: Type.Integer({ minimum: 1, default: 100 }),
+    maxSamplePerArm: Type.Integer({ minimum: 2, default: 20000 }),
+    maxDurationSeconds: Seconds('the experiment stops with the baseline kept after this', 7 * 24 * 3600),
+    lookIntervalSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 86400, default: 60 }),
+    bandit: Type.Object({
+      candidates: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'extra candidate versions beside the rollout candidate' }),
+      minShare: Share('floor on each arm\'s allocation', 0.05),
+      promoteThreshold: Type.Number({ exclusiveMinimum: 0.5, maximum: 1, default: 0.95, description: 'probability of being best that promotes an arm' }),
+    }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false, default: {} }),
+  postPromotion: Type.Object({
+    watchSeconds: Seconds('how long the promoted version is watched with the canary gates', 0),
+  }, { additionalProperties: false, default: {} }),
+  notifications: Type.Object({
+    webhookUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export type RolloutPolicy = Static<typeof RolloutPolicy>;
+export type CanaryGates = Static<typeof CanaryGates>;
+export type MetricRef = Static<typeof MetricRef>;

@@ -1,0 +1,67 @@
+import { Value } from '@sinclair/typebox/value';
+import { RolloutPolicy } from './schema.js';
+
+export interface PolicyFieldError {
+  /** JSON pointer of the offending field, e.g. /canary/steps/1/weight */
+  field: string;
+  message: string;
+}
+
+export type PolicyParseResult =
+  | { ok: true; policy: RolloutPolicy }
+  | { ok: false; errors: PolicyFieldError[] };
+
+/**
+ * Fills defaults and checks a policy, including the rules a schema cannot say (steps increasing,
+ * sample bounds ordered). A refused policy never reaches a workflow.
+ */
+export function parseRolloutPolicy(input: unknown): PolicyParseResult {
+  const source = input ?? {};
+  const withDefaults = Value.Default(RolloutPolicy, Value.Clone(source));
+  const errors: PolicyFieldError[] = [...Value.Errors(RolloutPolicy, withDefaults)].map((e) => ({
+    field: e.path || '/',
+    message: e.message,
+  }));
+  if (errors.length > 0) return { ok: false, errors: dedupe(errors) };
+  const policy = withDefaults as RolloutPolicy;
+
+  const steps = policy.canary.steps;
+  for (let i = 1; i < steps.length; i++) {
+    if ((steps[i]?.weight ?? 0) <= (steps[i - 1]?.weight ?? 0)) {
+      errors.push({ field: `/canary/steps/${i}/weight`, message: `canary steps must increase: ${steps[i]?.weight} follows ${steps[i - 1]?.weight}` });
+    }
+  }
+  for (let i = 0; i < steps.length; i++) {
+    if ((steps[i]?.weight ?? 0) <= 0) errors.push({ field: `/canary/steps/${i}/weight`, message: 'a canary step must send some traffic (weight > 0)' });
+  }
+  const exp = policy.experiment;
+  if (exp.minSamplePerArm > exp.maxSamplePerArm) {
+    errors.push({ field: '/experiment/minSamplePerArm', message: `minSamplePerArm (${exp.minSamplePerArm}) exceeds maxSamplePerArm (${exp.maxSamplePerArm})` });
+  }
+  if (exp.kind !== 'none' && !exp.primaryMetric) {
+    errors.push({ field: '/experiment/primaryMetric', message: `experiment kind ${exp.kind} needs a primary metric ({name, type, direction})` });
+  }
+  const guardrailNames = exp.guardrails.map((g) => g.name);
+  if (exp.primaryMetric && guardrailNames.includes(exp.primaryMetric.name)) {
+    errors.push({ field: '/experiment/guardrails', message: `metric ${exp.primaryMetric.name} is the primary metric and cannot also be a guardrail` });
+  }
+  if (exp.kind === 'bandit' && exp.primaryMetric && exp.primaryMetric.type !== 'binary') {
+    errors.push({ field: '/experiment/primaryMetric/type', message: 'bandit mode needs a binary primary metric (Bernoulli rewards)' });
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
+}
+
+function dedupe(errors: PolicyFieldError[]): PolicyFieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.field}:${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A one-line summary for HTTP 400 bodies and CLI errors: names the first offending field. */
+export function describePolicyErrors(errors: PolicyFieldError[]): string {
+  return errors.slice(0, 5).map((e) => `${e.field}: ${e.message}`).join('; ');
+}
