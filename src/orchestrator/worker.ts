@@ -20,9 +20,10 @@ export interface OrchestratorWorkerOptions {
   db: Kysely<Database>;
   taskQueue?: string;
   namespace?: string;
-  /** Extra or replacement activities (tests stub the fleet with these). */
-  activities?: Partial<ReturnType<typeof createActivities>> & Record<string, unknown>;
-  deps?: Partial<ActivityDeps>;
+  fleet: ActivityDeps['fleet'];
+  validator?: ActivityDeps['validator'];
+  /** Replacement activities: unit tests of workflow logic stub side effects with these. */
+  activities?: Partial<ReturnType<typeof createActivities>>;
   workerOptions?: Partial<WorkerOptions>;
 }
 
@@ -30,7 +31,7 @@ export interface OrchestratorWorkerOptions {
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const activities = { ...createActivities({ db: opts.db, ...opts.deps }), ...opts.activities };
+  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator }), ...opts.activities };
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? TEMPORAL_NAMESPACE,

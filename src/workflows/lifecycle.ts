@@ -11,7 +11,7 @@ import type { RolloutPolicy } from '../policy/schema.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, setWeightsUpdate, stateQuery,
   type DecisionRecord, type ModelLifecycleInput, type OperatorAction, type RolloutOutcomeStatus, type RolloutPhase,
-  type RolloutState,
+  type RolloutState, type SetWeightsRequest,
 } from './messages.js';
 import { runExperiment, type ExperimentOutcome } from './experiment.js';
 
@@ -66,7 +66,7 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
     state.paused = true;
     await record('info', 'pause', `paused by ${action.by}${action.reason ? `: ${action.reason}` : ''}`);
     return state;
-  }, { validator: () => {
+  }, { validator: (_action: OperatorAction) => {
     if (terminal()) throw new Error(`rollout already ${state.outcome?.status}`);
     if (state.paused) throw new Error('rollout is already paused');
   } });
@@ -74,27 +74,27 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
     state.paused = false;
     await record('info', 'resume', `resumed by ${action.by}${action.reason ? `: ${action.reason}` : ''}`);
     return state;
-  }, { validator: () => {
+  }, { validator: (_action: OperatorAction) => {
     if (!state.paused) throw new Error('rollout is not paused');
   } });
   setHandler(abortUpdate, (action) => {
     abortRequest = action;
     return state;
-  }, { validator: () => {
+  }, { validator: (_action: OperatorAction) => {
     if (terminal()) throw new Error(`rollout already ${state.outcome?.status}`);
     if (abortRequest) throw new Error('an abort is already under way');
   } });
   setHandler(approveUpdate, (action) => {
     approval = action;
     return state;
-  }, { validator: () => {
+  }, { validator: (_action: OperatorAction) => {
     if (!state.waitingFor) throw new Error('nothing is waiting for approval');
   } });
   setHandler(setWeightsUpdate, (request) => {
     overrideWeights = request.weights;
     void record('info', 'override', `weights overridden by ${request.by}: ${JSON.stringify(request.weights)}${request.reason ? ` (${request.reason})` : ''}`);
     return state;
-  }, { validator: (request) => {
+  }, { validator: (request: SetWeightsRequest) => {
     if (terminal()) throw new Error(`rollout already ${state.outcome?.status}`);
     if (state.phase !== 'canary' && state.phase !== 'shadow') throw new Error(`weights can be overridden during canary or shadow, not ${state.phase}`);
     const known = [candidate, ...(baseline ? [baseline] : [])];

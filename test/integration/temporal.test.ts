@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FleetClient } from '../../src/activities/fleet.js';
 import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+// The probe workflow never touches the fleet.
+const unusedFleet: FleetClient = {
+  applyGeneration: () => Promise.reject(new Error('unused')),
+  prewarm: () => Promise.reject(new Error('unused')),
+  unload: () => Promise.reject(new Error('unused')),
+};
 
 describe('orchestrator worker on the real Temporal dev server', () => {
   let t: TestDatabase;
@@ -19,7 +27,7 @@ describe('orchestrator worker on the real Temporal dev server', () => {
   it('runs a workflow from src/workflows and its history is readable', async () => {
     const taskQueue = `test-${randomUUID()}`;
     const { worker, connection: workerConnection } = await createOrchestratorWorker({
-      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue,
+      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet: unusedFleet,
     });
     const client = new Client({ connection });
     const workflowId = `probe-${randomUUID()}`;

@@ -1,0 +1,288 @@
+// The lifecycle workflow's decisions on the real Temporal dev server and a real registry database,
+// with the fleet, the validator and the metric windows stubbed: these tests pin down the workflow
+// logic (gates, abort, pause, approval, saga) quickly. End-to-end runs with real serving workers
+// live in lifecycle-e2e.test.ts.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
+import type { CandidateValidator } from '../../src/activities/validation.js';
+import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
+import type { CanaryWindow, VersionWindow } from '../../src/policy/gates.js';
+import { parseRolloutPolicy } from '../../src/policy/index.js';
+import type { RolloutPolicy } from '../../src/policy/schema.js';
+import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
+import {
+  abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, rolloutWorkflowId, setWeightsUpdate, stateQuery,
+  type ModelLifecycleInput,
+} from '../../src/workflows/messages.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { seedModel, seedRollout } from '../support/registry.js';
+
+interface AppliedRecord { model: string; generation: number; weights: Record<string, number>; at: number }
+
+/** An in-memory fleet: remembers every generation and can be told to fail acks. */
+class FakeFleet implements FleetClient {
+  applied: AppliedRecord[] = [];
+  prewarmed: string[] = [];
+  unloaded: string[] = [];
+  failAcks = 0;
+  async applyGeneration(args: { model: string; generation: number; weights: Record<string, number> }): Promise<AppliedGeneration> {
+    if (this.failAcks > 0) {
+      this.failAcks--;
+      return { generation: args.generation, workers: 2, acked: 1, allAcked: false, acks: [{ worker: 'w1', ok: true, ms: 1 }, { worker: 'w2', ok: false, ms: 1, error: 'connection refused' }] };
+    }
+    // Idempotent like the real one: the same generation twice is recorded once.
+    if (!this.applied.some((a) => a.model === args.model && a.generation === args.generation)) {
+      this.applied.push({ model: args.model, generation: args.generation, weights: args.weights, at: Date.now() });
+    }
+    return { generation: args.generation, workers: 2, acked: 2, allAcked: true, acks: [{ worker: 'w1', ok: true, ms: 1 }, { worker: 'w2', ok: true, ms: 1 }] };
+  }
+  async prewarm(args: { model: string; version: string }) {
+    this.prewarmed.push(`${args.model}/${args.version}`);
+    return { workers: 2, ready: 2, allReady: true, results: [] };
+  }
+  async unload(args: { model: string; version: string }) {
+    this.unloaded.push(`${args.model}/${args.version}`);
+  }
+  last(model: string): AppliedRecord | undefined {
+    return this.applied.filter((a) => a.model === model).at(-1);
+  }
+}
+
+/** The validator's reason for refusing an update (WorkflowUpdateFailedError wraps it as its cause). */
+async function refusal(update: Promise<unknown>): Promise<string> {
+  try {
+    await update;
+  } catch (err) {
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+  }
+  throw new Error('the update was accepted');
+}
+
+function window(requests: number, errors: number, p99: number): VersionWindow {
+  return { requests, errors, p99LatencyMs: p99, predictionHistogram: [5, 10, 20, 30, 20, 10, 5, 0, 0, 0].map((x) => x * requests / 100) };
+}
+
+describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () => {
+  let t: TestDatabase;
+  let connection: Connection;
+  let client: Client;
+  let worker: Worker;
+  let running: Promise<void>;
+  let closeWorkerConnection: () => Promise<void>;
+  const fleet = new FakeFleet();
+  const taskQueue = `lifecycle-logic-${randomUUID()}`;
+  /** Per model: validation passes unless listed; canary windows healthy unless the model spikes. */
+  const rejectValidation = new Set<string>();
+  const errorSpike = new Map<string, number>();
+
+  const validator: CandidateValidator = {
+    async validate({ model }) {
+      const passed = !rejectValidation.has(model);
+      return {
+        passed,
+        checks: [
+          { name: 'sha256', verdict: 'successful', reason: 'artifact sha256 matches', numbers: {} },
+          { name: 'accuracy', verdict: passed ? 'successful' : 'failed', reason: passed ? 'accuracy 0.81 ≥ 0.6' : 'accuracy 0.41 < 0.6', numbers: { accuracy: passed ? 0.81 : 0.41 } },
+        ],
+      };
+    },
+  };
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+    const built = await createOrchestratorWorker({
+      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator,
+      activities: {
+        async measureCanaryWindow(args: { model: string }): Promise<CanaryWindow> {
+          const spikeAt = errorSpike.get(args.model);
+          const spiking = spikeAt !== undefined && Date.now() >= spikeAt;
+          return { baseline: window(400, 2, 10), candidate: spiking ? window(100, 30, 11) : window(100, 0, 11) };
+        },
+      },
+    });
+    worker = built.worker;
+    closeWorkerConnection = () => built.connection.close();
+    running = worker.run();
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await closeWorkerConnection?.();
+    await connection?.close();
+    await t?.drop();
+  });
+
+  function policy(overrides: Record<string, unknown> = {}): RolloutPolicy {
+    const parsed = parseRolloutPolicy({
+      canary: { steps: [{ weight: 0.1, bakeSeconds: 1 }, { weight: 0.5, bakeSeconds: 1 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } },
+      experiment: { kind: 'none' },
+      approval: { timeoutSeconds: 2 },
+      ...overrides,
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.policy;
+  }
+
+  async function start(model: string, p: RolloutPolicy) {
+    const { modelId, versionIds } = await seedModel(t.db, { model, versions: ['v1', 'v2'] });
+    await t.db.insertInto('traffic_generations').values({ model_id: modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
+    const rolloutId = await seedRollout(t.db, { modelId, candidateId: versionIds.v2 ?? '', baselineId: versionIds.v1 ?? '', model, policy: p });
+    const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: 'v2', baselineVersion: 'v1', policy: p, startedBy: 'test' };
+    const handle = await client.workflow.start('modelLifecycle', {
+      taskQueue, workflowId: rolloutWorkflowId(model), args: [input],
+      typedSearchAttributes: [{ key: modelSearchAttribute, value: model }, { key: versionSearchAttribute, value: 'v2' }],
+    });
+    return { handle, rolloutId, modelId };
+  }
+
+  async function steps(rolloutId: string) {
+    return await t.db.selectFrom('rollout_steps').selectAll().where('rollout_id', '=', rolloutId).orderBy('seq').execute();
+  }
+
+  async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not reached in time');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('walks a healthy canary to promotion, recording every gate', async () => {
+    const { handle, rolloutId } = await start('healthy', policy());
+    const result = await handle.result();
+    expect(result.status).toBe('promoted');
+    const gens = fleet.applied.filter((a) => a.model === 'healthy');
+    expect(gens.map((g) => g.generation)).toEqual([2, 3, 4]);
+    expect(gens.map((g) => g.weights)).toEqual([{ v1: 0.9, v2: 0.1 }, { v1: 0.5, v2: 0.5 }, { v2: 1 }]);
+    expect(fleet.prewarmed).toContain('healthy/v2');
+    expect(fleet.unloaded).toContain('healthy/v1');
+    const recorded = await steps(rolloutId);
+    expect(recorded.filter((s) => s.step.startsWith('canary:')).length).toBeGreaterThanOrEqual(4);
+    expect(recorded.every((s) => s.verdict !== 'failed')).toBe(true);
+    const versions = await t.db.selectFrom('model_versions').select(['version', 'status']).innerJoin('models', 'models.id', 'model_versions.model_id').where('models.name', '=', 'healthy').orderBy('version').execute();
+    expect(versions).toEqual([{ version: 'v1', status: 'validated' }, { version: 'v2', status: 'production' }]);
+    const rollout = await t.db.selectFrom('rollouts').selectAll().where('id', '=', rolloutId).executeTakeFirstOrThrow();
+    expect(rollout.status).toBe('promoted');
+    expect(rollout.ended_at).not.toBeNull();
+    // The history reads as a story in the Temporal UI: every phase's activities are there.
+    const history = await handle.fetchHistory();
+    const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    for (const name of ['validateCandidate', 'prewarmVersion', 'applyTrafficGeneration', 'measureCanaryWindow', 'promoteVersion', 'completeRollout']) {
+      expect(activities).toContain(name);
+    }
+  });
+
+  it('rolls back at the next gate after an error spike, within one interval plus 1 s', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 2 }, { weight: 0.5, bakeSeconds: 30 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
+    const { handle, rolloutId } = await start('spiky', p);
+    await waitFor(() => fleet.last('spiky')?.weights.v2 === 0.5);
+    const spikeAt = Date.now();
+    errorSpike.set('spiky', spikeAt);
+    const result = await handle.result();
+    expect(result.status).toBe('rolled_back');
+    expect(result.reason).toMatch(/canary gate failed at 50%: candidate error rate 30\.00%/);
+    const restore = fleet.last('spiky');
+    expect(restore?.weights).toEqual({ v1: 1 });
+    expect((restore?.at ?? Infinity) - spikeAt).toBeLessThanOrEqual(500 + 1000);
+    expect(fleet.unloaded).toContain('spiky/v2');
+    const failed = (await steps(rolloutId)).filter((s) => s.verdict === 'failed');
+    expect(failed[0]?.numbers).toMatchObject({ candidateErrors: 30, candidateRequests: 100 });
+  });
+
+  it('rejects at validation without touching traffic', async () => {
+    rejectValidation.add('bad-artifact');
+    const { handle, rolloutId } = await start('bad-artifact', policy());
+    const result = await handle.result();
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toContain('accuracy 0.41 < 0.6');
+    expect(fleet.applied.filter((a) => a.model === 'bad-artifact')).toEqual([]);
+    expect(fleet.prewarmed).not.toContain('bad-artifact/v2');
+    const status = await t.db.selectFrom('model_versions').select('status').where('version', '=', 'v2')
+      .where('model_id', '=', (await t.db.selectFrom('models').select('id').where('name', '=', 'bad-artifact').executeTakeFirstOrThrow()).id).executeTakeFirstOrThrow();
+    expect(status.status).toBe('rejected');
+    expect((await steps(rolloutId)).map((s) => s.step)).toContain('validate:accuracy');
+  });
+
+  it('abort mid-canary restores the previous split', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.2, bakeSeconds: 60 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
+    const { handle } = await start('aborted', p);
+    await waitFor(() => fleet.last('aborted')?.weights.v2 === 0.2);
+    await handle.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'looks wrong' }] });
+    const result = await handle.result();
+    expect(result.status).toBe('aborted');
+    expect(result.reason).toBe('aborted by alice: looks wrong');
+    expect(fleet.last('aborted')?.weights).toEqual({ v1: 1 });
+    // A finished rollout takes no more updates.
+    await expect(handle.executeUpdate(abortUpdate, { args: [{ by: 'alice' }] })).rejects.toThrow(/already completed/);
+  });
+
+  it('pause holds traffic steady until resume; updates that make no sense are refused', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 1 }, { weight: 0.3, bakeSeconds: 1 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
+    const { handle } = await start('paused', p);
+    await waitFor(() => fleet.last('paused')?.weights.v2 === 0.1);
+    expect(await refusal(handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] }))).toBe('rollout is not paused');
+    const paused = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'bob', reason: 'investigating' }] });
+    expect(paused.paused).toBe(true);
+    expect(await refusal(handle.executeUpdate(pauseUpdate, { args: [{ by: 'bob' }] }))).toMatch(/already paused/);
+    const generationsWhilePaused = fleet.applied.filter((a) => a.model === 'paused').length;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(fleet.applied.filter((a) => a.model === 'paused').length).toBe(generationsWhilePaused);
+    expect((await handle.query(stateQuery)).phase).toBe('canary');
+    await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
+    expect((await handle.result()).status).toBe('promoted');
+  });
+
+  it('an approval gate waits for approve; approve when nothing waits is refused', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }, { weight: 0.5, bakeSeconds: 0.5, requireApproval: true }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } }, approval: { timeoutSeconds: 60 } });
+    const { handle, rolloutId } = await start('approved', p);
+    expect(await refusal(handle.executeUpdate(approveUpdate, { args: [{ by: 'carol' }] }))).toMatch(/nothing is waiting/);
+    await waitFor(async () => (await handle.query(stateQuery)).waitingFor !== null);
+    expect(fleet.last('approved')?.weights.v2).toBe(0.1);
+    await handle.executeUpdate(approveUpdate, { args: [{ by: 'carol', reason: 'dashboards fine' }] });
+    expect((await handle.result()).status).toBe('promoted');
+    expect((await steps(rolloutId)).some((s) => s.step === 'approval' && s.reason === 'approved by carol: dashboards fine')).toBe(true);
+  });
+
+  it('an approval timeout follows the policy (roll back)', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }, { weight: 0.5, bakeSeconds: 0.5, requireApproval: true }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } }, approval: { timeoutSeconds: 1, onTimeout: 'rollback' } });
+    const { handle } = await start('unapproved', p);
+    const result = await handle.result();
+    expect(result.status).toBe('rolled_back');
+    expect(result.reason).toContain('no approval within 1 s');
+    expect(fleet.last('unapproved')?.weights).toEqual({ v1: 1 });
+  });
+
+  it('setWeights validates its input and applies a valid override', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 3 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
+    const { handle } = await start('override', p);
+    await waitFor(() => fleet.last('override')?.weights.v2 === 0.1);
+    expect(await refusal(handle.executeUpdate(setWeightsUpdate, { args: [{ by: 'dan', weights: { v1: 0.5, v2: 0.6 } }] }))).toMatch(/sum to 1/);
+    expect(await refusal(handle.executeUpdate(setWeightsUpdate, { args: [{ by: 'dan', weights: { v9: 1 } }] }))).toMatch(/unknown version v9/);
+    await handle.executeUpdate(setWeightsUpdate, { args: [{ by: 'dan', weights: { v1: 0.75, v2: 0.25 } }] });
+    await waitFor(() => fleet.last('override')?.weights.v2 === 0.25);
+    expect((await handle.result()).status).toBe('promoted');
+  });
+
+  it('retries a half-applied split until every worker acks, with the same generation number', async () => {
+    fleet.failAcks = 2;
+    const { handle } = await start('flaky-fleet', policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } }));
+    expect((await handle.result()).status).toBe('promoted');
+    expect(fleet.applied.filter((a) => a.model === 'flaky-fleet').map((a) => a.generation)).toEqual([2, 3]);
+  });
+
+  it('a second rollout for the same model is refused while one runs', async () => {
+    const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
+    const { handle } = await start('single', p);
+    await expect(client.workflow.start('modelLifecycle', { taskQueue, workflowId: rolloutWorkflowId('single'), args: [{} as ModelLifecycleInput] }))
+      .rejects.toThrow(/already started/i);
+    await handle.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
+    expect((await handle.result()).status).toBe('aborted');
+  });
+});
