@@ -78,6 +78,8 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   /** Per model: validation passes unless listed; canary windows healthy unless the model spikes. */
   const rejectValidation = new Set<string>();
   const errorSpike = new Map<string, number>();
+  const conversion = new Map<string, { control: number; treatment: number }>();
+  const looks = new Map<string, number>();
 
   const validator: CandidateValidator = {
     async validate({ model }) {
@@ -99,6 +101,18 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     const built = await createOrchestratorWorker({
       temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator,
       activities: {
+        // A/B statistics grow by 400 units per arm per look with the scripted conversion rates.
+        async collectExperimentStats(args: { experimentId: string; model: string; metrics: string[] }) {
+          const look = (looks.get(args.experimentId) ?? 0) + 1;
+          looks.set(args.experimentId, look);
+          const rates = conversion.get(args.model) ?? { control: 0.1, treatment: 0.1 };
+          const n = 400 * look;
+          const arm = (rate: number) => ({ n, successes: Math.round(n * rate), sum: Math.round(n * rate), sumSquares: Math.round(n * rate) });
+          return {
+            assigned: { control: n, treatment: n },
+            metrics: Object.fromEntries(args.metrics.map((m) => [m, { control: arm(rates.control), treatment: arm(rates.treatment) }])),
+          };
+        },
         async measureCanaryWindow(args: { model: string }): Promise<CanaryWindow> {
           const spikeAt = errorSpike.get(args.model);
           const spiking = spikeAt !== undefined && Date.now() >= spikeAt;
@@ -284,5 +298,47 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
       .rejects.toThrow(/already started/i);
     await handle.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
     expect((await handle.result()).status).toBe('aborted');
+  });
+
+  describe('sequential A/B phase', () => {
+    const abPolicy = () => policy({
+      canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } },
+      experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 0.2, minSamplePerArm: 400, maxSamplePerArm: 4000 },
+    });
+
+    it('promotes a better candidate and records every look', async () => {
+      conversion.set('ab-better', { control: 0.1, treatment: 0.16 });
+      const { handle, rolloutId } = await start('ab-better', abPolicy());
+      const result = await handle.result();
+      expect(result.status).toBe('promoted');
+      const experiment = await t.db.selectFrom('experiments').selectAll().where('rollout_id', '=', rolloutId).executeTakeFirstOrThrow();
+      expect(experiment.status).toBe('decided');
+      const recorded = await t.db.selectFrom('experiment_looks').selectAll().where('experiment_id', '=', experiment.id).orderBy('look').execute();
+      expect(recorded.at(-1)?.decision).toBe('promote');
+      expect(recorded.slice(0, -1).every((l) => l.decision === 'continue')).toBe(true);
+      const abGeneration = fleet.applied.find((a) => a.model === 'ab-better' && a.weights.v2 === 0.5);
+      expect(abGeneration).toBeDefined();
+      expect(fleet.last('ab-better')?.weights).toEqual({ v2: 1 });
+    });
+
+    it('rolls back a worse candidate', async () => {
+      conversion.set('ab-worse', { control: 0.16, treatment: 0.1 });
+      const { handle } = await start('ab-worse', abPolicy());
+      const result = await handle.result();
+      expect(result.status).toBe('rolled_back');
+      expect(fleet.last('ab-worse')?.weights).toEqual({ v1: 1 });
+    });
+
+    it('keeps the baseline when there is no effect by the maximum sample', async () => {
+      conversion.set('ab-equal', { control: 0.12, treatment: 0.12 });
+      const { handle, rolloutId } = await start('ab-equal', abPolicy());
+      const result = await handle.result();
+      expect(result.status).toBe('kept_baseline');
+      expect(fleet.last('ab-equal')?.weights).toEqual({ v1: 1 });
+      const experiment = await t.db.selectFrom('experiments').select('id').where('rollout_id', '=', rolloutId).executeTakeFirstOrThrow();
+      const lastLook = await t.db.selectFrom('experiment_looks').selectAll().where('experiment_id', '=', experiment.id).orderBy('look', 'desc').executeTakeFirstOrThrow();
+      expect(lastLook.decision).toBe('stop_no_effect');
+      expect(lastLook.look).toBe(10);
+    });
   });
 });
