@@ -21,7 +21,7 @@ export default tseslint.config(
     // no wall clock or randomness except what @temporalio/workflow provides.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
+      '@typescript-eslint/no-restricted-imports': ['error', {
         paths: [
           ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not import Node built-ins; use an activity.' })),
           ...['pg', 'kysely', 'fastify', 'onnxruntime-node', 'undici', 'prom-client'].map((name) => ({
@@ -29,7 +29,7 @@ export default tseslint.config(
           })),
         ],
         patterns: [
-          { group: ['**/activities/*', '!**/activities/index.js'], message: 'Import activities as types only, through proxyActivities.' },
+          { group: ['**/activities/*'], allowTypeImports: true, message: 'Import activities as types only, through proxyActivities.' },
           { group: ['**/db/*', '**/serving/*', '**/api/*'], message: 'Workflow code must not import I/O modules.' },
         ],
       }],

@@ -2,6 +2,7 @@
 import { createDb } from '../db/connect.js';
 import { TASK_QUEUE } from '../config.js';
 import { announceReady, onShutdown } from '../shared/lifecycle.js';
+import { createFleetClient } from '../fleet/index.js';
 import { createOrchestratorWorker } from './worker.js';
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -11,7 +12,9 @@ if (!databaseUrl) {
   process.exit(2);
 }
 const db = createDb(databaseUrl);
-const { worker, connection } = await createOrchestratorWorker({ temporalAddress, db });
+// Weights change only through this client: Postgres first, then every live worker's admin route.
+const fleet = createFleetClient(db, { adminToken: process.env.SLUICE_ADMIN_TOKEN ?? null });
+const { worker, connection } = await createOrchestratorWorker({ temporalAddress, db, fleet });
 onShutdown(async () => {
   worker.shutdown();
 });

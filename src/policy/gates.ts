@@ -1,5 +1,6 @@
 // Canary analysis in the style of Argo Rollouts: metric windows come in (I/O lives in activities),
 // a pure evaluation says successful / failed / inconclusive / error with the numbers behind it.
+import { psiFromShares } from '../stats/index.js';
 import type { CanaryGates } from './schema.js';
 
 export type GateVerdict = 'successful' | 'failed' | 'inconclusive' | 'error';
@@ -25,21 +26,13 @@ export interface GateEvaluation {
   numbers: Record<string, number | null>;
 }
 
-const PSI_FLOOR = 1e-4;
-
-/** PSI between two histograms on the same bins; empty bins are floored so the log stays finite. */
+/** PSI between two count histograms on the same bins (the stats engine floors empty bins). */
 export function histogramPsi(expected: number[], actual: number[]): number | null {
-  if (expected.length !== actual.length || expected.length === 0) return null;
   const totalE = expected.reduce((a, b) => a + b, 0);
   const totalA = actual.reduce((a, b) => a + b, 0);
-  if (totalE <= 0 || totalA <= 0) return null;
-  let psi = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const e = Math.max((expected[i] ?? 0) / totalE, PSI_FLOOR);
-    const a = Math.max((actual[i] ?? 0) / totalA, PSI_FLOOR);
-    psi += (a - e) * Math.log(a / e);
-  }
-  return psi;
+  if (!(totalE > 0) || !(totalA > 0)) return null;
+  const result = psiFromShares(expected.map((x) => x / totalE), actual.map((x) => x / totalA));
+  return result.ok ? result.psi : null;
 }
 
 function validWindow(w: VersionWindow): boolean {
