@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SetupError } from '../shared/errors.js';
+import { registerApiCommands } from './api-commands.js';
 import { registerDevCommands } from './dev.js';
 
 /** Exit codes mean something: 0 ok, 1 refused or failed, 2 usage. */
@@ -12,6 +13,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDevCommands(program);
+registerApiCommands(program);
 
 try {
   await program.parseAsync(process.argv);

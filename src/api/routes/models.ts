@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { createModel, listModels, summarizeModel } from '../../registry/models.js';
+import { audited, modelOf } from '../context.js';
+import { principalOf } from '../plugins/auth.js';
+import { presentModel } from '../present.js';
+import { Limit, ModelBody, ModelOut, ModelParams, withErrors } from '../schemas.js';
+
+const ListQuery = Type.Object({ limit: Limit(100, 500), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) }, { additionalProperties: false });
+
+export const modelRoutes: FastifyPluginAsync = async (app) => {
+  app.post<{ Body: Static<typeof ModelBody> }>('/v1/models', {
+    config: { role: 'deployer' },
+    schema: {
+      summary: 'Create a model (a named contract in your project)',
+      tags: ['models'],
+      body: ModelBody,
+      response: withErrors({ 201: ModelOut }, [409]),
+    },
+  }, async (request, reply) => {
+    const { projectId } = principalOf(request);
+    const out = await audited(app, request, { action: 'model.create', targetType: 'model', targetId: request.body.name }, async (trx) => {
+      const model = await createModel(trx, { projectId, ...request.body });
+      const summary = await summarizeModel(trx, model);
+      return { result: presentModel(summary), after: { name: model.name, task: model.task, description: model.description } };
+    });
+    return reply.status(201).send(out);
+  });
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/models', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'List your project\'s models',
+      tags: ['models'],
+      querystring: ListQuery,
+      response: withErrors({ 200: Type.Object({ models: Type.Array(ModelOut) }) }),
+    },
+  }, async (request) => {
+    const rows = await listModels(app.db, principalOf(request).projectId, request.query);
+    return { models: rows.map(presentModel) };
+  });
+
+  app.get<{ Params: Static<typeof ModelParams> }>('/v1/models/:model', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'Get a model',
+      tags: ['models'],
+      params: ModelParams,
+      response: withErrors({ 200: ModelOut }, [404]),
+    },
+  }, async (request) => {
+    const model = await modelOf(app, request, request.params.model);
+    return presentModel(await summarizeModel(app.db, model));
+  });
+};

@@ -1,0 +1,255 @@
+import fs from 'node:fs/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { Model, ModelVersion } from '../../db/schema.js';
+import type { StoredArtifact } from '../../registry/artifacts.js';
+import { RegistryError } from '../../registry/errors.js';
+import { computeReferenceProfile } from '../../registry/profiles.js';
+import { findVersion, insertVersion, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus } from '../../registry/versions.js';
+import { audited, modelOf, versionOf } from '../context.js';
+import { principalOf } from '../plugins/auth.js';
+import { presentVersion, presentVersionDetail } from '../present.js';
+import { ApiError, STREAM_BODY } from '../problem.js';
+import {
+  Limit, ModelParams, OperatorBody, ReferenceDataBody, ReferenceProfileBody, RegisterByUriBody, UploadQuery, VersionDetailOut, VersionOut, VersionParams, VersionStatus, withErrors,
+} from '../schemas.js';
+
+const ListQuery = Type.Object({
+  status: Type.Optional(VersionStatus),
+  limit: Limit(100, 500),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+}, { additionalProperties: false });
+
+const UploadHeaders = Type.Object({
+  'x-sluice-metadata': Type.Optional(Type.String({ maxLength: 8192, description: 'version metadata as a JSON object' })),
+  'content-length': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+});
+
+const MAX_PROFILE_BYTES = 4 * 1024 * 1024;
+
+function parseMetadataHeader(raw: string | undefined): Record<string, unknown> {
+  if (raw === undefined || raw === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'header x-sluice-metadata: is not valid JSON', 'headers/x-sluice-metadata');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ApiError(400, 'invalid_request', 'header x-sluice-metadata: must be a JSON object', 'headers/x-sluice-metadata');
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkProfile(profile: unknown): void {
+  if (profile === undefined) return;
+  if (JSON.stringify(profile).length > MAX_PROFILE_BYTES) {
+    throw new ApiError(413, 'too_large', `referenceProfile exceeds ${MAX_PROFILE_BYTES} bytes`, 'body/referenceProfile');
+  }
+}
+
+export const versionRoutes: FastifyPluginAsync = async (app) => {
+  /** Loads the stored artifact with ONNX Runtime, then inserts the version and its audit entry together. */
+  async function register(request: FastifyRequest, model: Model, stored: StoredArtifact, input: {
+    version: string; metadata?: Record<string, unknown>; trainingDataRef?: string; referenceProfile?: unknown;
+  }) {
+    let inspected;
+    try {
+      inspected = await app.inspectModel(stored.path);
+    } catch (err) {
+      await discardIfUnreferenced(stored);
+      throw err;
+    }
+    return await audited(app, request, { action: 'version.register', targetType: 'version', targetId: `${model.name}/${input.version}` }, async (trx) => {
+      const row = await insertVersion(trx, {
+        modelId: model.id, version: input.version, artifactUri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes,
+        signature: inspected.signature,
+        metadata: { ...(inspected.embedded ? { embedded: inspected.embedded } : {}), ...input.metadata },
+        trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
+        referenceProfile: input.referenceProfile ?? null, createdBy: principalOf(request).actor,
+      });
+      const out = presentVersion(model.name, row);
+      return { result: out, after: out };
+    });
+  }
+
+  /** An artifact no version points at (its registration failed) is removed again. */
+  async function discardIfUnreferenced(stored: StoredArtifact): Promise<void> {
+    const used = await app.db.selectFrom('model_versions').select('id').where('sha256', '=', stored.sha256).executeTakeFirst();
+    if (!used) await fs.rm(stored.path, { force: true });
+  }
+
+  async function assertVersionFree(model: Model, version: string): Promise<void> {
+    if (await findVersion(app.db, model.id, version)) {
+      throw new ApiError(409, 'conflict', `version ${version} of model ${model.name} is already registered`, 'version');
+    }
+  }
+
+  app.post<{ Params: Static<typeof ModelParams>; Body: Static<typeof RegisterByUriBody> }>('/v1/models/:model/versions', {
+    config: { role: 'deployer' },
+    schema: {
+      summary: 'Register a version from an artifact already in the artifact store',
+      description: 'The artifact is named by its file:// URI in the store (or sha256:<hex>); its content must hash to sha256, '
+        + 'and ONNX Runtime must load it. The signature is read from the model.',
+      tags: ['versions'],
+      params: ModelParams,
+      body: RegisterByUriBody,
+      response: withErrors({ 201: VersionOut }, [404, 409, 413]),
+    },
+  }, async (request, reply) => {
+    const model = await modelOf(app, request, request.params.model);
+    await assertVersionFree(model, request.body.version);
+    checkProfile(request.body.referenceProfile);
+    const stored = await app.artifacts.resolve(request.body.artifactUri, request.body.sha256);
+    const out = await register(request, model, stored, request.body);
+    return reply.status(201).send(out);
+  });
+
+  app.post<{ Params: Static<typeof ModelParams>; Querystring: Static<typeof UploadQuery>; Headers: Static<typeof UploadHeaders> }>('/v1/models/:model/versions/upload', {
+    config: { role: 'deployer', rawUpload: true },
+    schema: {
+      summary: 'Upload an ONNX artifact and register it as a version',
+      description: 'The body is the ONNX file (application/octet-stream), streamed into the content-addressed artifact store with a size limit. '
+        + 'The upload is refused when its SHA-256 differs from the sha256 query parameter or when ONNX Runtime cannot load it.',
+      tags: ['versions'],
+      consumes: ['application/octet-stream'],
+      params: ModelParams,
+      querystring: UploadQuery,
+      headers: UploadHeaders,
+      body: Type.Unsafe<Readable>({ type: 'string', format: 'binary', [STREAM_BODY]: true }),
+      response: withErrors({ 201: VersionOut }, [404, 409, 413, 415]),
+    },
+  }, async (request, reply) => {
+    const payload = request.body as unknown;
+    if (!payload || typeof (payload as Readable).pipe !== 'function') {
+      throw new ApiError(415, 'unsupported_media_type', 'send the ONNX file as the body with content-type application/octet-stream', 'body');
+    }
+    const source = payload as Readable;
+    const metadata = parseMetadataHeader(request.headers['x-sluice-metadata']);
+    const declared = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
+    if (declared !== undefined && declared > app.artifacts.maxBytes) {
+      void reply.header('connection', 'close');
+      throw new ApiError(413, 'too_large', `artifact of ${declared} bytes exceeds the limit of ${app.artifacts.maxBytes} bytes`, 'body');
+    }
+    const model = await modelOf(app, request, request.params.model);
+    await assertVersionFree(model, request.query.version);
+
+    // The request stream feeds a pass-through, so a refused upload can stop reading without
+    // destroying the socket the refusal is sent on.
+    const pass = new PassThrough();
+    const abort = () => pass.destroy(new RegistryError('invalid', 'the upload was interrupted', 'body'));
+    source.once('aborted', abort);
+    source.once('error', abort);
+    source.once('close', () => { if (!(source as { complete?: boolean }).complete) abort(); });
+    source.pipe(pass);
+    let stored: StoredArtifact;
+    try {
+      stored = await app.artifacts.put(pass, { expectedSha256: request.query.sha256 });
+    } catch (err) {
+      source.unpipe(pass);
+      void reply.header('connection', 'close');
+      source.resume();
+      throw err;
+    }
+    const out = await register(request, model, stored, { version: request.query.version, metadata, trainingDataRef: request.query.trainingDataRef });
+    return reply.status(201).send(out);
+  });
+
+  app.get<{ Params: Static<typeof ModelParams>; Querystring: Static<typeof ListQuery> }>('/v1/models/:model/versions', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'List a model\'s versions, newest first',
+      tags: ['versions'],
+      params: ModelParams,
+      querystring: ListQuery,
+      response: withErrors({ 200: Type.Object({ versions: Type.Array(VersionOut) }) }, [404]),
+    },
+  }, async (request) => {
+    const model = await modelOf(app, request, request.params.model);
+    const rows = await listVersions(app.db, model.id, request.query as { status?: ModelVersion['status']; limit: number; offset: number });
+    return { versions: rows.map((v) => presentVersion(model.name, v)) };
+  });
+
+  app.get<{ Params: Static<typeof VersionParams> }>('/v1/models/:model/versions/:version', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'Get a version, with its reference profile',
+      tags: ['versions'],
+      params: VersionParams,
+      response: withErrors({ 200: VersionDetailOut }, [404]),
+    },
+  }, async (request) => {
+    const model = await modelOf(app, request, request.params.model);
+    return presentVersionDetail(model.name, await versionOf(app.db, model, request.params.version));
+  });
+
+  /** Stores a profile on a version, audited, refusing retired versions. */
+  async function storeProfile(request: FastifyRequest, model: Model, versionName: string, profile: unknown, how: string) {
+    checkProfile(profile);
+    return await audited(app, request, { action: 'version.reference_profile', targetType: 'version', targetId: `${model.name}/${versionName}` }, async (trx) => {
+      const before = await versionOf(trx, model, versionName);
+      if (before.status === 'retired') throw new ApiError(409, 'conflict', `version ${before.version} is retired`, 'version');
+      const row = await setReferenceProfile(trx, before.id, profile);
+      if (!row) throw new ApiError(404, 'not_found', `version ${versionName} not found`, 'version');
+      return { result: presentVersion(model.name, row), before: { hadReferenceProfile: before.reference_profile !== null }, after: { hasReferenceProfile: true, how } };
+    });
+  }
+
+  app.put<{ Params: Static<typeof VersionParams>; Body: Static<typeof ReferenceProfileBody> }>('/v1/models/:model/versions/:version/reference-profile', {
+    config: { role: 'deployer' },
+    schema: {
+      summary: 'Upload the reference profile drift is measured against',
+      tags: ['versions'],
+      params: VersionParams,
+      body: ReferenceProfileBody,
+      response: withErrors({ 200: VersionOut }, [404, 409, 413]),
+    },
+  }, async (request) => {
+    const model = await modelOf(app, request, request.params.model);
+    return await storeProfile(request, model, request.params.version, request.body, 'uploaded');
+  });
+
+  app.post<{ Params: Static<typeof VersionParams>; Body: Static<typeof ReferenceDataBody> }>('/v1/models/:model/versions/:version/reference-profile/compute', {
+    config: { role: 'deployer' },
+    schema: {
+      summary: 'Compute the reference profile from reference data (and the model\'s predictions on it)',
+      description: 'Columns of reference data are profiled (quantile bins, categorical frequencies). When the columns hold every feature the model '
+        + 'reads (the names Sluice embeds in its models), the model runs over them and the profile gets the prediction distribution too.',
+      tags: ['versions'],
+      params: VersionParams,
+      body: ReferenceDataBody,
+      response: withErrors({ 200: Type.Composite([VersionOut, Type.Object({ predicted: Type.Boolean() })]) }, [404, 409, 413]),
+    },
+  }, async (request) => {
+    const model = await modelOf(app, request, request.params.model);
+    const version = await versionOf(app.db, model, request.params.version);
+    const { profile, predicted } = await computeReferenceProfile(app.artifacts, version, request.body);
+    return { ...(await storeProfile(request, model, request.params.version, profile, predicted ? 'computed with predictions' : 'computed')), predicted };
+  });
+
+  app.post<{ Params: Static<typeof VersionParams>; Body: Static<typeof OperatorBody> }>('/v1/models/:model/versions/:version/retire', {
+    config: { role: 'admin' },
+    schema: {
+      summary: 'Retire a version (never the production version or one in a running rollout)',
+      tags: ['versions'],
+      params: VersionParams,
+      body: OperatorBody,
+      response: withErrors({ 200: VersionOut }, [404, 409]),
+    },
+  }, async (request) => {
+    const model = await modelOf(app, request, request.params.model);
+    return await audited(app, request, { action: 'version.retire', targetType: 'version', targetId: `${model.name}/${request.params.version}` }, async (trx) => {
+      const before = await versionOf(trx, model, request.params.version);
+      const inRollout = await trx.selectFrom('rollouts').select('id').where('status', '=', 'running')
+        .where((eb) => eb.or([eb('candidate_version_id', '=', before.id), eb('baseline_version_id', '=', before.id)])).executeTakeFirst();
+      if (inRollout) throw new ApiError(409, 'conflict', `version ${before.version} takes part in running rollout ${inRollout.id}`, 'version');
+      if (!RETIRABLE_STATUSES.includes(before.status)) {
+        throw new ApiError(409, 'conflict', `version ${before.version} is ${before.status} and cannot be retired${before.status === 'production' ? ' (promote another version first)' : ''}`, 'version');
+      }
+      const row = await setVersionStatus(trx, before.id, 'retired', { from: RETIRABLE_STATUSES });
+      if (!row) throw new ApiError(409, 'conflict', `version ${before.version} changed status meanwhile; try again`, 'version');
+      return { result: presentVersion(model.name, row), before: { status: before.status }, after: { status: row.status, reason: request.body.reason ?? null } };
+    });
+  });
+};

@@ -1,0 +1,252 @@
+// TypeBox schemas shared by the routes: request parts and every response shape. They validate
+// requests (strictly: unknown fields are errors, bodies are never type-coerced), serialise
+// responses, and become the OpenAPI document at /docs/json.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  code: Type.String({ description: 'machine-readable error code, e.g. invalid_request, not_found, conflict' }),
+  detail: Type.String({ description: 'what went wrong, naming the field where one is to blame' }),
+  field: Type.Optional(Type.String({ description: 'the offending field, e.g. body/name or query/limit' })),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  requestId: Type.Optional(Type.String()),
+}, { description: 'RFC 9457 problem details (application/problem+json)' });
+export type Problem = Static<typeof Problem>;
+
+/** The responses every route documents beside its success: the problem format, 5xx masked. */
+export function withErrors<T extends Record<number, TSchema>>(ok: T, codes: number[] = []): Record<string, TSchema> {
+  const out: Record<string, TSchema> = { ...ok };
+  for (const code of new Set([400, 401, 403, 429, ...codes])) out[code] = Problem;
+  out['5xx'] = Problem;
+  return out;
+}
+
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Json = Type.Unknown({ description: 'any JSON value' });
+export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+export const Timestamp = Type.String({ description: 'ISO 8601 timestamp' });
+
+export const ModelName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,127}$', description: 'model name: a-z, 0-9, ".", "_" and "-"' });
+export const VersionName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'version label, e.g. v3 or 2026-11-23.1' });
+export const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256 of the artifact' });
+export const RolloutId = Type.String({ pattern: '^ro_[0-9a-f]{32}$' });
+export const KeyId = Type.String({ pattern: '^[0-9a-f]{16}$' });
+export const RoleName = Type.Union([Type.Literal('viewer'), Type.Literal('deployer'), Type.Literal('approver'), Type.Literal('admin')]);
+export const VersionStatus = Type.Union(['registered', 'validating', 'validated', 'rejected', 'candidate', 'production', 'rolled_back', 'retired'].map((s) => Type.Literal(s)));
+export const RolloutStatus = Type.Union(['running', 'promoted', 'rolled_back', 'rejected', 'aborted', 'kept_baseline', 'failed'].map((s) => Type.Literal(s)));
+export const Phase = Type.String({ pattern: '^[a-z_]{1,32}$', description: 'pending, validating, prewarming, shadow, canary, experiment, promoting, rolling_back, watching, completed' });
+export const Weights = Type.Record(Type.String(), Type.Number(), { description: '{version: share}, shares in [0, 1] summing to 1' });
+
+export const Limit = (dflt: number, max: number) => Type.Integer({ minimum: 1, maximum: max, default: dflt });
+
+export const ModelParams = Type.Object({ model: ModelName }, { additionalProperties: false });
+export const VersionParams = Type.Object({ model: ModelName, version: VersionName }, { additionalProperties: false });
+export const RolloutParams = Type.Object({ id: RolloutId }, { additionalProperties: false });
+
+export const TensorSpec = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+export const Signature = Type.Object({ inputs: Type.Array(TensorSpec), outputs: Type.Array(TensorSpec) });
+
+export const ModelBody = Type.Object({
+  name: ModelName,
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  task: Type.Optional(Type.Union([
+    Type.Literal('binary_classification'), Type.Literal('multiclass_classification'), Type.Literal('regression'),
+  ], { default: 'binary_classification' })),
+}, { additionalProperties: false });
+
+export const ModelOut = Type.Object({
+  name: Type.String(),
+  project: Type.String(),
+  description: Type.String(),
+  task: Type.String(),
+  productionVersion: Nullable(Type.String()),
+  versionCount: Type.Integer(),
+  runningRolloutId: Nullable(Type.String()),
+  createdAt: Timestamp,
+});
+
+export const VersionOut = Type.Object({
+  model: Type.String(),
+  version: Type.String(),
+  status: Type.String(),
+  artifactUri: Type.String(),
+  sha256: Type.String(),
+  sizeBytes: Type.Integer(),
+  signature: Signature,
+  metadata: JsonObject,
+  trainingDataRef: Nullable(Type.String()),
+  hasReferenceProfile: Type.Boolean(),
+  metrics: JsonObject,
+  createdBy: Nullable(Type.String()),
+  createdAt: Timestamp,
+});
+export const VersionDetailOut = Type.Composite([VersionOut, Type.Object({ referenceProfile: Json })]);
+
+/** The shape src/stats builds (buildReferenceProfile) and drift detection reads. */
+export const ReferenceProfileBody = Type.Object({
+  version: Type.Literal(1),
+  rows: Type.Integer({ minimum: 0 }),
+  bins: Type.Integer({ minimum: 2, maximum: 1000 }),
+  sampleSize: Type.Integer({ minimum: 1 }),
+  seed: Type.Union([Type.String({ maxLength: 200 }), Type.Number()]),
+  features: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    kind: Type.Union([Type.Literal('numeric'), Type.Literal('categorical')]),
+  }, { additionalProperties: true }), { maxItems: 10_000 }),
+  prediction: Nullable(Type.Object({ name: Type.String(), kind: Type.Union([Type.Literal('numeric'), Type.Literal('categorical')]) }, { additionalProperties: true })),
+}, { additionalProperties: false, description: 'a reference profile: per-feature quantile bins, categorical frequencies and the prediction distribution (as src/stats builds it)' });
+
+export const ReferenceDataBody = Type.Object({
+  columns: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Array(Type.Union([Type.Number(), Type.String({ maxLength: 256 }), Type.Boolean(), Type.Null()]), { maxItems: 1_000_000 }),
+    { description: 'reference data by column; columns named as the model\'s features let the API run the model for the prediction distribution' }),
+  categorical: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 10_000 })),
+  bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
+  sampleSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 1_000_000 })),
+  predict: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+export const RegisterByUriBody = Type.Object({
+  version: VersionName,
+  artifactUri: Type.String({ minLength: 1, maxLength: 2048, description: 'file:// URI inside the artifact store, or sha256:<hex>' }),
+  sha256: Sha256,
+  metadata: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown())),
+  trainingDataRef: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  referenceProfile: Type.Optional(ReferenceProfileBody),
+}, { additionalProperties: false });
+
+export const UploadQuery = Type.Object({
+  version: VersionName,
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256 of the body; the upload is refused when it differs' }),
+  trainingDataRef: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+}, { additionalProperties: false });
+
+export const RolloutStartBody = Type.Object({
+  model: Type.String({ minLength: 1, maxLength: 128 }),
+  version: Type.String({ minLength: 1, maxLength: 64, description: 'the candidate version' }),
+  policy: Type.Optional(Type.Unknown({ description: 'a rollout policy (see the RolloutPolicy schema); defaults fill what is missing' })),
+}, { additionalProperties: false });
+
+export const OperatorBody = Type.Object({
+  reason: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
+
+export const SetWeightsBody = Type.Object({
+  weights: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1 })),
+  reason: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
+
+export const RolloutOut = Type.Object({
+  id: Type.String(),
+  workflowId: Type.String(),
+  model: Type.String(),
+  candidateVersion: Type.String(),
+  baselineVersion: Nullable(Type.String()),
+  status: Type.String(),
+  phase: Type.String(),
+  outcomeReason: Nullable(Type.String()),
+  policy: JsonObject,
+  startedBy: Type.String(),
+  startedAt: Timestamp,
+  endedAt: Nullable(Timestamp),
+  temporalUiUrl: Nullable(Type.String()),
+});
+
+export const RolloutStateOut = Json;
+
+export const RolloutDetailOut = Type.Composite([RolloutOut, Type.Object({
+  state: Type.Unknown({ description: 'the workflow\'s live state (the state query), or null when it is not running or did not answer' }),
+  stateError: Nullable(Type.String()),
+})]);
+
+export const RolloutStartOut = Type.Composite([RolloutOut, Type.Object({ runId: Type.String() })]);
+
+export const StepOut = Type.Object({
+  seq: Type.Integer(), phase: Type.String(), step: Type.String(), verdict: Type.String(), reason: Type.String(), numbers: JsonObject, at: Timestamp,
+});
+export const LookOut = Type.Object({
+  look: Type.Integer(), decision: Type.String(), armStats: Json, result: Json, at: Timestamp,
+});
+export const ExperimentOut = Type.Object({
+  id: Type.String(), kind: Type.String(), salt: Type.String(), arms: Json, primaryMetric: Type.String(), config: JsonObject,
+  status: Type.String(), decision: Json, startedAt: Timestamp, endedAt: Nullable(Timestamp),
+});
+export const HistoryOut = Type.Object({
+  rollout: RolloutOut,
+  steps: Type.Array(StepOut),
+  experiments: Type.Array(Type.Composite([ExperimentOut, Type.Object({ looks: Type.Array(LookOut) })])),
+});
+
+export const GenerationOut = Type.Object({
+  model: Type.String(),
+  generation: Type.Integer(),
+  weights: Weights,
+  spec: JsonObject,
+  reason: Type.String(),
+  createdBy: Type.String(),
+  createdAt: Timestamp,
+});
+
+export const ConfidencePoint = Type.Object({
+  look: Type.Integer(),
+  at: Timestamp,
+  decision: Type.String(),
+  estimate: Nullable(Type.Number()),
+  lower: Nullable(Type.Number()),
+  upper: Nullable(Type.Number()),
+  pValue: Nullable(Type.Number()),
+});
+
+export const ExperimentReportOut = Type.Object({
+  rolloutId: Type.String(),
+  model: Type.String(),
+  experiment: ExperimentOut,
+  looks: Type.Integer({ description: 'how many looks were taken' }),
+  arms: Type.Unknown({ description: 'per-arm statistics at the latest look' }),
+  confidenceSequence: Type.Array(ConfidencePoint),
+  srm: Type.Unknown({ description: 'the sample-ratio-mismatch check at the latest look' }),
+  guardrails: Type.Unknown({ description: 'guardrail results at the latest look' }),
+  latest: Type.Unknown({ description: 'the full result of the latest look' }),
+  decision: Type.Unknown({ description: 'the experiment\'s decision, or the latest look\'s while it runs' }),
+});
+
+export const KeyCreateBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  role: RoleName,
+}, { additionalProperties: false });
+
+export const KeyOut = Type.Object({
+  id: Type.String(), project: Type.String(), name: Type.String(), role: Type.String(),
+  createdAt: Timestamp, disabledAt: Nullable(Timestamp), lastUsedAt: Nullable(Timestamp),
+});
+export const KeyCreatedOut = Type.Composite([KeyOut, Type.Object({ token: Type.String({ description: 'the key, shown once: sk_<id>_<secret>' }) })]);
+
+export const AuditOut = Type.Object({
+  id: Type.String(), at: Timestamp, project: Nullable(Type.String()), actor: Type.String(), action: Type.String(),
+  targetType: Type.String(), targetId: Type.String(), before: Json, after: Json, requestId: Nullable(Type.String()),
+});
+
+export const ReplayBody = Type.Object({
+  rolloutId: Type.Optional(Type.String({ pattern: '^ro_[0-9a-f]{32}$' })),
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  from: Type.Optional(Type.String({ format: 'date-time', minLength: 1, maxLength: 64 })),
+  to: Type.Optional(Type.String({ format: 'date-time', minLength: 1, maxLength: 64 })),
+  version: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the version to replay against (default: the rollout\'s candidate)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 10000 })),
+  tolerance: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6, default: 1e-5 })),
+}, { additionalProperties: false });
+
+export const ReplayOut = Type.Object({
+  model: Type.String(),
+  version: Type.String(),
+  window: Type.Object({ from: Nullable(Timestamp), to: Nullable(Timestamp) }),
+  requests: Type.Integer({ description: 'logged requests replayed' }),
+  skipped: Type.Integer({ description: 'logged requests without inputs or outputs, or of the wrong size' }),
+  differing: Type.Integer({ description: 'replayed requests whose outputs differ beyond the tolerance' }),
+  classChanges: Type.Integer({ description: 'replayed requests whose predicted class changed' }),
+  maxAbsDiff: Type.Number(),
+  meanAbsDiff: Type.Number(),
+  tolerance: Type.Number(),
+  byLoggedVersion: Type.Record(Type.String(), Type.Object({ requests: Type.Integer(), differing: Type.Integer(), maxAbsDiff: Type.Number() })),
+});

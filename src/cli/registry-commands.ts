@@ -1,0 +1,216 @@
+// sluice models …, sluice versions … : the registry over the API.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { ApiClient, CliError } from './api-client.js';
+import { action, globals, printFields, printJson, printTable, usage } from './output.js';
+
+interface ModelOut { name: string; project: string; task: string; description: string; productionVersion: string | null; versionCount: number; runningRolloutId: string | null; createdAt: string }
+interface VersionOut {
+  model: string; version: string; status: string; sha256: string; sizeBytes: number; artifactUri: string; createdAt: string; createdBy: string | null;
+  signature: { inputs: Array<{ name: string; datatype: string; shape: number[] }>; outputs: Array<{ name: string; datatype: string; shape: number[] }> };
+  trainingDataRef: string | null; hasReferenceProfile: boolean; metadata: Record<string, unknown>;
+}
+
+export function client(cmd: Command): ApiClient {
+  return new ApiClient({ baseUrl: globals(cmd).api });
+}
+
+async function readJsonArg(value: string, what: string): Promise<unknown> {
+  const text = value.startsWith('@') ? await fs.readFile(value.slice(1), 'utf8').catch(() => { throw usage(`${what}: cannot read ${value.slice(1)}`); }) : value;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw usage(`${what} is not valid JSON${value.startsWith('@') ? ` (${value.slice(1)})` : ''}`);
+  }
+}
+
+async function readJsonFile(file: string, what: string): Promise<unknown> {
+  const text = file === '-' ? await readStdin() : await fs.readFile(file, 'utf8').catch(() => { throw usage(`${what}: cannot read ${file}`); });
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw usage(`${what}: ${file} is not valid JSON`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+export { readJsonFile };
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+function human(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A read stream of the file that reports progress on stderr as it is consumed. */
+function withProgress(file: string, total: number, quiet: boolean) {
+  let sent = 0;
+  let lastDraw = 0;
+  const tty = process.stderr.isTTY && !quiet;
+  const draw = (final: boolean) => {
+    const pct = total === 0 ? 100 : Math.floor((sent / total) * 100);
+    const width = 24;
+    const filled = Math.round((pct / 100) * width);
+    process.stderr.write(`\r  uploading [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${human(sent)} / ${human(total)}${final ? '\n' : ''}`);
+  };
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sent += chunk.length;
+      const now = Date.now();
+      if (tty && (now - lastDraw > 100 || sent === total)) { lastDraw = now; draw(false); }
+      done(null, chunk);
+    },
+    flush(done) {
+      if (tty) draw(true);
+      else if (!quiet) process.stderr.write(`  uploaded ${human(sent)}\n`);
+      done();
+    },
+  });
+  return createReadStream(file).pipe(meter);
+}
+
+function printVersion(v: VersionOut): void {
+  printFields([
+    ['model', v.model], ['version', v.version], ['status', v.status], ['sha256', v.sha256], ['size', human(v.sizeBytes)],
+    ['artifact', v.artifactUri],
+    ['inputs', v.signature.inputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ')],
+    ['outputs', v.signature.outputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ')],
+    ['training data', v.trainingDataRef], ['reference profile', v.hasReferenceProfile ? 'yes' : 'no'], ['created', `${v.createdAt} by ${v.createdBy ?? '-'}`],
+  ]);
+}
+
+export function registerRegistryCommands(program: Command): void {
+  const models = program.command('models').description('List, create and show models');
+  models.command('list', { isDefault: true })
+    .description('List your project\'s models')
+    .action(action(async (_opts: unknown, cmd: Command) => {
+      const out = await client(cmd).request<{ models: ModelOut[] }>('GET', '/v1/models');
+      if (globals(cmd).json) return printJson(out);
+      printTable(out.models, [['name', (m) => m.name], ['task', (m) => m.task], ['production', (m) => m.productionVersion], ['versions', (m) => m.versionCount], ['rollout', (m) => m.runningRolloutId]]);
+    }));
+  models.command('create <name>')
+    .description('Create a model')
+    .option('--description <text>', 'what the model does')
+    .option('--task <task>', 'binary_classification, multiclass_classification or regression')
+    .action(action(async (name: string, opts: { description?: string; task?: string }, cmd: Command) => {
+      const out = await client(cmd).request<ModelOut>('POST', '/v1/models', { body: { name, ...(opts.description ? { description: opts.description } : {}), ...(opts.task ? { task: opts.task } : {}) } });
+      if (globals(cmd).json) return printJson(out);
+      console.log(`created model ${out.name} in project ${out.project}`);
+    }));
+  models.command('get <name>')
+    .description('Show a model')
+    .action(action(async (name: string, _opts: unknown, cmd: Command) => {
+      const out = await client(cmd).request<ModelOut>('GET', `/v1/models/${encodeURIComponent(name)}`);
+      if (globals(cmd).json) return printJson(out);
+      printFields([['name', out.name], ['project', out.project], ['task', out.task], ['description', out.description || '-'], ['production', out.productionVersion], ['versions', out.versionCount], ['running rollout', out.runningRolloutId], ['created', out.createdAt]]);
+    }));
+
+  const versions = program.command('versions').description('Register, list, show and retire model versions');
+  versions.command('register <model> [file]')
+    .description('Register a version: upload an ONNX file (with progress), or point at an artifact already in the store (--uri)')
+    .requiredOption('--version <version>', 'version label, e.g. v3')
+    .option('--uri <uri>', 'file:// URI inside the artifact store (or sha256:<hex>) instead of uploading a file')
+    .option('--sha256 <hex>', 'expected SHA-256 (computed from the file when uploading; required with --uri)')
+    .option('--metadata <json>', 'version metadata: a JSON object, or @file.json')
+    .option('--training-data <ref>', 'where the training data lives (a URI, a dataset id)')
+    .option('--profile <file>', 'reference profile JSON to store with the version')
+    .option('--create-model', 'create the model first when it does not exist')
+    .action(action(async (model: string, file: string | undefined, opts: { version: string; uri?: string; sha256?: string; metadata?: string; trainingData?: string; profile?: string; createModel?: boolean }, cmd: Command) => {
+      if (!file && !opts.uri) throw usage('give an ONNX file to upload, or --uri of an artifact in the store');
+      if (file && opts.uri) throw usage('give a file or --uri, not both');
+      if (opts.uri && !opts.sha256) throw usage('--uri needs --sha256');
+      const api = client(cmd);
+      const json = globals(cmd).json;
+      const metadata = opts.metadata ? await readJsonArg(opts.metadata, '--metadata') : undefined;
+      if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw usage('--metadata must be a JSON object');
+      const profile = opts.profile ? await readJsonFile(opts.profile, '--profile') : undefined;
+      if (opts.createModel) {
+        try {
+          await api.request('GET', `/v1/models/${encodeURIComponent(model)}`);
+        } catch (err) {
+          if (!(err instanceof CliError) || (err.body as { status?: number } | undefined)?.status !== 404) throw err;
+          await api.request('POST', '/v1/models', { body: { name: model } });
+          if (!json) console.error(`  created model ${model}`);
+        }
+      }
+      let out: VersionOut;
+      if (file) {
+        const stat = await fs.stat(file).catch(() => { throw usage(`cannot read ${file}`); });
+        if (!stat.isFile()) throw usage(`${file} is not a file`);
+        const sha256 = opts.sha256 ?? await sha256File(file);
+        out = await api.request<VersionOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions/upload`, {
+          query: { version: opts.version, sha256, ...(opts.trainingData ? { trainingDataRef: opts.trainingData } : {}) },
+          raw: withProgress(file, stat.size, Boolean(json)),
+          headers: { 'content-length': String(stat.size), ...(metadata ? { 'x-sluice-metadata': JSON.stringify(metadata) } : {}) },
+        });
+        if (profile !== undefined) {
+          out = await api.request<VersionOut>('PUT', `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(opts.version)}/reference-profile`, { body: profile });
+        }
+      } else {
+        out = await api.request<VersionOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions`, {
+          body: {
+            version: opts.version, artifactUri: opts.uri, sha256: opts.sha256,
+            ...(metadata ? { metadata } : {}), ...(opts.trainingData ? { trainingDataRef: opts.trainingData } : {}), ...(profile !== undefined ? { referenceProfile: profile } : {}),
+          },
+        });
+      }
+      if (json) return printJson(out);
+      console.log(`registered ${out.model} ${out.version}`);
+      printVersion(out);
+    }));
+  versions.command('list <model>')
+    .description('List a model\'s versions, newest first')
+    .option('--status <status>', 'only versions with this status')
+    .action(action(async (model: string, opts: { status?: string }, cmd: Command) => {
+      const out = await client(cmd).request<{ versions: VersionOut[] }>('GET', `/v1/models/${encodeURIComponent(model)}/versions`, { query: { status: opts.status } });
+      if (globals(cmd).json) return printJson(out);
+      printTable(out.versions, [['version', (v) => v.version], ['status', (v) => v.status], ['sha256', (v) => v.sha256.slice(0, 12)], ['size', (v) => human(v.sizeBytes)], ['profile', (v) => (v.hasReferenceProfile ? 'yes' : 'no')], ['created', (v) => v.createdAt]]);
+    }));
+  versions.command('get <model> <version>')
+    .description('Show a version')
+    .action(action(async (model: string, version: string, _opts: unknown, cmd: Command) => {
+      const out = await client(cmd).request<VersionOut>('GET', `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`);
+      if (globals(cmd).json) return printJson(out);
+      printVersion(out);
+    }));
+  versions.command('profile <model> <version>')
+    .description('Set a version\'s reference profile: computed by the API from reference data (--data), or uploaded as built (--file)')
+    .option('--data <file>', 'reference data as JSON: {"columns": {"feature": [values...]}, "categorical"?: [...], "bins"?: n} or just the columns object')
+    .option('--file <file>', 'a reference profile as src/stats builds it')
+    .action(action(async (model: string, version: string, opts: { data?: string; file?: string }, cmd: Command) => {
+      if (!opts.data === !opts.file) throw usage('give --data (reference data to profile) or --file (a built profile)');
+      const base = `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/reference-profile`;
+      let out: VersionOut & { predicted?: boolean };
+      if (opts.data) {
+        const data = await readJsonFile(opts.data, '--data') as Record<string, unknown>;
+        const body = data && typeof data === 'object' && 'columns' in data ? data : { columns: data };
+        out = await client(cmd).request('POST', `${base}/compute`, { body });
+      } else {
+        out = await client(cmd).request('PUT', base, { body: await readJsonFile(opts.file as string, '--file') });
+      }
+      if (globals(cmd).json) return printJson(out);
+      console.log(`reference profile stored for ${out.model} ${out.version}${out.predicted === undefined ? '' : out.predicted ? ' (with the model\'s prediction distribution)' : ' (inputs only: the columns do not cover the model\'s features)'}`);
+    }));
+  versions.command('retire <model> <version>')
+    .description('Retire a version (admin)')
+    .option('--reason <text>', 'why, for the audit log')
+    .action(action(async (model: string, version: string, opts: { reason?: string }, cmd: Command) => {
+      const out = await client(cmd).request<VersionOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/retire`, { body: opts.reason ? { reason: opts.reason } : {} });
+      if (globals(cmd).json) return printJson(out);
+      console.log(`retired ${out.model} ${out.version}`);
+    }));
+}

@@ -1,0 +1,79 @@
+// Models: a named contract (task, description) that belongs to one project. Names are global,
+// because serving workers address models by name, but every read here is scoped to a project so
+// one tenant never learns of another's models.
+import type { Model } from '../db/schema.js';
+import type { Db } from './db.js';
+import { isUniqueViolation, RegistryError } from './errors.js';
+
+export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+export interface NewModel {
+  projectId: string;
+  name: string;
+  description?: string;
+  task?: string;
+}
+
+export async function createModel(db: Db, input: NewModel): Promise<Model> {
+  if (!MODEL_NAME_PATTERN.test(input.name)) {
+    throw new RegistryError('invalid', 'name must be 1-128 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit', 'name');
+  }
+  try {
+    return await db.insertInto('models')
+      .values({ project_id: input.projectId, name: input.name, description: input.description, task: input.task })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (err) {
+    // The name may be taken in another project; say only that it is not available.
+    if (isUniqueViolation(err)) throw new RegistryError('conflict', `model name ${input.name} is not available`, 'name');
+    throw err;
+  }
+}
+
+/** A model by name, within a project when `projectId` is given (tenant-scoped reads always pass it). */
+export async function findModel(db: Db, name: string, projectId?: string): Promise<Model | undefined> {
+  let q = db.selectFrom('models').selectAll().where('name', '=', name);
+  if (projectId !== undefined) q = q.where('project_id', '=', projectId);
+  return await q.executeTakeFirst();
+}
+
+export async function getModel(db: Db, name: string, projectId?: string): Promise<Model> {
+  const model = await findModel(db, name, projectId);
+  if (!model) throw new RegistryError('not_found', `model ${name} not found`, 'model');
+  return model;
+}
+
+export async function findModelById(db: Db, id: string | number): Promise<Model | undefined> {
+  return await db.selectFrom('models').selectAll().where('id', '=', String(id)).executeTakeFirst();
+}
+
+export interface ModelSummary extends Model {
+  production_version: string | null;
+  version_count: number;
+  running_rollout_id: string | null;
+}
+
+export async function listModels(db: Db, projectId: string, opts: { limit?: number; offset?: number } = {}): Promise<ModelSummary[]> {
+  const rows = await db.selectFrom('models as m')
+    .selectAll('m')
+    .select((eb) => [
+      eb.selectFrom('model_versions as v').select('v.version').whereRef('v.model_id', '=', 'm.id').where('v.status', '=', 'production').limit(1).as('production_version'),
+      eb.selectFrom('model_versions as v').select((e) => e.fn.countAll<string>().as('n')).whereRef('v.model_id', '=', 'm.id').as('version_count'),
+      eb.selectFrom('rollouts as r').select('r.id').whereRef('r.model_id', '=', 'm.id').where('r.status', '=', 'running').limit(1).as('running_rollout_id'),
+    ])
+    .where('m.project_id', '=', projectId)
+    .orderBy('m.name')
+    .limit(opts.limit ?? 100)
+    .offset(opts.offset ?? 0)
+    .execute();
+  return rows.map((r) => ({ ...r, production_version: r.production_version ?? null, version_count: Number(r.version_count ?? 0), running_rollout_id: r.running_rollout_id ?? null }));
+}
+
+export async function summarizeModel(db: Db, model: Model): Promise<ModelSummary> {
+  const [production, count, running] = await Promise.all([
+    db.selectFrom('model_versions').select('version').where('model_id', '=', model.id).where('status', '=', 'production').executeTakeFirst(),
+    db.selectFrom('model_versions').select((e) => e.fn.countAll<string>().as('n')).where('model_id', '=', model.id).executeTakeFirstOrThrow(),
+    db.selectFrom('rollouts').select('id').where('model_id', '=', model.id).where('status', '=', 'running').executeTakeFirst(),
+  ]);
+  return { ...model, production_version: production?.version ?? null, version_count: Number(count.n), running_rollout_id: running?.id ?? null };
+}

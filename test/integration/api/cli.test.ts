@@ -1,0 +1,168 @@
+// The `sluice` CLI as a person runs it: real processes against the real API, database and
+// Temporal, checking output, --json and exit codes (0 ok, 1 refused, 2 usage).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelSession, runFloatMatrix } from '../../../src/models/onnx-runtime.js';
+import { fixturesDir, readManifest, startHarness, type Harness } from './harness.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const MODEL = `cli-${Date.now().toString(36)}`;
+
+interface Run { code: number; stdout: string; stderr: string }
+
+describe('sluice CLI', () => {
+  let h: Harness;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    h = await startHarness();
+    const { DATABASE_URL: _db, SLUICE_API_KEY: _key, ...rest } = process.env;
+    env = { ...rest, SLUICE_API_URL: h.url, SLUICE_API_KEY: h.keys.admin, NO_COLOR: '1' };
+  });
+  afterAll(async () => { await h?.close(); });
+
+  const sluice = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => new Promise<Run>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...env, ...extraEnv }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+
+  it('creates a key in the database directly (bootstrap), shown once, and uses it', async () => {
+    const run = await sluice(['keys', 'create', '--role', 'deployer', '--name', 'cli-test', '--database-url', h.t.url, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const key = JSON.parse(run.stdout) as { token: string; role: string; project: string };
+    expect(key).toMatchObject({ role: 'deployer', project: 'default' });
+    const who = await sluice(['whoami', '--json'], { SLUICE_API_KEY: key.token });
+    expect(who.code).toBe(0);
+    expect(JSON.parse(who.stdout)).toMatchObject({ role: 'deployer', name: 'cli-test' });
+    const tenant = await sluice(['keys', 'create', '--role', 'viewer', '--project', 'acme', '--database-url', h.t.url]);
+    expect(tenant.code, tenant.stderr).toBe(0);
+    expect(tenant.stdout).toMatch(/created viewer key [0-9a-f]{16} \(cli\) in project acme/);
+    expect(tenant.stdout).toMatch(/sk_[0-9a-f]{16}_/);
+    const badRole = await sluice(['keys', 'create', '--role', 'god', '--database-url', h.t.url]);
+    expect(badRole.code).toBe(2);
+    const viaApi = await sluice(['keys', 'create', '--role', 'approver', '--json']);
+    expect(viaApi.code, viaApi.stderr).toBe(0);
+    expect(JSON.parse(viaApi.stdout).role).toBe('approver');
+  });
+
+  it('registers versions with upload progress, lists them, and refuses with exit code 1', async () => {
+    const manifest = await readManifest();
+    for (const m of manifest.models) {
+      const run = await sluice(['versions', 'register', MODEL, path.join(fixturesDir, m.file), '--version', m.version, '--create-model', '--metadata', '{"trainer":"cli"}']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`registered ${MODEL} ${m.version}`));
+      expect(run.stdout).toMatch(/inputs:\s+input:float32\[-1,19\]/);
+      expect(run.stderr).toMatch(/uploaded/);
+    }
+    const list = await sluice(['versions', 'list', MODEL, '--json']);
+    expect(JSON.parse(list.stdout).versions).toHaveLength(manifest.models.length);
+    const table = await sluice(['versions', 'list', MODEL]);
+    expect(table.stdout).toMatch(/^VERSION\s+STATUS/m);
+    const again = await sluice(['versions', 'register', MODEL, path.join(fixturesDir, manifest.models[0]!.file), '--version', manifest.models[0]!.version]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/409.*already registered/);
+    const missingFile = await sluice(['versions', 'register', MODEL, '/no/such/file.onnx', '--version', 'x']);
+    expect(missingFile.code).toBe(2);
+    const noKey = await sluice(['models', 'list'], { SLUICE_API_KEY: '' });
+    expect(noKey.code).toBe(2);
+    const unreachable = await sluice(['models', 'list', '--api', 'http://127.0.0.1:9']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot reach the Sluice API/);
+    const golden = JSON.parse(await fs.readFile(path.join(fixturesDir, 'credit-golden.json'), 'utf8')) as { featureNames: string[]; matrix: number[][] };
+    const dataFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-cli-')), 'reference.json');
+    await fs.writeFile(dataFile, JSON.stringify(Object.fromEntries(golden.featureNames.map((n, j) => [n, golden.matrix.slice(0, 200).map((r) => r[j])]))));
+    const profile = await sluice(['versions', 'profile', MODEL, '1', '--data', dataFile]);
+    expect(profile.code, profile.stderr).toBe(0);
+    expect(profile.stdout).toMatch(/with the model's prediction distribution/);
+    const models = await sluice(['models']);
+    expect(models.stdout).toContain(MODEL);
+  });
+
+  it('starts, shows, steers and watches a rollout to its outcome', async () => {
+    await h.t.db.updateTable('model_versions').set({ status: 'production' }).where('version', '=', '1').execute();
+    const noMetric = await sluice(['rollout', 'start', MODEL, '2']);
+    expect(noMetric.code).toBe(1);
+    expect(noMetric.stderr).toMatch(/400 invalid_policy — policy: \/experiment\/primaryMetric/);
+    const policyFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-cli-')), 'policy.json');
+    await fs.writeFile(policyFile, JSON.stringify({ canary: { steps: [{ weight: 0.1, bakeSeconds: 1 }, { weight: 0.3, bakeSeconds: 1 }] }, experiment: { primaryMetric: { name: 'repaid' } } }));
+    const start = await sluice(['rollout', 'start', MODEL, '2', '--policy', policyFile]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/started rollout ro_[0-9a-f]{32}: .* 1 → 2/);
+    expect(start.stdout).toMatch(/temporal ui\s+http:\/\/temporal-ui\.test\/namespaces\/default\/workflows\/rollout%3A/);
+    const status = await sluice(['rollout', 'status', MODEL]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/phase:\s+canary/);
+    expect(status.stdout).toMatch(/weights:\s+1=100%/);
+    const pause = await sluice(['rollout', 'pause', MODEL, '--reason', 'look at p99']);
+    expect(pause.code, pause.stderr).toBe(0);
+    expect(pause.stdout).toMatch(/pause: ok .*paused/);
+    const pauseAgain = await sluice(['rollout', 'pause', MODEL]);
+    expect(pauseAgain.code).toBe(1);
+    expect(pauseAgain.stderr).toMatch(/already paused/);
+    expect((await sluice(['rollout', 'resume', MODEL])).code).toBe(0);
+    expect((await sluice(['rollout', 'approve', MODEL])).code).toBe(0);
+    const weights = await sluice(['rollout', 'weights', MODEL, '1=90%', '2=10%']);
+    expect(weights.code, weights.stderr).toBe(0);
+    expect(weights.stdout).toMatch(/weights now 1=90% 2=10%/);
+    const badWeights = await sluice(['rollout', 'weights', MODEL, '1:0.9']);
+    expect(badWeights.code).toBe(2);
+    const list = await sluice(['rollout', 'list', '--model', MODEL, '--json']);
+    const rolloutId = JSON.parse(list.stdout).rollouts[0].id as string;
+
+    // watch: ends with the outcome once the rollout row says so (here: the test plays the orchestrator).
+    const watching = sluice(['rollout', 'watch', rolloutId, '--interval', '0.3']);
+    await new Promise((r) => setTimeout(r, 2500));
+    await h.t.db.updateTable('rollouts').set({ status: 'promoted', phase: 'completed', outcome_reason: 'treatment won', ended_at: new Date() }).where('id', '=', rolloutId).execute();
+    const watched = await watching;
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(/canary \| step canary 1\/2 \| weights 1=90% 2=10% \(gen 2\)/);
+    expect(watched.stdout).toMatch(/outcome: promoted — treatment won/);
+
+    const abortEnded = await sluice(['rollout', 'abort', rolloutId]);
+    expect(abortEnded.code).toBe(1);
+    const history = await sluice(['rollout', 'history', rolloutId, '--json']);
+    expect(history.code).toBe(0);
+    expect(JSON.parse(history.stdout).rollout.id).toBe(rolloutId);
+    const audit = await sluice(['audit', '--target-id', rolloutId]);
+    expect(audit.stdout).toMatch(/rollout\.set_weights/);
+    expect(audit.stdout).toMatch(/rollout\.start/);
+    const traffic = await sluice(['traffic', MODEL]);
+    expect(traffic.stdout).toMatch(/no traffic generation yet/);
+    const report = await sluice(['report', rolloutId]);
+    expect(report.code).toBe(1);
+    expect(report.stderr).toMatch(/no experiment/);
+  });
+
+  it('replays logged requests against a version and reports the differences', async () => {
+    const manifest = await readManifest();
+    const golden = JSON.parse(await fs.readFile(path.join(fixturesDir, 'credit-golden.json'), 'utf8')) as { matrix: number[][] };
+    const rows = golden.matrix.slice(0, 40);
+    const v1 = await loadModelSession(path.join(fixturesDir, manifest.models[0]!.file));
+    const outputs = await runFloatMatrix(v1, Float32Array.from(rows.flat()), rows.length);
+    await v1.session.release();
+    // Logged during the rollout of the previous test, so --rollout finds them too.
+    const rollout = await h.t.db.selectFrom('rollouts as r').innerJoin('models as m', 'm.id', 'r.model_id').select('r.started_at').where('m.name', '=', MODEL).executeTakeFirstOrThrow();
+    const at = new Date(rollout.started_at.getTime() + 500);
+    await h.t.db.insertInto('inference_log').values(rows.map((r, i) => ({
+      request_id: `req-${i}`, at, model: MODEL, version: '1', inputs: r, outputs: [outputs[i] as number], latency_us: 100, worker_id: 'w1',
+    }))).execute();
+    const from = new Date(at.getTime() - 60_000).toISOString();
+    const same = await sluice(['replay', '--from', from, '--to', 'now', '--version', `${MODEL}/1`, '--json']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ requests: 40, differing: 0, classChanges: 0, skipped: 0 });
+    const other = await sluice(['replay', '--model', MODEL, '--from', '10m', '--version', '2']);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toMatch(/replayed:\s+40/);
+    expect(other.stdout).toMatch(/differing:\s+\d+ \(\d+\.\d%\) beyond 0.00001/);
+    expect(other.stdout).toMatch(/by the version that answered/);
+    const viaRollout = await sluice(['replay', '--rollout', MODEL, '--json']);
+    expect(viaRollout.code, viaRollout.stderr).toBe(0);
+    expect(JSON.parse(viaRollout.stdout)).toMatchObject({ version: '2', requests: 40 });
+    const usageError = await sluice(['replay', '--from', '1h']);
+    expect(usageError.code).toBe(2);
+  });
+});

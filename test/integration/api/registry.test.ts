@@ -1,0 +1,190 @@
+// Models and versions over real HTTP: registration of the project's own ONNX fixtures (upload and
+// by URI), the refusals (bad sha256, not ONNX, oversize, unknown fields), tenancy, retirement.
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReferenceProfile } from '../../../src/stats/index.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fixture, fixturesDir, readManifest, rowCounts, startHarness, type Harness, type Manifest } from './harness.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('registry API', () => {
+  let h: Harness;
+  let manifest: Manifest;
+  let v1: Buffer;
+  let v2: Buffer;
+  beforeAll(async () => {
+    h = await startHarness({ temporal: false });
+    manifest = await readManifest();
+    v1 = await fixture(manifest.models[0]!.file);
+    v2 = await fixture(manifest.models[1]!.file);
+  });
+  afterAll(async () => { await h?.close(); });
+
+  const upload = (model: string, version: string, bytes: Uint8Array, o: { key?: string; sha256?: string; headers?: Record<string, string> } = {}) =>
+    h.call('POST', `/v1/models/${model}/versions/upload?version=${encodeURIComponent(version)}&sha256=${o.sha256 ?? sha(bytes)}`, {
+      key: o.key, raw: bytes, headers: { 'content-type': 'application/octet-stream', ...o.headers },
+    });
+
+  it('creates, lists and gets a model; names are validated and unknown fields refused', async () => {
+    const created = await h.call('POST', '/v1/models', { key: h.keys.deployer, body: { name: 'credit-risk', description: 'PD model' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'credit-risk', project: 'default', task: 'binary_classification', productionVersion: null, versionCount: 0 });
+
+    const dup = await h.call('POST', '/v1/models', { body: { name: 'credit-risk' } });
+    expect(dup.status).toBe(409);
+    expect(dup.headers.get('content-type')).toMatch(/application\/problem\+json/);
+
+    const bad = await h.call('POST', '/v1/models', { body: { name: 'Bad Name!' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('body/name');
+    expect(bad.body.detail).toMatch(/body\/name/);
+
+    const unknown = await h.call('POST', '/v1/models', { body: { name: 'x1', colour: 'blue' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.detail).toMatch(/body\/colour.*not a known field/);
+
+    const wrongType = await h.call('POST', '/v1/models', { body: { name: 42 } });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.field).toBe('body/name');
+
+    const list = await h.call('GET', '/v1/models', { key: h.keys.viewer });
+    expect(list.status).toBe(200);
+    expect(list.body.models.map((m: { name: string }) => m.name)).toEqual(['credit-risk']);
+    const got = await h.call('GET', '/v1/models/credit-risk', { key: h.keys.viewer });
+    expect(got.body.name).toBe('credit-risk');
+  });
+
+  it('registers an uploaded fixture with the signature ONNX Runtime reads, into the content-addressed store', async () => {
+    const res = await upload('credit-risk', '1', v1, { headers: { 'x-sluice-metadata': JSON.stringify({ owner: 'risk-team' }) } });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body).toMatchObject({ model: 'credit-risk', version: '1', status: 'registered', sha256: manifest.models[0]!.sha256, sizeBytes: v1.length });
+    expect(res.body.signature.inputs[0]).toEqual({ name: 'input', datatype: 'float32', shape: [-1, 19] });
+    expect(res.body.signature.outputs[0]).toMatchObject({ name: 'probability', datatype: 'float32' });
+    expect(res.body.metadata.owner).toBe('risk-team');
+    expect(res.body.artifactUri).toBe(h.store.uriFor(sha(v1)));
+    expect(res.body.artifactUri).toMatch(new RegExp(`/sha256/${sha(v1).slice(0, 2)}/${sha(v1)}\\.onnx$`));
+    expect(await h.store.read(res.body.artifactUri)).toEqual(v1);
+
+    const list = await h.call('GET', '/v1/models/credit-risk/versions', { key: h.keys.viewer });
+    expect(list.body.versions).toHaveLength(1);
+    const got = await h.call('GET', '/v1/models/credit-risk/versions/1', { key: h.keys.viewer });
+    expect(got.body).toMatchObject({ version: '1', referenceProfile: null, hasReferenceProfile: false });
+    const audit = await h.t.db.selectFrom('audit_log').selectAll().where('action', '=', 'version.register').execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ target_type: 'version', target_id: 'credit-risk/1', project_id: 'default' });
+  });
+
+  it('registers by URI into the store with a reference profile, checking the sha256', async () => {
+    const stored = await h.store.putBytes(v2);
+    const built = buildReferenceProfile({ age: [25, 31, 47, 52, 38, 29, 61, 44, 35, 50], region: ['north', 'south', 'north', 'east', 'west', 'north', 'south', 'east', 'north', 'west'] }, { bins: 4, sampleSize: 10 });
+    if (!built.ok) throw new Error(built.message);
+    const profile = JSON.parse(JSON.stringify(built.profile)) as Record<string, unknown>;
+    const badProfile = await h.call('POST', '/v1/models/credit-risk/versions', { key: h.keys.deployer, body: { version: '2', artifactUri: stored.uri, sha256: sha(v2), referenceProfile: { features: {} } } });
+    expect(badProfile.status).toBe(400);
+    expect(badProfile.body.field).toMatch(/^body\/referenceProfile/);
+    const mismatch = await h.call('POST', '/v1/models/credit-risk/versions', { key: h.keys.deployer, body: { version: '2', artifactUri: stored.uri, sha256: sha(v1) } });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.code).toBe('sha256_mismatch');
+    const outside = await h.call('POST', '/v1/models/credit-risk/versions', { key: h.keys.deployer, body: { version: '2', artifactUri: 'file:///etc/passwd', sha256: sha(v2) } });
+    expect(outside.status).toBe(400);
+    expect(outside.body.field).toBe('artifactUri');
+    const traversal = await h.call('POST', '/v1/models/credit-risk/versions', {
+      key: h.keys.deployer, body: { version: '2', artifactUri: `file://${h.store.root}/sha256/../../../etc/${sha(v2)}.onnx`, sha256: sha(v2) },
+    });
+    expect(traversal.status).toBe(400);
+    const ok = await h.call('POST', '/v1/models/credit-risk/versions', {
+      key: h.keys.deployer, body: { version: '2', artifactUri: stored.uri, sha256: sha(v2), trainingDataRef: 's3://bucket/credit/2026-01.parquet', referenceProfile: profile },
+    });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.body).toMatchObject({ version: '2', hasReferenceProfile: true, trainingDataRef: 's3://bucket/credit/2026-01.parquet' });
+    const got = await h.call('GET', '/v1/models/credit-risk/versions/2', { key: h.keys.viewer });
+    expect(got.body.referenceProfile).toEqual(profile);
+    const bySha = await h.call('POST', '/v1/models/credit-risk/versions', { key: h.keys.deployer, body: { version: '2b', artifactUri: `sha256:${sha(v2)}`, sha256: sha(v2) } });
+    expect(bySha.status).toBe(201);
+  });
+
+  it('refuses a sha256 mismatch, a file that is not ONNX, an oversize upload and a taken version, writing nothing', async () => {
+    const before = await rowCounts(h.t);
+    const mismatch = await upload('credit-risk', '9', v1, { sha256: sha(v2) });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body).toMatchObject({ code: 'sha256_mismatch', field: 'sha256' });
+
+    const notOnnx = Buffer.from('this is not an ONNX model at all, just text');
+    const bad = await upload('credit-risk', '9', notOnnx);
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('invalid_model');
+    expect(bad.body.detail).toMatch(/not a loadable ONNX model/);
+
+    const big = Buffer.alloc(h.store.maxBytes + 1, 7);
+    const tooBig = await upload('credit-risk', '9', big);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.code).toBe('too_large');
+
+    const taken = await upload('credit-risk', '1', v1);
+    expect(taken.status).toBe(409);
+
+    const badVersion = await upload('credit-risk', '../../etc', v1);
+    expect(badVersion.status).toBe(400);
+    expect(badVersion.body.field).toBe('query/version');
+
+    const jsonToUpload = await h.call('POST', `/v1/models/credit-risk/versions/upload?version=9&sha256=${sha(v1)}`, { body: { a: 1 } });
+    expect(jsonToUpload.status).toBe(415);
+    const octetToJson = await h.call('POST', '/v1/models', { raw: v1, headers: { 'content-type': 'application/octet-stream' } });
+    expect(octetToJson.status).toBe(415);
+    const badMeta = await upload('credit-risk', '9', v1, { headers: { 'x-sluice-metadata': '[1,2' } });
+    expect(badMeta.status).toBe(400);
+    expect(badMeta.body.field).toBe('headers/x-sluice-metadata');
+
+    expect(await rowCounts(h.t)).toEqual(before);
+    // The refused non-ONNX upload left no file behind.
+    await expect(h.store.read(h.store.uriFor(sha(notOnnx)))).rejects.toThrow();
+  });
+
+  it('computes a reference profile from reference data, with the model\'s prediction distribution', async () => {
+    const golden = JSON.parse(await fs.readFile(path.join(fixturesDir, 'credit-golden.json'), 'utf8')) as { featureNames: string[]; matrix: number[][] };
+    const columns = Object.fromEntries(golden.featureNames.map((name, j) => [name, golden.matrix.slice(0, 300).map((row) => row[j] as number)]));
+    const res = await h.call('POST', '/v1/models/credit-risk/versions/1/reference-profile/compute', { key: h.keys.deployer, body: { columns, bins: 10 } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ version: '1', hasReferenceProfile: true, predicted: true });
+    const got = await h.call('GET', '/v1/models/credit-risk/versions/1', { key: h.keys.viewer });
+    expect(got.body.referenceProfile).toMatchObject({ version: 1, rows: 300, bins: 10 });
+    expect(got.body.referenceProfile.features).toHaveLength(golden.featureNames.length);
+    expect(got.body.referenceProfile.prediction).toMatchObject({ name: 'prediction', kind: 'numeric', count: 300 });
+    const partial = await h.call('POST', '/v1/models/credit-risk/versions/1/reference-profile/compute', { key: h.keys.deployer, body: { columns: { age: [1, 2, 3, 4], region: ['a', 'b', 'a', null] } } });
+    expect(partial.status, partial.text).toBe(200);
+    expect(partial.body.predicted).toBe(false);
+    const ragged = await h.call('POST', '/v1/models/credit-risk/versions/1/reference-profile/compute', { key: h.keys.deployer, body: { columns: { a: [1, 2], b: [1] } } });
+    expect(ragged.status).toBe(400);
+    expect(ragged.body.field).toBe('columns/b');
+    const viewer = await h.call('POST', '/v1/models/credit-risk/versions/1/reference-profile/compute', { key: h.keys.viewer, body: { columns: { a: [1] } } });
+    expect(viewer.status).toBe(403);
+  });
+
+  it('keeps tenants apart: another project sees 404, never 403', async () => {
+    const other = await h.call('GET', '/v1/models/credit-risk', { key: h.keys.other });
+    expect(other.status).toBe(404);
+    const otherVersions = await h.call('GET', '/v1/models/credit-risk/versions', { key: h.keys.other });
+    expect(otherVersions.status).toBe(404);
+    const otherUpload = await upload('credit-risk', '7', v1, { key: h.keys.other });
+    expect(otherUpload.status).toBe(404);
+    const otherList = await h.call('GET', '/v1/models', { key: h.keys.other });
+    expect(otherList.body.models).toEqual([]);
+    const otherRetire = await h.call('POST', '/v1/models/credit-risk/versions/1/retire', { key: h.keys.otherAdmin, body: {} });
+    expect(otherRetire.status).toBe(404);
+  });
+
+  it('retires a version (admin only), once', async () => {
+    const deployer = await h.call('POST', '/v1/models/credit-risk/versions/2b/retire', { key: h.keys.deployer, body: {} });
+    expect(deployer.status).toBe(403);
+    const ok = await h.call('POST', '/v1/models/credit-risk/versions/2b/retire', { body: { reason: 'duplicate' } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.status).toBe('retired');
+    const again = await h.call('POST', '/v1/models/credit-risk/versions/2b/retire', { body: {} });
+    expect(again.status).toBe(409);
+    const audit = await h.t.db.selectFrom('audit_log').selectAll().where('action', '=', 'version.retire').execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.before).toEqual({ status: 'registered' });
+  });
+});
