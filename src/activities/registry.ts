@@ -69,8 +69,9 @@ export function createRegistryActivities(db: Kysely<Database>, fetchImpl: typeof
         const updated = await trx.updateTable('model_versions').set({ status: 'production' })
           .where('model_id', '=', id).where('version', '=', args.version).executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw new Error(`version ${args.model}/${args.version} does not exist`);
+        const project = await trx.selectFrom('models').select('project_id').where('id', '=', id).executeTakeFirstOrThrow();
         await trx.insertInto('audit_log').values({
-          actor: 'orchestrator', action: 'version.promote', target_type: 'model', target_id: args.model,
+          project_id: project.project_id, actor: 'orchestrator', action: 'version.promote', target_type: 'model', target_id: args.model,
           before: JSON.stringify({ production: previous?.version ?? null }), after: JSON.stringify({ production: args.version }),
         }).execute();
         return { previous: previous?.version ?? null };

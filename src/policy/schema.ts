@@ -57,7 +57,7 @@ export const RolloutPolicy = Type.Object({
     onTimeout: Type.Union([Type.Literal('rollback'), Type.Literal('continue')], { default: 'rollback' }),
   }, { additionalProperties: false, default: {} }),
   experiment: Type.Object({
-    kind: Type.Union([Type.Literal('ab'), Type.Literal('bandit'), Type.Literal('none')], { default: 'ab' }),
+    kind: Type.Union([Type.Literal('ab'), Type.Literal('bandit'), Type.Literal('none')], { description: "default: 'ab' when a primaryMetric is named, else 'none'" }),
     treatmentShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
     primaryMetric: Type.Optional(MetricRef),
     guardrails: Type.Array(Guardrail, { default: [], maxItems: 10 }),

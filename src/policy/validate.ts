@@ -16,8 +16,15 @@ export type PolicyParseResult =
  * sample bounds ordered). A refused policy never reaches a workflow.
  */
 export function parseRolloutPolicy(input: unknown): PolicyParseResult {
-  const source = input ?? {};
-  const withDefaults = Value.Default(RolloutPolicy, Value.Clone(source));
+  const source = Value.Clone(input ?? {}) as Record<string, unknown>;
+  // Without a primary metric there is nothing to test, so the experiment phase defaults to none
+  // (validate → canary → promote); naming a metric turns the sequential A/B test on.
+  const experiment = source.experiment;
+  if (experiment === undefined || (typeof experiment === 'object' && experiment !== null && !('kind' in experiment))) {
+    const e = (experiment ?? {}) as Record<string, unknown>;
+    source.experiment = { ...e, kind: e.primaryMetric === undefined ? 'none' : 'ab' };
+  }
+  const withDefaults = Value.Default(RolloutPolicy, source);
   const errors: PolicyFieldError[] = [...Value.Errors(RolloutPolicy, withDefaults)].map((e) => ({
     field: e.path || '/',
     message: e.message,

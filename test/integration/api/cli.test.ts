@@ -84,10 +84,11 @@ describe('sluice CLI', () => {
 
   it('starts, shows, steers and watches a rollout to its outcome', async () => {
     await h.t.db.updateTable('model_versions').set({ status: 'production' }).where('version', '=', '1').execute();
-    const noMetric = await sluice(['rollout', 'start', MODEL, '2']);
-    expect(noMetric.code).toBe(1);
-    expect(noMetric.stderr).toMatch(/400 invalid_policy — policy: \/experiment\/primaryMetric/);
     const policyFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-cli-')), 'policy.json');
+    await fs.writeFile(policyFile, JSON.stringify({ experiment: { kind: 'ab', alpha: 0.7, primaryMetric: { name: 'repaid' } } }));
+    const badPolicy = await sluice(['rollout', 'start', MODEL, '2', '--policy', policyFile]);
+    expect(badPolicy.code).toBe(1);
+    expect(badPolicy.stderr).toMatch(/400 invalid_policy — policy: \/experiment\/alpha/);
     await fs.writeFile(policyFile, JSON.stringify({ canary: { steps: [{ weight: 0.1, bakeSeconds: 1 }, { weight: 0.3, bakeSeconds: 1 }] }, experiment: { primaryMetric: { name: 'repaid' } } }));
     const start = await sluice(['rollout', 'start', MODEL, '2', '--policy', policyFile]);
     expect(start.code, start.stderr).toBe(0);
