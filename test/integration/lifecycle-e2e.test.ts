@@ -10,7 +10,10 @@ import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApiApp } from '../../src/api/app.js';
 import { projectRoot } from '../../src/config.js';
+import { ArtifactStore } from '../../src/registry/artifacts.js';
+import { createApiKey } from '../../src/registry/keys.js';
 import { createFleetClient, publishGeneration } from '../../src/fleet/index.js';
 import { loadModelSession } from '../../src/models/onnx-runtime.js';
 import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
@@ -238,6 +241,71 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
     } finally {
       second?.kill('SIGTERM');
       await sim.stop();
+    }
+  });
+
+  it('through the API: register versions built by the project, roll out, watch to promotion, read the report', async () => {
+    const api = await buildApiApp({
+      db: t.db, artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts') }), rateLimit: false,
+      temporal: { client, taskQueue, uiUrl: 'http://temporal-ui.example' },
+    });
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+    const { token } = await createApiKey(t.db, { projectId: 'default', name: 'e2e', role: 'admin' });
+    const call = async (method: string, route: string, body?: unknown, raw?: Buffer) => {
+      const res = await fetch(`${base}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
+      return { status: res.status, body: await res.json() as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const sim = simulate('credit-api', { conversionRate: { v1: 0.1, v2: 0.25 }, defaultRate: 0 });
+    try {
+      expect((await call('POST', '/v1/models', { name: 'credit-api' })).status).toBe(201);
+      for (const [version, kind] of [['v1', 'logreg'], ['v2', 'mlp']] as const) {
+        const f = fixture(kind);
+        const uploaded = await call('POST', `/v1/models/credit-api/versions/upload?version=${version}&sha256=${f.sha256}`, undefined, fs.readFileSync(f.path));
+        expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+      }
+      // The first version has nothing to compare with: validated, then straight to production.
+      const first = await call('POST', '/v1/rollouts', { model: 'credit-api', version: 'v1', policy: { validation: { maxP99LatencyMs: 1000 } } });
+      expect(first.status, JSON.stringify(first.body)).toBe(201);
+      expect((await client.workflow.getHandle(rolloutWorkflowId('credit-api')).result()).status).toBe('promoted');
+
+      const started = await call('POST', '/v1/rollouts', {
+        model: 'credit-api', version: 'v2',
+        policy: {
+          validation: { maxP99LatencyMs: 1000 },
+          canary: { steps: [{ weight: 0.2, bakeSeconds: 1 }], analysisIntervalSeconds: 1, gates: { minRequests: 5, maxPredictionPsi: 10, maxP99LatencyRatio: 50 } },
+          experiment: { primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 100, maxSamplePerArm: 3000 },
+        },
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      const rolloutId = String(started.body.id ?? started.body.rolloutId);
+      expect(JSON.stringify(started.body)).toContain('http://temporal-ui.example/namespaces/default/workflows/rollout%3Acredit-api');
+      let state: Record<string, any> = {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const phases = new Set<string>();
+      for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
+        const res = await call('GET', `/v1/rollouts/${rolloutId}`);
+        state = res.body;
+        if (typeof res.body.phase === 'string') phases.add(res.body.phase);
+        if (res.body.status && res.body.status !== 'running') break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(state.status, JSON.stringify(state)).toBe('promoted');
+      expect([...phases]).toEqual(expect.arrayContaining(['canary', 'experiment']));
+      const report = await call('GET', `/v1/rollouts/${rolloutId}/report`);
+      expect(report.status).toBe(200);
+      expect(JSON.stringify(report.body)).toMatch(/promote/);
+      const history = await call('GET', `/v1/rollouts/${rolloutId}/history`);
+      expect(history.status).toBe(200);
+      expect(JSON.stringify(history.body)).toContain('validate:signature');
+      const traffic = await call('GET', '/v1/models/credit-api/traffic');
+      expect(JSON.stringify(traffic.body)).toContain('"v2":1');
+    } finally {
+      await sim.stop();
+      await api.close();
     }
   });
 });
