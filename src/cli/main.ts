@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { SetupError } from '../shared/errors.js';
 import { registerApiCommands } from './api-commands.js';
+import { registerDemoCommand } from './demo.js';
 import { registerDevCommands } from './dev.js';
 
 /** Exit codes mean something: 0 ok, 1 refused or failed, 2 usage. */
@@ -13,6 +14,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDevCommands(program);
+registerDemoCommand(program);
 registerApiCommands(program);
 
 try {

@@ -82,7 +82,8 @@ export function evaluateCanaryWindow(window: CanaryWindow, gates: CanaryGates): 
         ? { gate: 'p99_latency', verdict: 'failed', observed: p99Ratio, limit: gates.maxP99LatencyRatio, reason: `candidate p99 is ${p99Ratio.toFixed(2)}× baseline` }
         : { gate: 'p99_latency', verdict: 'successful', observed: p99Ratio, limit: gates.maxP99LatencyRatio, reason: `p99 ratio ${p99Ratio.toFixed(2)}` });
     }
-    if (psi !== null) {
+    const predictions = (w: VersionWindow) => w.predictionHistogram.reduce((a, b) => a + b, 0);
+    if (psi !== null && Math.min(predictions(candidate), predictions(baseline)) >= gates.minPredictionSamples) {
       checks.push(psi > gates.maxPredictionPsi
         ? { gate: 'prediction_shift', verdict: 'failed', observed: psi, limit: gates.maxPredictionPsi, reason: `prediction PSI ${psi.toFixed(3)} > ${gates.maxPredictionPsi}` }
         : { gate: 'prediction_shift', verdict: 'successful', observed: psi, limit: gates.maxPredictionPsi, reason: `prediction PSI ${psi.toFixed(3)}` });

@@ -28,6 +28,7 @@ export const CanaryGates = Type.Object({
   maxP99LatencyRatio: Type.Number({ minimum: 1, default: 2, description: 'candidate p99 / baseline p99 above this fails' }),
   maxPredictionPsi: Type.Number({ minimum: 0, default: 0.25, description: 'PSI of candidate predictions vs baseline above this fails' }),
   minRequests: Type.Integer({ minimum: 1, default: 20, description: 'fewer candidate requests in a window make it inconclusive' }),
+  minPredictionSamples: Type.Integer({ minimum: 10, default: 200, description: 'predictions per version needed before the prediction-shift gate is judged (PSI is biased upward on small samples)' }),
 }, { additionalProperties: false, default: {} });
 
 export const RolloutPolicy = Type.Object({

@@ -17,6 +17,8 @@ export interface SimulatorConfig {
   /** Total request rate across all workers. */
   requestsPerSecond: number;
   features: number;
+  /** Feature rows to sample requests from (e.g. a golden set); uniform noise in [-1, 1] without. */
+  rows?: number[][];
   metric: string;
   outcome: OutcomeModel;
   /** Share of answered requests that produce an outcome event. */
@@ -117,7 +119,9 @@ export class TrafficSimulator {
     const user = Math.floor(this.random() * config.users);
     const routingKey = `${config.userPrefix ?? 'user'}-${user}`;
     const url = config.servingUrls[i % config.servingUrls.length];
-    const data = Array.from({ length: config.features }, () => this.random() * 2 - 1);
+    const data = config.rows && config.rows.length > 0
+      ? (config.rows[Math.floor(this.random() * config.rows.length)] ?? [])
+      : Array.from({ length: config.features }, () => this.random() * 2 - 1);
     const convertDraw = this.random();
     const feedbackDraw = this.random();
     const body = {

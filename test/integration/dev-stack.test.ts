@@ -158,4 +158,32 @@ describe('sluice dev', () => {
     expect(stderr).toContain("no 'go' toolchain");
     expect(stderr).toContain('TEMPORAL_CLI');
   });
+
+  it('sluice demo --exit rolls a new version out to promotion on the local stack', async () => {
+    const demoState = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-demo-'));
+    fs.chmodSync(demoState, 0o755);
+    const env: Record<string, string | undefined> = {
+      ...process.env, SLUICE_STATE_DIR: demoState,
+      SLUICE_PG_PORT: String(await freePort()), TEMPORAL_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
+      SLUICE_API_PORT: String(await freePort()), SLUICE_SERVING_PORT: String(await freePort()),
+    };
+    delete env.DATABASE_URL;
+    delete env.TEMPORAL_ADDRESS;
+    try {
+      const child = spawn(process.execPath, [path.join(root, 'bin/sluice.js'), 'demo', '--exit'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
+      child.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/\[canary\s*\] 10%/);
+      expect(output).toMatch(/\[experiment\s*\] look \d+/);
+      expect(output).toMatch(/outcome: promoted — treatment is better on converted/);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(processesMentioning(demoState)).toEqual([]);
+    } finally {
+      for (const pid of processesMentioning(demoState)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(demoState, { recursive: true, force: true });
+    }
+  }, 400_000);
 });

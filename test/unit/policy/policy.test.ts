@@ -35,7 +35,7 @@ describe('rollout policy', () => {
 });
 
 describe('canary gates', () => {
-  const gates = { maxErrorRate: 0.02, maxErrorRateDelta: 0.01, maxP99LatencyRatio: 2, maxPredictionPsi: 0.25, minRequests: 20 };
+  const gates = { maxErrorRate: 0.02, maxErrorRateDelta: 0.01, maxP99LatencyRatio: 2, maxPredictionPsi: 0.25, minRequests: 20, minPredictionSamples: 50 };
   const w = (requests: number, errors: number, p99: number | null, hist = [10, 20, 40, 20, 10]): VersionWindow => ({ requests, errors, p99LatencyMs: p99, predictionHistogram: hist });
 
   it('passes a healthy window', () => {
@@ -49,6 +49,11 @@ describe('canary gates', () => {
   it('fails a latency regression and a prediction shift', () => {
     expect(evaluateCanaryWindow({ baseline: w(500, 0, 5), candidate: w(100, 0, 15) }, gates).reason).toContain('p99 is 3.00× baseline');
     expect(evaluateCanaryWindow({ baseline: w(500, 0, 5), candidate: w(100, 0, 5, [80, 10, 5, 3, 2]) }, gates).reason).toMatch(/prediction PSI/);
+  });
+  it('does not judge prediction shift on too few predictions', () => {
+    const few = evaluateCanaryWindow({ baseline: w(500, 0, 5), candidate: w(30, 0, 5, [20, 5, 3, 1, 1]) }, gates);
+    expect(few.verdict).toBe('successful');
+    expect(few.checks.map((c) => c.gate)).not.toContain('prediction_shift');
   });
   it('is inconclusive on too little traffic and an error on malformed counts', () => {
     expect(evaluateCanaryWindow({ baseline: w(500, 0, 5), candidate: w(5, 0, 5) }, gates).verdict).toBe('inconclusive');
