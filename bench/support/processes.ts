@@ -1,0 +1,143 @@
+/**
+ * Processes under test for the benchmarks: an embedded PostgreSQL in a temporary folder with the
+ * schema and the fixture models registered, real serving workers (src/serving/server.ts as child
+ * processes), the baseline targets, and CPU accounting from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Kysely } from 'kysely';
+import { projectRoot } from '../../src/config.js';
+import { createDb } from '../../src/db/connect.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import type { Database } from '../../src/db/schema.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres.js';
+import { freePort } from '../../src/shared/ports.js';
+
+export interface BenchDatabase {
+  url: string;
+  db: Kysely<Database>;
+  pg: EmbeddedPostgresHandle;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** A fresh embedded PostgreSQL in a temp folder, migrated. */
+export async function startBenchDatabase(): Promise<BenchDatabase> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
+  fs.chmodSync(dir, 0o755); // postgres runs as the postgres user
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+  const db = createDb(pg.url, { max: 4 });
+  await migrateToLatest(db as Kysely<unknown>);
+  return {
+    url: pg.url, db, pg, dir,
+    async stop() {
+      await db.destroy();
+      await pg.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface FixtureModel { file: string; version: string; sha256: string; sizeBytes: number }
+
+export const FIXTURE_DIR = path.join(projectRoot, 'test/fixtures/models');
+
+export function fixtureManifest(): { featureNames: string[]; input: { name: string }; models: FixtureModel[] } {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, 'manifest.json'), 'utf8')) as { featureNames: string[]; input: { name: string }; models: FixtureModel[] };
+}
+
+export function fixturePath(kind: 'logreg' | 'mlp'): string {
+  const m = fixtureManifest().models.find((x) => x.file.includes(kind));
+  if (!m) throw new Error(`no ${kind} fixture; run npm run build:fixtures`);
+  return path.join(FIXTURE_DIR, m.file);
+}
+
+/** Registers `model` with versions v1 (logistic regression) and v2 (MLP) from the fixtures. */
+export async function registerFixtureModel(db: Kysely<Database>, model: string): Promise<void> {
+  const { id } = await db.insertInto('models').values({ project_id: 'default', name: model }).returning('id').executeTakeFirstOrThrow();
+  for (const [version, kind] of [['v1', 'logreg'], ['v2', 'mlp']] as const) {
+    const m = fixtureManifest().models.find((x) => x.file.includes(kind)) as FixtureModel;
+    await db.insertInto('model_versions').values({
+      model_id: id, version, artifact_uri: pathToFileURL(path.join(FIXTURE_DIR, m.file)).href, sha256: m.sha256, size_bytes: m.sizeBytes,
+      signature: JSON.stringify({ inputs: [], outputs: [] }),
+    }).execute();
+  }
+}
+
+export interface Child {
+  process: ChildProcess;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function waitForLine(p: ChildProcess, pattern: RegExp, what: string, timeoutMs = 120_000): Promise<RegExpMatchArray> {
+  let out = '';
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms:\n${out.slice(-2000)}`)), timeoutMs);
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = out.match(pattern);
+      if (m) { clearTimeout(timer); resolve(m); }
+    };
+    p.stdout?.on('data', onData);
+    p.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
+    p.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}:\n${out.slice(-2000)}`)); });
+  });
+}
+
+function stopper(p: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
+/** A real serving worker process (src/serving/server.ts), ready once it has joined the fleet. */
+export async function startServingWorker(o: { databaseUrl: string; workerId: string; env?: Record<string, string> }): Promise<Child> {
+  const port = await freePort();
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+    cwd: projectRoot,
+    env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', ...o.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  await waitForLine(p, /SLUICE_READY/, `serving worker ${o.workerId}`);
+  p.stdout?.resume();
+  p.stderr?.resume();
+  return { process: p, port, url: `http://127.0.0.1:${port}`, stop: stopper(p) };
+}
+
+/** A baseline target from bench/support/targets.ts. */
+export async function startTarget(kind: 'hello' | 'naive', modelPath = ''): Promise<Child> {
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/support/targets.ts'), kind, modelPath], { cwd: projectRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  const m = await waitForLine(p, /READY (\d+)/, `${kind} target`);
+  p.stdout?.resume();
+  p.stderr?.resume();
+  const port = Number(m[1]);
+  return { process: p, port, url: `http://127.0.0.1:${port}`, stop: stopper(p) };
+}
+
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 where /proc is missing. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+export function machine(): { cpus: number; model: string; node: string; loadAverage: number[] } {
+  return { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+}

@@ -1,0 +1,38 @@
+// Baseline servers for bench/serving.ts, each started as its own process so none shares an event
+// loop or a heap with another (or with the load generator):
+//   hello  a bare Fastify JSON endpoint (GET /hello -> {"hello":"world"})
+//   naive  Fastify + one ONNX Runtime run per request, the way a first version is written:
+//          Fastify's own JSON parsing and serialisation, the default session options, no batching.
+// Prints "READY <port>" when listening.
+import Fastify from 'fastify';
+import { loadModelSession } from '../../src/models/onnx-runtime.js';
+import ort from 'onnxruntime-node';
+
+const [kind, modelPath] = process.argv.slice(2);
+const app = Fastify();
+
+if (kind === 'hello') {
+  app.get('/hello', async () => ({ hello: 'world' }));
+} else if (kind === 'naive') {
+  const model = await loadModelSession(modelPath as string);
+  const input = model.signature.inputs[0];
+  const output = model.signature.outputs[0];
+  if (!input || !output) throw new Error('the naive server needs a model with an input and an output');
+  const width = Number(input.shape[1]);
+  app.post<{ Body: { inputs: Array<{ name: string; shape: number[]; data: number[] }> } }>('/infer', async (req) => {
+    const x = req.body.inputs[0];
+    if (!x || x.data.length % width !== 0) throw Object.assign(new Error('bad input'), { statusCode: 400 });
+    const rows = x.data.length / width;
+    const result = await model.session.run({ [input.name]: new ort.Tensor('float32', Float32Array.from(x.data), [rows, width]) });
+    const out = result[output.name] as ort.Tensor;
+    return { model_name: 'credit', outputs: [{ name: output.name, datatype: 'FP32', shape: out.dims, data: Array.from(out.data as Float32Array) }] };
+  });
+} else {
+  throw new Error(`unknown target ${kind}; expected hello or naive`);
+}
+
+await app.listen({ port: 0, host: '127.0.0.1' });
+const address = app.server.address();
+process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();

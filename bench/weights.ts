@@ -1,0 +1,115 @@
+// Weight changes across a fleet under load: 4 real worker processes serve continuous traffic
+// while the fleet client (src/fleet) publishes and pushes 100 generations. Measures how long a
+// change takes to be acknowledged by every worker, and whether any request failed meanwhile.
+//   p99_propagation_ms   publishGeneration (row + NOTIFY) through pushGeneration's last ack
+//   p99_push_ms          pushGeneration alone (all 4 workers in parallel, acks confirmed)
+//   failed_requests      non-200 answers and transport errors over the whole run
+// Writes bench/results/weights.json.
+//
+//   npm run bench:weights          SLUICE_BENCH_CHANGES=200 SLUICE_BENCH_CONCURRENCY=32 npm run bench:weights
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../src/config.js';
+import { liveWorkers, prewarmVersion, publishGeneration, pushGeneration } from '../src/fleet/index.js';
+import { fmt, sleep } from './support/load.js';
+import { fixtureManifest, machine, registerFixtureModel, startBenchDatabase, startServingWorker, type Child } from './support/processes.js';
+
+const WORKERS = 4;
+const changes = Number(process.env.SLUICE_BENCH_CHANGES ?? 100);
+const concurrency = Number(process.env.SLUICE_BENCH_CONCURRENCY ?? 16);
+const gapMs = Number(process.env.SLUICE_BENCH_GAP_MS ?? 50);
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
+}
+
+interface LoadSummary { total: number; errors: number; statuses: Record<string, number>; versions: Record<string, number>; requestsPerSecond: number }
+
+async function main(): Promise<void> {
+  const token = randomBytes(24).toString('base64url');
+  console.log(`Sluice weights benchmark: ${WORKERS} workers, ${changes} generation changes, ${concurrency} requests in flight`);
+  console.log(`machine: ${JSON.stringify(machine())}`);
+  const database = await startBenchDatabase();
+  const workers: Child[] = [];
+  try {
+    await registerFixtureModel(database.db, 'credit');
+    await publishGeneration(database.db, { model: 'credit', weights: { v1: 1 }, createdBy: 'bench' });
+    for (let i = 0; i < WORKERS; i++) {
+      workers.push(await startServingWorker({ databaseUrl: database.url, workerId: `bench-w${i + 1}`, env: { SLUICE_ADMIN_TOKEN: token, SLUICE_INSECURE_ADMIN: '0' } }));
+    }
+    const fleetOptions = { adminToken: token };
+    const live = await liveWorkers(database.db);
+    if (live.length !== WORKERS) throw new Error(`expected ${WORKERS} live workers, found ${live.length}`);
+    const warmed = await prewarmVersion(database.db, { model: 'credit', version: 'v2', ...fleetOptions });
+    if (!warmed.allSucceeded) throw new Error(`prewarm failed: ${JSON.stringify(warmed.results)}`);
+
+    const width = fixtureManifest().featureNames.length;
+    const body = JSON.stringify({ inputs: [{ name: fixtureManifest().input.name, shape: [1, width], datatype: 'FP32', data: Array.from({ length: width }, (_, i) => i / width) }], parameters: { routing_key: '__KEY__' } });
+    // Long enough to cover every change; the load stops on its own.
+    const loadSeconds = Math.ceil((changes * (gapMs + 30)) / 1000) + 6;
+    const loadChild = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/support/fleet-load-child.ts'), JSON.stringify({
+      urls: workers.map((w) => w.url), path: '/v2/models/credit/infer', body, concurrency, durationS: loadSeconds,
+    })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let loadOut = '';
+    loadChild.stdout.on('data', (c: Buffer) => { loadOut += c.toString(); });
+    const loadDone = new Promise<void>((resolve) => loadChild.once('exit', () => resolve()));
+    await sleep(2000); // traffic flowing before the first change
+
+    const propagation: number[] = [];
+    const push: number[] = [];
+    const perWorkerAck: number[] = [];
+    let notAcked = 0;
+    let last = 1;
+    for (let k = 0; k < changes; k++) {
+      const share = ((k % 10) + 1) / 10;
+      const t0 = performance.now();
+      const published = await publishGeneration(database.db, { model: 'credit', weights: { v1: Math.round((1 - share) * 10) / 10, v2: share }, createdBy: 'bench', reason: `change ${k + 1}` });
+      const t1 = performance.now();
+      const pushed = await pushGeneration(database.db, { model: 'credit', generation: published.generation, ...fleetOptions });
+      const t2 = performance.now();
+      if (!pushed.allAcked || pushed.workers !== WORKERS) notAcked++;
+      propagation.push(t2 - t0);
+      push.push(t2 - t1);
+      for (const a of pushed.acks) perWorkerAck.push(a.latencyMs);
+      last = published.generation;
+      await sleep(gapMs);
+    }
+    await loadDone;
+    const load = JSON.parse(loadOut.trim().split('\n').pop() ?? '{}') as LoadSummary;
+    const serving = await Promise.all(workers.map(async (w) => ((await (await fetch(`${w.url}/admin/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as { models: Array<{ name: string; generation: number }> }).models.find((m) => m.name === 'credit')?.generation));
+    const failed = load.errors + Object.entries(load.statuses).filter(([s]) => s !== '200').reduce((n, [, c]) => n + c, 0);
+
+    const figures = {
+      p99_propagation_ms: Math.round(percentile(propagation, 99) * 100) / 100,
+      p50_propagation_ms: Math.round(percentile(propagation, 50) * 100) / 100,
+      p99_push_ms: Math.round(percentile(push, 99) * 100) / 100,
+      p50_push_ms: Math.round(percentile(push, 50) * 100) / 100,
+      p99_worker_ack_ms: Math.round(percentile(perWorkerAck, 99) * 100) / 100,
+      failed_requests: failed,
+      changes_not_acked_by_all: notAcked,
+      requests_during_changes: load.total,
+      requests_per_second: Math.round(load.requestsPerSecond),
+    };
+    const goals = { 'p99_propagation_ms <= 10': figures.p99_propagation_ms <= 10, 'failed_requests == 0': failed === 0, 'every change acked by all 4 workers': notAcked === 0 };
+    const report = {
+      benchmark: 'weights', at: new Date().toISOString(), machine: machine(), workers: WORKERS, changes, concurrency, gapMs,
+      figures, goals, answeredBy: load.versions, statuses: load.statuses, finalGenerationPerWorker: serving, expectedFinalGeneration: last,
+    };
+    const out = path.join(projectRoot, 'bench/results/weights.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+    console.log('results:');
+    for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${fmt(v, Number.isInteger(v) ? 0 : 2)}`);
+    console.log(`  final generation on each worker: ${serving.join(', ')} (expected ${last})`);
+    for (const [goal, met] of Object.entries(goals)) console.log(`  ${met ? 'met    ' : 'NOT MET'}  ${goal}`);
+    console.log(`wrote ${path.relative(projectRoot, out)}`);
+  } finally {
+    for (const w of workers) await w.stop();
+    await database.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,127 @@
+/**
+ * The serving worker's settings: defaults, and how server.ts reads them from the environment.
+ * Tests and benchmarks pass a partial config to buildServingApp instead.
+ */
+import os from 'node:os';
+import { SetupError } from '../shared/errors.js';
+import type { ExecutorMode } from './executor.js';
+
+export interface InferenceLogConfig {
+  enabled: boolean;
+  capacity: number;
+  batchRows: number;
+  flushMs: number;
+  sampleRate: number;
+  inputSampleRate: number;
+}
+
+export interface ServingConfig {
+  workerId: string;
+  /** Bearer token for /admin; null only with insecureAdmin. */
+  adminToken: string | null;
+  insecureAdmin: boolean;
+  /** What SLUICE_EXECUTION_PROVIDER asked for; the worker reports what it got. */
+  executionProvider: string;
+  maxBatchRows: number;
+  maxBatchWaitUs: number;
+  executor: ExecutorMode;
+  /** With executor=auto, versions whose full batch takes longer than this run on the worker thread. */
+  threadAboveUs: number;
+  intraOpThreads: number;
+  warmupRuns: number;
+  maxRequestRows: number;
+  bodyLimitBytes: number;
+  heartbeatMs: number;
+  /** Host only these models (SLUICE_MODELS, comma-separated); null for all. */
+  models: string[] | null;
+  /** URL other processes reach this worker at; defaults to http://HOST:PORT. */
+  advertiseUrl: string | null;
+  shadowQueueLimitRows: number;
+  /** Answer infer requests ahead of Fastify's lifecycle (fast-path.ts); off only to compare. */
+  fastPath: boolean;
+  inferenceLog: InferenceLogConfig;
+}
+
+export function defaultServingConfig(overrides: Partial<ServingConfig> = {}): ServingConfig {
+  const base: ServingConfig = {
+    workerId: `${os.hostname()}-${process.pid}`,
+    adminToken: null,
+    insecureAdmin: false,
+    executionProvider: 'cpu',
+    maxBatchRows: 64,
+    maxBatchWaitUs: 0,
+    executor: 'auto',
+    threadAboveUs: 500,
+    intraOpThreads: 1,
+    warmupRuns: 3,
+    maxRequestRows: 4096,
+    bodyLimitBytes: 16 * 1024 * 1024,
+    heartbeatMs: 2000,
+    models: null,
+    advertiseUrl: null,
+    shadowQueueLimitRows: 256,
+    fastPath: true,
+    inferenceLog: { enabled: true, capacity: 100_000, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
+  };
+  return { ...base, ...overrides, inferenceLog: { ...base.inferenceLog, ...overrides.inferenceLog } };
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new SetupError(`${name}=${raw} must be an integer in [${min}, ${max}].`);
+  return n;
+}
+
+function rate(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!(n >= 0 && n <= 1)) throw new SetupError(`${name}=${raw} must be a number in [0, 1].`);
+  return n;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  return raw === '1' || raw === 'true' || raw === 'yes';
+}
+
+/** Reads the worker's settings from the environment; a SetupError names any bad value. */
+export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
+  const d = defaultServingConfig();
+  const executor = (env.SLUICE_INFERENCE_EXECUTOR ?? d.executor) as ExecutorMode;
+  if (!['auto', 'event-loop', 'worker-thread'].includes(executor)) {
+    throw new SetupError(`SLUICE_INFERENCE_EXECUTOR=${executor} must be auto, event-loop or worker-thread.`);
+  }
+  const maxBatchRows = int(env, 'SLUICE_MAX_BATCH_ROWS', d.maxBatchRows, 1, 65536);
+  return {
+    workerId: env.SLUICE_WORKER_ID || d.workerId,
+    adminToken: env.SLUICE_ADMIN_TOKEN || null,
+    insecureAdmin: flag(env, 'SLUICE_INSECURE_ADMIN'),
+    executionProvider: env.SLUICE_EXECUTION_PROVIDER || 'cpu',
+    maxBatchRows,
+    maxBatchWaitUs: int(env, 'SLUICE_MAX_BATCH_WAIT_US', d.maxBatchWaitUs, 0, 1_000_000),
+    executor,
+    threadAboveUs: int(env, 'SLUICE_THREAD_ABOVE_US', d.threadAboveUs, 0, 60_000_000),
+    intraOpThreads: int(env, 'SLUICE_ORT_THREADS', d.intraOpThreads, 1, 256),
+    warmupRuns: int(env, 'SLUICE_WARMUP_RUNS', d.warmupRuns, 1, 1000),
+    maxRequestRows: int(env, 'SLUICE_MAX_REQUEST_ROWS', d.maxRequestRows, 1, 1 << 24),
+    bodyLimitBytes: int(env, 'SLUICE_BODY_LIMIT_BYTES', d.bodyLimitBytes, 1024, 1 << 30),
+    heartbeatMs: int(env, 'SLUICE_HEARTBEAT_MS', d.heartbeatMs, 100, 600_000),
+    models: env.SLUICE_MODELS ? env.SLUICE_MODELS.split(',').map((s) => s.trim()).filter(Boolean) : null,
+    advertiseUrl: env.SLUICE_ADVERTISE_URL || null,
+    shadowQueueLimitRows: int(env, 'SLUICE_SHADOW_QUEUE_LIMIT_ROWS', maxBatchRows * 4, 0, 1 << 24),
+    fastPath: env.SLUICE_INFER_FAST_PATH === undefined ? true : flag(env, 'SLUICE_INFER_FAST_PATH'),
+    inferenceLog: {
+      enabled: env.SLUICE_INFERENCE_LOG === undefined ? true : flag(env, 'SLUICE_INFERENCE_LOG'),
+      capacity: int(env, 'SLUICE_LOG_BUFFER_ROWS', d.inferenceLog.capacity, 1, 10_000_000),
+      batchRows: int(env, 'SLUICE_LOG_BATCH_ROWS', d.inferenceLog.batchRows, 1, 100_000),
+      flushMs: int(env, 'SLUICE_LOG_FLUSH_MS', d.inferenceLog.flushMs, 1, 60_000),
+      sampleRate: rate(env, 'SLUICE_LOG_SAMPLE_RATE', d.inferenceLog.sampleRate),
+      inputSampleRate: rate(env, 'SLUICE_LOG_INPUT_SAMPLE_RATE', d.inferenceLog.inputSampleRate),
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Where ONNX Runtime runs: on the HTTP event loop, or on a worker thread.
+ *
+ * Measured on the 2-core development machine (bench/serving.ts, a 16-feature MLP): a run costs
+ * about 10 µs whether it holds 1 row or 64, and with micro-batching a busy worker makes one run
+ * per few dozen requests, so inference is well under 1% of the event loop's time. Handing a batch
+ * to a worker thread costs two postMessage hops (about 20-40 µs of latency and a few µs of CPU on
+ * each side) and the thread needs a core the HTTP loop and the load generator are already using.
+ * So the event loop is faster for small models, and the thread only pays off when a batch run
+ * is long enough to stall HTTP handling (hundreds of µs and up).
+ *
+ * `auto` (the default) therefore decides per version from its warm-up timing: versions whose
+ * full-batch run takes under `threadAboveUs` stay on the event loop, slower ones are opened again
+ * on the worker thread. `event-loop` and `worker-thread` force one or the other.
+ */
+import type { Worker } from 'node:worker_threads';
+import { createSession, runSession, type BatchOutput, type ExecutionProvider } from './session.js';
+import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from './signature.js';
+import { datatypeByOrt, type TypedArray } from './tensors.js';
+import { startModuleThread } from './threads.js';
+
+export interface OpenedVersion {
+  signature: VersionSignature;
+  provider: ExecutionProvider;
+  run: (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>;
+  /** Batches that may be in flight at once. */
+  concurrency: number;
+  /** Where this version runs. */
+  where: 'event-loop' | 'worker-thread';
+  release: () => Promise<void>;
+}
+
+export interface InferenceExecutor {
+  open(key: string, bytes: Uint8Array, provider: ExecutionProvider): Promise<OpenedVersion>;
+  close(): Promise<void>;
+}
+
+export type ExecutorMode = 'auto' | 'event-loop' | 'worker-thread';
+
+/** Runs on the event loop: no hop, no copy; `session.run` yields once (setImmediate) per batch. */
+export class EventLoopExecutor implements InferenceExecutor {
+  constructor(private readonly intraOpThreads = 1) {}
+
+  async open(key: string, bytes: Uint8Array, provider: ExecutionProvider): Promise<OpenedVersion> {
+    const { session, signature, provider: got } = await createSession(bytes, { provider, intraOpThreads: this.intraOpThreads }, key);
+    return {
+      signature, provider: got, concurrency: 1, where: 'event-loop',
+      run: (inputs, shapes) => runSession(session, signature, inputs, shapes),
+      release: () => session.release(),
+    };
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface ThreadReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+  inputs?: OrtValueMetadata[];
+  outputs?: OrtValueMetadata[];
+  provider?: ExecutionProvider;
+  results?: Array<{ type: string; dims: number[]; buffer: ArrayBuffer }>;
+}
+
+/** Copies a view into a fresh, exactly sized buffer we own and may transfer. */
+function owned(a: TypedArray): ArrayBuffer {
+  if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer)) {
+    // Still copy: the caller may hold a view over it (a pass-through request input).
+    return (a.buffer as ArrayBuffer).slice(0);
+  }
+  return (a.buffer as ArrayBuffer).slice(a.byteOffset, a.byteOffset + a.byteLength);
+}
+
+/**
+ * One worker thread holding its own sessions. Inputs are copied into fresh buffers and
+ * transferred (never the request body's pooled memory); outputs are transferred back.
+ */
+export class ThreadExecutor implements InferenceExecutor {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: ThreadReply) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly intraOpThreads = 1) {}
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const w = startModuleThread('inference-thread', { intraOpThreads: this.intraOpThreads });
+    w.unref();
+    w.on('message', (r: ThreadReply) => {
+      const p = this.waiting.get(r.id);
+      if (!p) return;
+      this.waiting.delete(r.id);
+      p.resolve(r);
+    });
+    w.on('error', (err) => this.failAll(err));
+    w.on('exit', (code) => {
+      this.worker = null;
+      this.failAll(new Error(`inference thread exited with code ${code}`));
+    });
+    this.worker = w;
+    return w;
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.waiting.values()) p.reject(err);
+    this.waiting.clear();
+  }
+
+  private call(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<ThreadReply> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.thread().postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  async open(key: string, bytes: Uint8Array, provider: ExecutionProvider): Promise<OpenedVersion> {
+    const copy = bytes.slice().buffer;
+    const r = await this.call({ op: 'open', key, bytes: copy, provider }, [copy]);
+    if (!r.ok) throw new Error(r.error ?? 'the inference thread could not open the model');
+    const signature = signatureFromMetadata(r.inputs ?? [], r.outputs ?? []);
+    const run = async (inputs: TypedArray[], shapes: number[][]): Promise<BatchOutput[]> => {
+      const buffers = inputs.map(owned);
+      const reply = await this.call({
+        op: 'run', key,
+        inputs: signature.inputs.map((c, i) => ({ name: c.name, type: c.datatype.ort, dims: shapes[i], buffer: buffers[i] })),
+      }, buffers);
+      if (!reply.ok) throw new Error(reply.error ?? 'inference failed');
+      return (reply.results ?? []).map((o) => {
+        const d = datatypeByOrt(o.type);
+        if (!d?.array) throw new Error(`output type ${o.type} is not supported`);
+        return { data: new d.array(o.buffer, 0, o.buffer.byteLength / d.bytes), shape: o.dims };
+      });
+    };
+    return {
+      signature, provider: r.provider ?? provider, run, concurrency: 2, where: 'worker-thread',
+      release: async () => { if (this.worker) await this.call({ op: 'release', key }, []); },
+    };
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}
+
+/**
+ * The `auto` executor: opens every version on the event loop, times a full batch, and moves it to
+ * the worker thread when that run is slow enough to stall the HTTP loop.
+ */
+export class AutoExecutor implements InferenceExecutor {
+  private readonly loop: EventLoopExecutor;
+  private readonly thread: ThreadExecutor;
+
+  constructor(private readonly o: { intraOpThreads: number; threadAboveUs: number; probeRows: number }) {
+    this.loop = new EventLoopExecutor(o.intraOpThreads);
+    this.thread = new ThreadExecutor(o.intraOpThreads);
+  }
+
+  async open(key: string, bytes: Uint8Array, provider: ExecutionProvider): Promise<OpenedVersion> {
+    const local = await this.loop.open(key, bytes, provider);
+    if (!local.signature.batchable && local.signature.inputs.some((c) => c.shape.some((d) => d < 0))) return local;
+    const rows = local.signature.batchable ? this.o.probeRows : 1;
+    const shapes = local.signature.inputs.map((c) => c.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1)));
+    const inputs = local.signature.inputs.map((c, i) => {
+      const ctor = c.datatype.array;
+      if (!ctor) throw new Error(`input ${c.name} has no typed array`);
+      return new ctor((shapes[i] as number[]).reduce((a, b) => a * b, 1));
+    });
+    let best = Infinity;
+    for (let k = 0; k < 3; k++) {
+      const t = performance.now();
+      await local.run(inputs, shapes);
+      best = Math.min(best, (performance.now() - t) * 1000);
+    }
+    if (best < this.o.threadAboveUs) return local;
+    await local.release();
+    return await this.thread.open(key, bytes, provider);
+  }
+
+  async close(): Promise<void> {
+    await this.thread.close();
+  }
+}
+
+export function createExecutor(mode: ExecutorMode, o: { intraOpThreads: number; threadAboveUs: number; probeRows: number }): InferenceExecutor {
+  if (mode === 'event-loop') return new EventLoopExecutor(o.intraOpThreads);
+  if (mode === 'worker-thread') return new ThreadExecutor(o.intraOpThreads);
+  return new AutoExecutor(o);
+}

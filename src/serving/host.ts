@@ -1,0 +1,275 @@
+/**
+ * The models and versions one worker hosts, and the traffic generation applied to each model.
+ *
+ * A version is `loading` until its artifact's sha256 matched, ONNX Runtime opened it and warm-up
+ * runs went through; only then is it `ready` and routable. Unloading marks it `draining` (no new
+ * requests), waits for its queue and in-flight batches, then releases the session.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { MicroBatcher } from './batcher.js';
+import type { TrafficGeneration } from './generation.js';
+import { compileInputChecks, type InputChecks } from './input-checks.js';
+import { compileGeneration, supersedes, type CompiledGeneration } from './routing.js';
+import type { BatchOutput, ExecutionProvider } from './session.js';
+import type { VersionSignature } from './signature.js';
+import { allocate, type TypedArray } from './tensors.js';
+import type { InferenceExecutor, OpenedVersion } from './executor.js';
+
+/** Where a version's model comes from: the registry row, or an admin request that names it. */
+export interface VersionSource {
+  model: string;
+  version: string;
+  artifactUri: string;
+  sha256: string;
+  metadata?: Record<string, unknown>;
+  referenceProfile?: unknown;
+}
+
+export type VersionState = 'loading' | 'ready' | 'draining';
+
+export interface HostOptions {
+  provider: ExecutionProvider;
+  maxBatchRows: number;
+  maxWaitUs: number;
+  /** Runs on the event loop or a worker thread; see executor.ts. */
+  executor: InferenceExecutor;
+  warmupRuns: number;
+  onBatch?: (model: string, version: string, rows: number, requests: number, runUs: number) => void;
+}
+
+export class HostError extends Error {
+  override readonly name = 'HostError';
+  constructor(readonly code: 'not_found' | 'conflict' | 'load_failed' | 'sha256_mismatch' | 'invalid_generation', message: string) {
+    super(message);
+  }
+}
+
+export class HostedVersion {
+  state: VersionState = 'loading';
+  signature!: VersionSignature;
+  provider!: ExecutionProvider;
+  batcher!: MicroBatcher;
+  inputChecks: InputChecks | null = null;
+  /** Whether NaN and ±Infinity may enter float inputs (metadata.allowNonFinite); forbidden by default. */
+  allowNonFinite = false;
+  loadMs = 0;
+  release: () => Promise<void> = async () => undefined;
+
+  constructor(readonly model: string, readonly version: string, readonly source: VersionSource) {}
+
+  get ready(): boolean { return this.state === 'ready'; }
+
+  infer(inputs: TypedArray[], shapes: number[][], rows: number): Promise<BatchOutput[]> {
+    return this.batcher.submit(inputs, shapes, rows);
+  }
+
+  describe() {
+    return {
+      model: this.model, version: this.version, state: this.state, sha256: this.source.sha256,
+      provider: this.state === 'loading' ? null : this.provider, loadMs: Math.round(this.loadMs),
+      queueRows: this.state === 'loading' ? 0 : this.batcher.depthRows,
+      meanBatchRunUs: this.state === 'loading' ? 0 : Math.round(this.batcher.meanRunUs),
+    };
+  }
+}
+
+export interface HostedModel {
+  name: string;
+  versions: Map<string, HostedVersion>;
+  generation: CompiledGeneration | null;
+}
+
+async function readArtifact(uri: string): Promise<Uint8Array> {
+  let path: string;
+  try {
+    const url = new URL(uri);
+    if (url.protocol !== 'file:') throw new HostError('load_failed', `artifact ${uri} is not a file:// URL; workers load local artifacts only`);
+    path = fileURLToPath(url);
+  } catch (err) {
+    if (err instanceof HostError) throw err;
+    throw new HostError('load_failed', `artifact URI ${uri} is not a valid URL`);
+  }
+  try {
+    return await fs.readFile(path);
+  } catch (err) {
+    throw new HostError('load_failed', `cannot read artifact ${uri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export class ModelHost {
+  readonly models = new Map<string, HostedModel>();
+  private readonly loads = new Map<string, Promise<HostedVersion>>();
+
+  constructor(private readonly o: HostOptions) {}
+
+  model(name: string): HostedModel {
+    let m = this.models.get(name);
+    if (m === undefined) {
+      m = { name, versions: new Map(), generation: null };
+      this.models.set(name, m);
+    }
+    return m;
+  }
+
+  find(model: string, version: string): HostedVersion | undefined {
+    return this.models.get(model)?.versions.get(version);
+  }
+
+  /**
+   * Loads a version (or returns it when already loaded with the same sha256). Concurrent loads
+   * of one version share one promise. Resolves once the version is ready.
+   */
+  load(source: VersionSource): Promise<HostedVersion> {
+    const key = `${source.model}\u0000${source.version}`;
+    const existing = this.find(source.model, source.version);
+    if (existing && existing.state !== 'draining') {
+      if (existing.source.sha256 !== source.sha256) {
+        return Promise.reject(new HostError('conflict', `${source.model} version ${source.version} is loaded with sha256 ${existing.source.sha256}, not ${source.sha256}`));
+      }
+      if (existing.state === 'ready') return Promise.resolve(existing);
+    }
+    const inflight = this.loads.get(key);
+    if (inflight) return inflight;
+    const p = this.doLoad(source).finally(() => this.loads.delete(key));
+    this.loads.set(key, p);
+    return p;
+  }
+
+  private async doLoad(source: VersionSource): Promise<HostedVersion> {
+    const started = performance.now();
+    const bytes = await readArtifact(source.artifactUri);
+    // Hash the very bytes ONNX Runtime will read, so nothing can change between check and load.
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (digest !== source.sha256) {
+      throw new HostError('sha256_mismatch', `artifact of ${source.model} version ${source.version} has sha256 ${digest}, expected ${source.sha256}`);
+    }
+    const v = new HostedVersion(source.model, source.version, source);
+    let opened: OpenedVersion;
+    try {
+      opened = await this.o.executor.open(`${source.model}/${source.version}/${digest.slice(0, 12)}`, bytes, this.o.provider);
+    } catch (err) {
+      throw new HostError('load_failed', (err as Error).message);
+    }
+    v.signature = opened.signature;
+    v.provider = opened.provider;
+    v.release = opened.release;
+    v.allowNonFinite = source.metadata?.allowNonFinite === true;
+    const firstInput = opened.signature.inputs[0];
+    v.inputChecks = compileInputChecks(source.referenceProfile, source.metadata, firstInput && firstInput.shape.length === 2 && firstInput.shape[1] !== undefined && firstInput.shape[1] >= 0 ? firstInput.shape[1] : null);
+    v.batcher = new MicroBatcher(opened.run, {
+      maxBatchRows: this.o.maxBatchRows,
+      maxWaitUs: this.o.maxWaitUs,
+      concurrency: opened.concurrency,
+      batchable: opened.signature.batchable,
+      inputTypes: opened.signature.inputs.map((c) => c.datatype),
+      onBatch: (rows, requests, us) => this.o.onBatch?.(source.model, source.version, rows, requests, us),
+    });
+    try {
+      await this.warmUp(v, opened.run);
+    } catch (err) {
+      await v.release();
+      throw new HostError('load_failed', `warm-up of ${source.model} version ${source.version} failed: ${(err as Error).message}`);
+    }
+    v.loadMs = performance.now() - started;
+    const m = this.model(source.model);
+    const previous = m.versions.get(source.version);
+    v.state = 'ready';
+    m.versions.set(source.version, v);
+    // A draining predecessor with the same name finishes on its own; nothing routes to it now.
+    if (previous && previous !== v) void this.retire(previous);
+    return v;
+  }
+
+  /**
+   * Warm-up: a one-row run and a full-batch run, `warmupRuns` times each, with zeros. The first
+   * runs allocate ONNX Runtime's buffers and JIT nothing else; their timings seed the wait
+   * estimate used for segment latency budgets.
+   */
+  private async warmUp(v: HostedVersion, run: (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>): Promise<void> {
+    const sig = v.signature;
+    const sizes = sig.batchable ? [1, this.o.maxBatchRows] : [1];
+    let lastUs = 0;
+    for (const rows of sizes) {
+      const shapes = sig.inputs.map((c) => c.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1)));
+      const inputs = sig.inputs.map((c, i) => allocate(c.datatype, (shapes[i] as number[]).reduce((a, b) => a * b, 1)));
+      for (let k = 0; k < Math.max(1, this.o.warmupRuns); k++) {
+        const t = performance.now();
+        await run(inputs, shapes);
+        lastUs = (performance.now() - t) * 1000;
+      }
+    }
+    v.batcher.seedRunTime(lastUs);
+  }
+
+  /**
+   * Unloads a version: refuses while the model's generation still sends it traffic (unless
+   * `force`), then drains and releases it.
+   */
+  async unload(model: string, version: string, opts: { force?: boolean } = {}): Promise<boolean> {
+    const m = this.models.get(model);
+    const v = m?.versions.get(version);
+    if (!m || !v) return false;
+    if (!opts.force && m.generation?.referenced.includes(version)) {
+      throw new HostError('conflict', `${model} version ${version} still receives traffic in generation ${m.generation.generation}; publish a generation without it first`);
+    }
+    m.versions.delete(version);
+    await this.retire(v);
+    return true;
+  }
+
+  private async retire(v: HostedVersion): Promise<void> {
+    v.state = 'draining';
+    await v.batcher.idle();
+    await v.release();
+  }
+
+  /**
+   * Applies a generation if it is newer than the model's current one. Atomic: requests read
+   * `model.generation` once, so each sees either the old or the new one whole.
+   */
+  applyGeneration(model: string, g: TrafficGeneration): { applied: boolean; current: number } {
+    let compiled: CompiledGeneration;
+    try {
+      compiled = compileGeneration(model, g);
+    } catch (err) {
+      throw new HostError('invalid_generation', (err as Error).message);
+    }
+    const m = this.model(model);
+    if (!supersedes(m.generation, compiled)) return { applied: false, current: m.generation?.generation ?? 0 };
+    m.generation = compiled;
+    return { applied: true, current: compiled.generation };
+  }
+
+  /** Versions the generation references that are not ready here. */
+  missing(model: string, g: CompiledGeneration | TrafficGeneration): string[] {
+    let referenced: string[];
+    try {
+      referenced = 'referenced' in g ? g.referenced : compileGeneration(model, g).referenced;
+    } catch (err) {
+      throw new HostError('invalid_generation', (err as Error).message);
+    }
+    return referenced.filter((v) => !this.find(model, v)?.ready);
+  }
+
+  async drainAll(): Promise<void> {
+    const all = [...this.models.values()].flatMap((m) => [...m.versions.values()]);
+    for (const v of all) v.state = 'draining';
+    await Promise.all(all.map((v) => v.batcher?.idle()));
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.loads.values()].map((p) => p.catch(() => undefined)));
+    const all = [...this.models.values()].flatMap((m) => [...m.versions.values()]);
+    await Promise.all(all.map((v) => v.release().catch(() => undefined)));
+    this.models.clear();
+  }
+
+  *queueDepths(): Iterable<{ model: string; version: string; rows: number }> {
+    for (const m of this.models.values()) {
+      for (const v of m.versions.values()) if (v.state !== 'loading') yield { model: m.name, version: v.version, rows: v.batcher.depthRows };
+    }
+  }
+}
+

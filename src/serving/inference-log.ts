@@ -1,0 +1,580 @@
+/**
+ * The inference log: one row per answered request (and per shadow answer) in `inference_log`,
+ * written in batches off the request path.
+ *
+ * The request path appends a record into column buffers (typed arrays for numbers and tensor
+ * values, dictionary codes for the few distinct model/version/arm names): a few hundred
+ * nanoseconds, no per-row objects kept. Every `flushMs`, or as soon as `batchRows` wait, the
+ * columns are handed to the writer, which builds one multi-row INSERT over `unnest` of array
+ * parameters. With a database URL the writer is a worker thread with its own connection, so
+ * turning thousands of floats into SQL text never blocks the HTTP event loop (see log-thread.ts).
+ *
+ * Bounded: at most `capacity` rows wait (buffered or being written). Beyond that, or when a write
+ * fails (database down or slow), rows are dropped and counted; inference never waits for, or
+ * fails because of, the log.
+ *
+ * Row layout: `inputs` holds the request's inputs row-major, each row's elements of every model
+ * input in signature order (a consumer reshapes by the row width from the version's signature);
+ * `outputs` likewise. A request the chosen version could not answer (its inputs broke the version's
+ * contract, or the run failed) is logged with `error` set and no outputs, so canary and shadow
+ * gates can compare error rates per version; error rows are never sampled away. Sampling is decided by a hash of the request id, so a request's primary and
+ * shadow rows are kept or dropped together. Experiment traffic is never sampled away (its
+ * analysis needs every row); only its `inputs` column follows the input sampling rate.
+ */
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { murmur3 } from '../shared/routing-hash.js';
+import type { TypedArray } from './tensors.js';
+import { startModuleThread } from './threads.js';
+import type { Worker } from 'node:worker_threads';
+
+export interface LogRecord {
+  requestId: string;
+  /** Epoch milliseconds (with a fractional part) when the request arrived. */
+  atMs: number;
+  model: string;
+  version: string;
+  arm: string | null;
+  experimentId: string | null;
+  routingKeyHash: string | null;
+  segment: string | null;
+  shadow: boolean;
+  fallback: boolean;
+  rows: number;
+  inputs: TypedArray[] | null;
+  outputs: TypedArray[] | null;
+  latencyUs: number;
+  /** Why the version failed this request (outputs are then null), or null. */
+  error: string | null;
+}
+
+/**
+ * A batch of log rows in columns, ready to transfer to a thread: numbers in typed arrays, names
+ * as codes into `dictionary`, unique strings (request ids, key hashes) concatenated with their
+ * lengths, tensor values in one Float32Array each with per-row [start, end) (start -1 for NULL).
+ */
+export interface PackedRows {
+  n: number;
+  dictionary: string[];
+  /** Per row: model, version, arm, experiment, segment as dictionary codes (-1 for NULL). */
+  codes: Int32Array;
+  requestIds: string;
+  requestIdLengths: Int32Array;
+  keyHashes: string;
+  /** -1 for NULL. */
+  keyHashLengths: Int32Array;
+  errors: string;
+  /** -1 for NULL. */
+  errorLengths: Int32Array;
+  atMs: Float64Array;
+  latencyUs: Int32Array;
+  /** bit 0: shadow, bit 1: fallback. */
+  flags: Uint8Array;
+  inputValues: Float32Array;
+  inputRange: Int32Array;
+  outputValues: Float32Array;
+  outputRange: Int32Array;
+}
+
+const CODE_COLUMNS = 5;
+
+/** Appends records into growable column buffers; `take()` hands them over and starts fresh ones. */
+class LogColumns {
+  n = 0;
+  private dictionary: string[] = [];
+  private dictIndex = new Map<string, number>();
+  private codes = new Int32Array(0);
+  private requestIds = '';
+  private requestIdLengths = new Int32Array(0);
+  private keyHashes = '';
+  private keyHashLengths = new Int32Array(0);
+  private errors = '';
+  private errorLengths = new Int32Array(0);
+  private atMs = new Float64Array(0);
+  private latencyUs = new Int32Array(0);
+  private flags = new Uint8Array(0);
+  private inputValues = new Float32Array(0);
+  private inputUsed = 0;
+  private inputRange = new Int32Array(0);
+  private outputValues = new Float32Array(0);
+  private outputUsed = 0;
+  private outputRange = new Int32Array(0);
+
+  constructor(private rowCapacity: number) {
+    this.allocate(rowCapacity);
+  }
+
+  private allocate(rows: number): void {
+    this.rowCapacity = rows;
+    this.codes = new Int32Array(rows * CODE_COLUMNS);
+    this.requestIdLengths = new Int32Array(rows);
+    this.keyHashLengths = new Int32Array(rows);
+    this.errorLengths = new Int32Array(rows);
+    this.atMs = new Float64Array(rows);
+    this.latencyUs = new Int32Array(rows);
+    this.flags = new Uint8Array(rows);
+    this.inputRange = new Int32Array(rows * 2);
+    this.outputRange = new Int32Array(rows * 2);
+    if (this.inputValues.length === 0) this.inputValues = new Float32Array(rows * 32);
+    if (this.outputValues.length === 0) this.outputValues = new Float32Array(rows * 4);
+  }
+
+  private grow(): void {
+    const rows = this.rowCapacity * 2;
+    const copy = <T extends Int32Array | Float64Array | Uint8Array>(a: T, per: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(rows * per);
+      b.set(a);
+      return b;
+    };
+    this.codes = copy(this.codes, CODE_COLUMNS);
+    this.requestIdLengths = copy(this.requestIdLengths, 1);
+    this.keyHashLengths = copy(this.keyHashLengths, 1);
+    this.errorLengths = copy(this.errorLengths, 1);
+    this.atMs = copy(this.atMs, 1);
+    this.latencyUs = copy(this.latencyUs, 1);
+    this.flags = copy(this.flags, 1);
+    this.inputRange = copy(this.inputRange, 2);
+    this.outputRange = copy(this.outputRange, 2);
+    this.rowCapacity = rows;
+  }
+
+  private code(s: string | null): number {
+    if (s === null) return -1;
+    let c = this.dictIndex.get(s);
+    if (c === undefined) {
+      c = this.dictionary.length;
+      this.dictionary.push(s);
+      this.dictIndex.set(s, c);
+    }
+    return c;
+  }
+
+  /** Copies `parts` (one per model input, `rows` rows each) row-major into `values`; returns [start, end). */
+  private static pack(pool: { values: Float32Array; used: number }, parts: TypedArray[], rows: number): [number, number] {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (pool.used + total > pool.values.length) {
+      const bigger = new Float32Array(Math.max(pool.values.length * 2, pool.used + total));
+      bigger.set(pool.values.subarray(0, pool.used));
+      pool.values = bigger;
+    }
+    const start = pool.used;
+    const out = pool.values;
+    if (parts.length === 1 && parts[0] instanceof Float32Array) {
+      out.set(parts[0], start);
+    } else {
+      let k = start;
+      const widths = parts.map((p) => (rows > 0 ? p.length / rows : 0));
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < parts.length; i++) {
+          const p = parts[i] as Float32Array;
+          const w = widths[i] as number;
+          for (let j = 0; j < w; j++) out[k++] = Number(p[r * w + j]);
+        }
+      }
+    }
+    pool.used = start + total;
+    return [start, start + total];
+  }
+
+  append(r: LogRecord): void {
+    if (this.n === this.rowCapacity) this.grow();
+    const i = this.n++;
+    const c = i * CODE_COLUMNS;
+    this.codes[c] = this.code(r.model);
+    this.codes[c + 1] = this.code(r.version);
+    this.codes[c + 2] = this.code(r.arm);
+    this.codes[c + 3] = this.code(r.experimentId);
+    this.codes[c + 4] = this.code(r.segment);
+    this.requestIds += r.requestId;
+    this.requestIdLengths[i] = r.requestId.length;
+    if (r.routingKeyHash === null) this.keyHashLengths[i] = -1;
+    else { this.keyHashes += r.routingKeyHash; this.keyHashLengths[i] = r.routingKeyHash.length; }
+    if (r.error === null) this.errorLengths[i] = -1;
+    else { this.errors += r.error; this.errorLengths[i] = r.error.length; }
+    this.atMs[i] = r.atMs;
+    this.latencyUs[i] = Math.max(0, Math.min(2147483647, Math.round(r.latencyUs)));
+    this.flags[i] = (r.shadow ? 1 : 0) | (r.fallback ? 2 : 0);
+    if (r.inputs === null || r.inputs.length === 0) { this.inputRange[i * 2] = -1; this.inputRange[i * 2 + 1] = -1; }
+    else {
+      const pool = { values: this.inputValues, used: this.inputUsed };
+      const [s, e] = LogColumns.pack(pool, r.inputs, r.rows);
+      this.inputValues = pool.values; this.inputUsed = pool.used;
+      this.inputRange[i * 2] = s; this.inputRange[i * 2 + 1] = e;
+    }
+    if (r.outputs === null || r.outputs.length === 0) { this.outputRange[i * 2] = -1; this.outputRange[i * 2 + 1] = -1; }
+    else {
+      const pool = { values: this.outputValues, used: this.outputUsed };
+      const [s, e] = LogColumns.pack(pool, r.outputs, r.rows);
+      this.outputValues = pool.values; this.outputUsed = pool.used;
+      this.outputRange[i * 2] = s; this.outputRange[i * 2 + 1] = e;
+    }
+  }
+
+  /** The buffered rows as a transferable batch; the columns start over empty. */
+  take(): PackedRows {
+    const n = this.n;
+    const packed: PackedRows = {
+      n,
+      dictionary: this.dictionary,
+      codes: this.codes.slice(0, n * CODE_COLUMNS),
+      requestIds: this.requestIds,
+      requestIdLengths: this.requestIdLengths.slice(0, n),
+      keyHashes: this.keyHashes,
+      keyHashLengths: this.keyHashLengths.slice(0, n),
+      errors: this.errors,
+      errorLengths: this.errorLengths.slice(0, n),
+      atMs: this.atMs.slice(0, n),
+      latencyUs: this.latencyUs.slice(0, n),
+      flags: this.flags.slice(0, n),
+      inputValues: this.inputValues.slice(0, this.inputUsed),
+      inputRange: this.inputRange.slice(0, n * 2),
+      outputValues: this.outputValues.slice(0, this.outputUsed),
+      outputRange: this.outputRange.slice(0, n * 2),
+    };
+    this.n = 0;
+    this.dictionary = [];
+    this.dictIndex = new Map();
+    this.requestIds = '';
+    this.keyHashes = '';
+    this.errors = '';
+    this.inputUsed = 0;
+    this.outputUsed = 0;
+    return packed;
+  }
+}
+
+/** The buffers of a packed batch, for postMessage's transfer list. */
+export function transferables(p: PackedRows): ArrayBuffer[] {
+  return [p.codes, p.requestIdLengths, p.keyHashLengths, p.errorLengths, p.atMs, p.latencyUs, p.flags, p.inputValues, p.inputRange, p.outputValues, p.outputRange]
+    .map((a) => a.buffer as ArrayBuffer);
+}
+
+/** A Postgres array literal element: NULL, or a double-quoted string with \ and " escaped. */
+function quoted(s: string | null): string {
+  if (s === null) return 'NULL';
+  return /["\\]/.test(s) ? `"${s.replace(/["\\]/g, '\\$&')}"` : `"${s}"`;
+}
+
+function realArray(values: Float32Array, range: Int32Array, i: number): string {
+  const start = range[i * 2] as number;
+  if (start < 0) return 'NULL';
+  return `"{${values.subarray(start, range[i * 2 + 1]).join(',')}}"`;
+}
+
+export const INSERT_SQL = `
+  INSERT INTO inference_log (request_id, at, model, version, arm, experiment_id, routing_key_hash, segment, shadow, fallback, inputs, outputs, latency_us, error, worker_id)
+  SELECT r, to_timestamp(t), m, v, a, e, k, s, sh, f, i::real[], o::real[], l, err, $15
+  FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::int[], $14::text[])
+    AS u(r, t, m, v, a, e, k, s, sh, f, i, o, l, err)`;
+
+/** The 15 parameters of INSERT_SQL for a packed batch: array literals built as single strings. */
+export function insertParameters(p: PackedRows, workerId: string): string[] {
+  const n = p.n;
+  const requestIds = new Array<string>(n);
+  const at = new Array<string>(n);
+  const cols = Array.from({ length: CODE_COLUMNS }, () => new Array<string>(n));
+  const keys = new Array<string>(n);
+  const errors = new Array<string>(n);
+  const shadow = new Array<string>(n);
+  const fallback = new Array<string>(n);
+  const inputs = new Array<string>(n);
+  const outputs = new Array<string>(n);
+  const quotedDictionary = p.dictionary.map(quoted);
+  let idAt = 0;
+  let keyAt = 0;
+  let errorAt = 0;
+  for (let i = 0; i < n; i++) {
+    const errorLength = p.errorLengths[i] as number;
+    if (errorLength < 0) errors[i] = 'NULL';
+    else { errors[i] = quoted(p.errors.slice(errorAt, errorAt + errorLength)); errorAt += errorLength; }
+    const idLength = p.requestIdLengths[i] as number;
+    requestIds[i] = quoted(p.requestIds.slice(idAt, idAt + idLength));
+    idAt += idLength;
+    const keyLength = p.keyHashLengths[i] as number;
+    if (keyLength < 0) keys[i] = 'NULL';
+    else { keys[i] = quoted(p.keyHashes.slice(keyAt, keyAt + keyLength)); keyAt += keyLength; }
+    at[i] = String((p.atMs[i] as number) / 1000);
+    for (let c = 0; c < CODE_COLUMNS; c++) {
+      const code = p.codes[i * CODE_COLUMNS + c] as number;
+      (cols[c] as string[])[i] = code < 0 ? 'NULL' : (quotedDictionary[code] as string);
+    }
+    const f = p.flags[i] as number;
+    shadow[i] = f & 1 ? 't' : 'f';
+    fallback[i] = f & 2 ? 't' : 'f';
+    inputs[i] = realArray(p.inputValues, p.inputRange, i);
+    outputs[i] = realArray(p.outputValues, p.outputRange, i);
+  }
+  const lit = (xs: ArrayLike<unknown> & { join?: (s: string) => string }) => `{${Array.prototype.join.call(xs, ',')}}`;
+  const [models, versions, arms, experiments, segments] = cols as [string[], string[], string[], string[], string[]];
+  return [lit(requestIds), lit(at), lit(models), lit(versions), lit(arms), lit(experiments), lit(keys), lit(segments), lit(shadow), lit(fallback), lit(inputs), lit(outputs), lit(p.latencyUs), lit(errors), workerId];
+}
+
+/** Writes one packed batch; rejects when the database did not take it. */
+export type LogWriter = { write(rows: PackedRows): Promise<void>; close(): Promise<void> };
+
+/** A writer on this event loop, through the app's Kysely pool (no database URL, or tests). */
+export function kyselyLogWriter(db: Kysely<Database>, workerId: string): LogWriter {
+  return {
+    async write(rows) {
+      await db.executeQuery(CompiledQuery.raw(INSERT_SQL, insertParameters(rows, workerId)));
+    },
+    async close() {},
+  };
+}
+
+export interface InferenceLogOptions {
+  workerId: string;
+  /** Most rows waiting (buffered or being written); beyond it rows are dropped (and counted). */
+  capacity: number;
+  /** Rows per INSERT, and the buffer level that triggers a flush before the timer. */
+  batchRows: number;
+  flushMs: number;
+  /** Share of non-experiment requests logged, in [0, 1]. */
+  sampleRate: number;
+  /** Share of logged rows whose inputs are kept, in [0, 1]. */
+  inputSampleRate: number;
+  onWritten?: (rows: number) => void;
+  onDropped?: (rows: number, reason: 'buffer_full' | 'database' | 'shutdown') => void;
+  onError?: (err: unknown) => void;
+}
+
+const SAMPLE_SEED = 0x10651e;
+const INPUT_SEED = 0x1f9a7c;
+const UINT32 = 4294967296;
+
+function keep(requestId: string, seed: number, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return murmur3(requestId, seed) / UINT32 < rate;
+}
+
+export class InferenceLog {
+  private columns: LogColumns;
+  private writing: Promise<void> | null = null;
+  private writingRows = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private lastErrorAt = 0;
+
+  constructor(private readonly writer: LogWriter | null, private readonly o: InferenceLogOptions) {
+    this.columns = new LogColumns(Math.min(o.batchRows, 4096));
+  }
+
+  /** Rows waiting: buffered plus being written. */
+  get buffered(): number { return this.columns.n + this.writingRows; }
+
+  start(): void {
+    if (this.timer !== null || this.writer === null) return;
+    this.timer = setInterval(() => this.flushSoon(), this.o.flushMs);
+    this.timer.unref();
+  }
+
+  /** Whether this request is logged at all (experiment rows always are). */
+  sampled(requestId: string, experimentId: string | null): boolean {
+    return this.writer !== null && (experimentId !== null || keep(requestId, SAMPLE_SEED, this.o.sampleRate));
+  }
+
+  /** Appends a record; false when it was dropped. Never throws, never waits. */
+  append(r: LogRecord): boolean {
+    if (this.writer === null) return false;
+    if (this.closed || this.buffered >= this.o.capacity) {
+      this.o.onDropped?.(1, this.closed ? 'shutdown' : 'buffer_full');
+      return false;
+    }
+    if (r.inputs !== null && !keep(r.requestId, INPUT_SEED, this.o.inputSampleRate)) r.inputs = null;
+    this.columns.append(r);
+    if (this.columns.n >= this.o.batchRows && this.writing === null) this.flushSoon();
+    return true;
+  }
+
+  private flushSoon(): void {
+    if (this.writing !== null || this.columns.n === 0 || this.writer === null) return;
+    const rows = this.columns.take();
+    this.writingRows = rows.n;
+    this.writing = this.writer.write(rows).then(
+      () => this.o.onWritten?.(rows.n),
+      (err: unknown) => {
+        this.o.onDropped?.(rows.n, 'database');
+        // One report per 10 s: an outage should not flood the worker's log.
+        const t = Date.now();
+        if (t - this.lastErrorAt > 10_000) {
+          this.lastErrorAt = t;
+          this.o.onError?.(err);
+        }
+      },
+    ).finally(() => {
+      this.writing = null;
+      this.writingRows = 0;
+      if (this.columns.n >= this.o.batchRows) this.flushSoon();
+    });
+  }
+
+  /** Flushes what is buffered (within `timeoutMs`) and stops; later appends are dropped. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    const drain = async () => {
+      while (this.columns.n > 0 || this.writing !== null) {
+        if (this.writing === null) this.flushSoon();
+        await this.writing;
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drain(), new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+    clearTimeout(timer);
+    this.closed = true;
+    const left = this.columns.n;
+    if (left > 0) {
+      this.columns.take();
+      this.o.onDropped?.(left, 'shutdown');
+    }
+    await this.writer?.close();
+  }
+}
+
+/**
+ * A writer on a worker thread with its own connection (see log-thread.ts). Batches are
+ * transferred, not copied; the event loop only appends and hands over.
+ */
+export function threadLogWriter(databaseUrl: string, workerId: string, statementTimeoutMs = 10_000): LogWriter {
+  let thread: Worker | null = null;
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const failAll = (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  const start = (): Worker => {
+    if (thread) return thread;
+    const t = startModuleThread('log-thread', { databaseUrl, workerId, statementTimeoutMs });
+    t.unref();
+    t.on('message', (m: { id: number; ok: boolean; error?: string }) => {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.ok) w?.resolve(); else w?.reject(new Error(m.error ?? 'log write failed'));
+    });
+    t.on('error', (err) => failAll(err));
+    t.on('exit', () => { thread = null; failAll(new Error('the log thread exited')); });
+    thread = t;
+    return t;
+  };
+  const call = (message: Record<string, unknown>, transfer: ArrayBuffer[]) => new Promise<void>((resolve, reject) => {
+    const id = nextId++;
+    waiting.set(id, { resolve, reject });
+    start().postMessage({ ...message, id }, transfer);
+  });
+  return {
+    write: (rows) => call({ op: 'write', rows }, transferables(rows)),
+    async close() {
+      if (!thread) return;
+      const t = thread;
+      await Promise.race([call({ op: 'close' }, []), new Promise((r) => setTimeout(r, 2000))]);
+      await t.terminate();
+      thread = null;
+    },
+  };
+}
+
+// Binary COPY (PostgreSQL's binary copy format): no number ever becomes text, on either side.
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01T00:00:00Z
+const FLOAT4_OID = 700;
+const COPY_COLUMNS = 15;
+
+export const COPY_SQL = 'COPY inference_log (request_id, at, model, version, arm, experiment_id, routing_key_hash, segment, shadow, fallback, inputs, outputs, latency_us, error, worker_id) FROM STDIN (FORMAT binary)';
+
+/** One COPY payload (header, tuples, trailer) for a packed batch. */
+export function encodeCopy(p: PackedRows, workerId: string): Buffer {
+  const dict = p.dictionary.map((s) => Buffer.from(s, 'utf8'));
+  const ids = Buffer.from(p.requestIds, 'utf8');
+  const idsAscii = ids.length === p.requestIds.length; // byte offsets equal char offsets
+  const keys = Buffer.from(p.keyHashes, 'latin1'); // hex digits
+  const errors = Buffer.from(p.errors, 'utf8');
+  const errorsAscii = errors.length === p.errors.length;
+  const worker = Buffer.from(workerId, 'utf8');
+  const n = p.n;
+  // Size: fixed parts per tuple, plus strings and arrays.
+  let size = COPY_SIGNATURE.length + 8 + 2;
+  let idChars = 0;
+  let errorChars = 0;
+  for (let i = 0; i < n; i++) {
+    size += 2 + COPY_COLUMNS * 4 + 8 + 2 + 4 + worker.length;
+    const idLength = p.requestIdLengths[i] as number;
+    size += idsAscii ? idLength : Buffer.byteLength(p.requestIds.slice(idChars, idChars + idLength));
+    idChars += idLength;
+    const keyLength = p.keyHashLengths[i] as number;
+    if (keyLength > 0) size += keyLength;
+    const errorLength = p.errorLengths[i] as number;
+    if (errorLength > 0) size += errorsAscii ? errorLength : Buffer.byteLength(p.errors.slice(errorChars, errorChars + errorLength));
+    if (errorLength > 0) errorChars += errorLength;
+    for (let c = 0; c < CODE_COLUMNS; c++) {
+      const code = p.codes[i * CODE_COLUMNS + c] as number;
+      if (code >= 0) size += (dict[code] as Buffer).length;
+    }
+    for (const range of [p.inputRange, p.outputRange]) {
+      const s = range[i * 2] as number;
+      if (s >= 0) size += 20 + 8 * ((range[i * 2 + 1] as number) - s);
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = COPY_SIGNATURE.copy(out, 0);
+  at = out.writeInt32BE(0, at);
+  at = out.writeInt32BE(0, at);
+  const bytes = (b: Buffer | null) => {
+    if (b === null) { at = out.writeInt32BE(-1, at); return; }
+    at = out.writeInt32BE(b.length, at);
+    at += b.copy(out, at);
+  };
+  const code = (i: number, c: number) => { const k = p.codes[i * CODE_COLUMNS + c] as number; bytes(k < 0 ? null : (dict[k] as Buffer)); };
+  const floats = (values: Float32Array, range: Int32Array, i: number) => {
+    const s = range[i * 2] as number;
+    if (s < 0) { at = out.writeInt32BE(-1, at); return; }
+    const e = range[i * 2 + 1] as number;
+    const count = e - s;
+    at = out.writeInt32BE(20 + 8 * count, at);
+    at = out.writeInt32BE(1, at); // dimensions
+    at = out.writeInt32BE(0, at); // no NULLs
+    at = out.writeInt32BE(FLOAT4_OID, at);
+    at = out.writeInt32BE(count, at);
+    at = out.writeInt32BE(1, at); // lower bound
+    for (let k = s; k < e; k++) {
+      out.writeInt32BE(4, at);
+      out.writeFloatBE(values[k] as number, at + 4);
+      at += 8;
+    }
+  };
+  let idByte = 0;
+  let idChar = 0;
+  let keyAt = 0;
+  let errorByte = 0;
+  let errorChar = 0;
+  for (let i = 0; i < n; i++) {
+    at = out.writeInt16BE(COPY_COLUMNS, at);
+    const idLength = p.requestIdLengths[i] as number;
+    if (idsAscii) { bytes(ids.subarray(idByte, idByte + idLength)); idByte += idLength; }
+    else bytes(Buffer.from(p.requestIds.slice(idChar, idChar + idLength), 'utf8'));
+    idChar += idLength;
+    at = out.writeInt32BE(8, at);
+    at = out.writeBigInt64BE(BigInt(Math.round(((p.atMs[i] as number) - PG_EPOCH_MS) * 1000)), at);
+    code(i, 0); code(i, 1); code(i, 2); code(i, 3);
+    const keyLength = p.keyHashLengths[i] as number;
+    if (keyLength < 0) bytes(null);
+    else { bytes(keys.subarray(keyAt, keyAt + keyLength)); keyAt += keyLength; }
+    code(i, 4);
+    const f = p.flags[i] as number;
+    at = out.writeInt32BE(1, at); at = out.writeUInt8(f & 1, at);
+    at = out.writeInt32BE(1, at); at = out.writeUInt8(f & 2 ? 1 : 0, at);
+    floats(p.inputValues, p.inputRange, i);
+    floats(p.outputValues, p.outputRange, i);
+    at = out.writeInt32BE(4, at); at = out.writeInt32BE(p.latencyUs[i] as number, at);
+    const errorLength = p.errorLengths[i] as number;
+    if (errorLength < 0) bytes(null);
+    else if (errorsAscii) { bytes(errors.subarray(errorByte, errorByte + errorLength)); errorByte += errorLength; }
+    else { bytes(Buffer.from(p.errors.slice(errorChar, errorChar + errorLength), 'utf8')); }
+    if (errorLength > 0) errorChar += errorLength;
+    bytes(worker);
+  }
+  at = out.writeInt16BE(-1, at);
+  return at === size ? out : out.subarray(0, at);
+}

@@ -1,0 +1,88 @@
+/**
+ * The inference log's writer thread (see inference-log.ts): writes each packed batch with one
+ * binary COPY on its own PostgreSQL connection. Nothing is turned into text, so neither this
+ * thread nor the database spends its time printing and parsing floats, and the HTTP event loop
+ * never waits. Replies ok or the error per batch; the event loop counts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import { COPY_SQL, encodeCopy, type PackedRows } from './inference-log.js';
+
+const port = parentPort;
+if (!port) throw new Error('log-thread.ts must run as a worker thread');
+const { databaseUrl, workerId, statementTimeoutMs } = workerData as { databaseUrl: string; workerId: string; statementTimeoutMs: number };
+
+/** The minimal node-postgres "submittable" for COPY ... FROM STDIN with a ready payload. */
+class CopyIn {
+  private finished = false;
+  constructor(private readonly payload: Buffer, private readonly done: (err: Error | null) => void) {}
+  private finish(err: Error | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(err);
+  }
+  submit(connection: { query(text: string): void }): void { connection.query(COPY_SQL); }
+  handleCopyInResponse(connection: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+    // copyData messages carry up to 1 GiB; 256 KiB pieces keep each write modest.
+    for (let i = 0; i < this.payload.length; i += 262_144) connection.sendCopyFromChunk(this.payload.subarray(i, i + 262_144));
+    connection.endCopyFrom();
+  }
+  // node-postgres forgets the active query on an error, so ReadyForQuery never reaches us then.
+  handleError(err: Error): void { this.finish(err); }
+  handleReadyForQuery(): void { this.finish(null); }
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
+
+let client: pg.Client | null = null;
+let connecting: Promise<pg.Client> | null = null;
+
+/** One connection, made on first use and after any failure. */
+function connection(): Promise<pg.Client> {
+  if (client) return Promise.resolve(client);
+  if (connecting) return connecting;
+  const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+  c.on('error', () => { if (client === c) client = null; });
+  connecting = c.connect().then(() => { client = c; connecting = null; return c; }, (err: unknown) => { connecting = null; c.end().catch(() => undefined); throw err; });
+  return connecting;
+}
+
+function drop(c: pg.Client): void {
+  if (client === c) client = null;
+  c.end().catch(() => undefined);
+}
+
+async function write(rows: PackedRows): Promise<void> {
+  const payload = encodeCopy(rows, workerId);
+  const c = await connection();
+  await new Promise<void>((resolve, reject) => {
+    // A database that hangs: give up on the batch (dropped, counted) and on this connection.
+    const timer = setTimeout(() => { drop(c); reject(new Error(`inference log COPY took longer than ${statementTimeoutMs} ms`)); }, statementTimeoutMs);
+    const submittable = new CopyIn(payload, (err) => {
+      clearTimeout(timer);
+      if (err) reject(err); else resolve();
+    });
+    c.query(submittable as unknown as pg.QueryConfig);
+  }).catch((err: Error) => {
+    // Connection-level failures leave the client unusable; a rejected row (a constraint) does not.
+    if (!('code' in err) || (err as { code?: string }).code === undefined) drop(c);
+    throw err;
+  });
+}
+
+port.on('message', (m: { id: number; op: 'write'; rows: PackedRows } | { id: number; op: 'close' }) => {
+  if (m.op === 'close') {
+    const c = client;
+    client = null;
+    void (c ? c.end() : Promise.resolve()).catch(() => undefined).finally(() => port.postMessage({ id: m.id, ok: true }));
+    return;
+  }
+  write(m.rows).then(
+    () => port.postMessage({ id: m.id, ok: true }),
+    (err: Error) => port.postMessage({ id: m.id, ok: false, error: err.message }),
+  );
+});

@@ -1,0 +1,381 @@
+/**
+ * The Open Inference Protocol (KServe v2 / Triton REST) on the wire: reading an infer request,
+ * JSON or with the binary tensor data extension, into typed arrays checked against a version's
+ * contract, and writing the response the same way back.
+ *
+ * Validation is by hand rather than by JSON schema: it runs on every request, needs the model's
+ * contract (known only after routing), and must name the input and what was expected. Everything
+ * here finishes before a request joins a batch, so a bad request can only fail itself.
+ */
+import type { Attributes } from './generation.js';
+import type { TensorContract, VersionSignature } from './signature.js';
+import { allocate, bytesOf, elementCount, formatShape, isFloat, viewOf, type DatatypeInfo, type TypedArray } from './tensors.js';
+import { datatypeByOip } from './tensors.js';
+
+/** A request-level failure with its HTTP status; the message is safe to show the caller. */
+export class InferError extends Error {
+  override readonly name = 'InferError';
+  constructor(readonly statusCode: number, message: string, readonly code = statusCode === 404 ? 'not_found' : 'bad_request') {
+    super(message);
+  }
+}
+
+const bad = (message: string) => new InferError(400, message);
+
+/** The header that splits a binary-extension body into its JSON part and the raw tensor bytes. */
+export const HEADER_LENGTH = 'inference-header-content-length';
+
+/** An infer request's JSON part, before it meets a model contract. */
+export interface InferEnvelope {
+  id: string | undefined;
+  inputs: RawInput[];
+  /** Requested outputs, or null for all of them. */
+  outputs: Array<{ name: string; binary: boolean | undefined }> | null;
+  /** Request-level `binary_data_output`. */
+  binaryOutput: boolean;
+  routingKey: string | undefined;
+  attributes: Attributes | undefined;
+  /** Raw tensor bytes after the JSON header (binary extension), or null. */
+  binary: Buffer | null;
+}
+
+interface RawInput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: unknown;
+  binarySize: number | undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Splits the body into JSON header and binary tail and reads the envelope. `headerLength` is the
+ * Inference-Header-Content-Length value, if any.
+ */
+export function readEnvelope(body: Buffer, headerLength: string | undefined): InferEnvelope {
+  let jsonPart: string;
+  let binary: Buffer | null = null;
+  if (headerLength !== undefined) {
+    const n = Number(headerLength);
+    if (!Number.isInteger(n) || n < 0 || n > body.length) {
+      throw bad(`Inference-Header-Content-Length is ${headerLength}; expected an integer between 0 and the body length ${body.length}`);
+    }
+    jsonPart = body.toString('utf8', 0, n);
+    binary = body.subarray(n);
+  } else {
+    jsonPart = body.toString('utf8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(jsonPart);
+  } catch (err) {
+    throw bad(`malformed JSON body: ${(err as Error).message}`);
+  }
+  if (!isObject(parsed)) throw bad('the request body must be a JSON object with an "inputs" array');
+
+  const idRaw = parsed.id;
+  if (idRaw !== undefined && typeof idRaw !== 'string') throw bad('"id" must be a string');
+  if (typeof idRaw === 'string' && idRaw.length > 256) throw bad('"id" is longer than 256 characters');
+
+  const params = parsed.parameters;
+  if (params !== undefined && !isObject(params)) throw bad('"parameters" must be an object');
+  let routingKey: string | undefined;
+  let attributes: Attributes | undefined;
+  let binaryOutput = false;
+  if (params !== undefined) {
+    const key = params.routing_key;
+    if (key !== undefined && key !== null) {
+      if (typeof key === 'string') routingKey = key;
+      else if (typeof key === 'number' && Number.isFinite(key)) routingKey = String(key);
+      else throw bad('parameters.routing_key must be a string (a user id)');
+      if (routingKey.length > 512) throw bad('parameters.routing_key is longer than 512 characters');
+    }
+    const attrs = params.attributes;
+    if (attrs !== undefined && attrs !== null) {
+      if (!isObject(attrs)) throw bad('parameters.attributes must be an object of strings, numbers or booleans');
+      for (const k in attrs) {
+        const v = attrs[k];
+        if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
+          throw bad(`parameters.attributes.${k} must be a string, a finite number or a boolean`);
+        }
+      }
+      attributes = attrs as Attributes;
+    }
+    const bo = params.binary_data_output;
+    if (bo !== undefined && typeof bo !== 'boolean') throw bad('parameters.binary_data_output must be a boolean');
+    binaryOutput = bo === true;
+  }
+
+  const rawInputs = parsed.inputs;
+  if (!Array.isArray(rawInputs) || rawInputs.length === 0) throw bad('"inputs" must be a non-empty array');
+  const inputs: RawInput[] = [];
+  for (let i = 0; i < rawInputs.length; i++) {
+    const x: unknown = rawInputs[i];
+    if (!isObject(x)) throw bad(`inputs[${i}] must be an object with name, shape, datatype and data`);
+    const name = x.name;
+    if (typeof name !== 'string' || name === '') throw bad(`inputs[${i}].name must be a non-empty string`);
+    const datatype = x.datatype;
+    if (typeof datatype !== 'string') throw bad(`input '${name}': datatype must be a string such as "FP32"`);
+    const shape = x.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
+      throw bad(`input '${name}': shape must be an array of non-negative integers`);
+    }
+    let binarySize: number | undefined;
+    const p = x.parameters;
+    if (p !== undefined) {
+      if (!isObject(p)) throw bad(`input '${name}': parameters must be an object`);
+      const size = p.binary_data_size;
+      if (size !== undefined) {
+        if (!Number.isInteger(size) || (size as number) < 0) throw bad(`input '${name}': binary_data_size must be a non-negative integer`);
+        binarySize = size as number;
+      }
+    }
+    if (binarySize === undefined && x.data === undefined) throw bad(`input '${name}': has neither data nor parameters.binary_data_size`);
+    if (binarySize !== undefined && x.data !== undefined) throw bad(`input '${name}': has both data and parameters.binary_data_size`);
+    inputs.push({ name, datatype, shape: shape as number[], data: x.data, binarySize });
+  }
+
+  let outputs: InferEnvelope['outputs'] = null;
+  if (parsed.outputs !== undefined) {
+    if (!Array.isArray(parsed.outputs)) throw bad('"outputs" must be an array');
+    outputs = parsed.outputs.map((o: unknown, i: number) => {
+      if (!isObject(o) || typeof o.name !== 'string') throw bad(`outputs[${i}] must be an object with a name`);
+      const p = o.parameters;
+      if (p !== undefined && !isObject(p)) throw bad(`output '${o.name}': parameters must be an object`);
+      const b = p?.binary_data;
+      if (b !== undefined && typeof b !== 'boolean') throw bad(`output '${o.name}': parameters.binary_data must be a boolean`);
+      return { name: o.name, binary: b as boolean | undefined };
+    });
+  }
+
+  return { id: idRaw, inputs, outputs, binaryOutput, routingKey, attributes, binary };
+}
+
+/** A request's inputs checked against a version's contract: one typed array per model input, in model order. */
+export interface CheckedInputs {
+  data: TypedArray[];
+  shapes: number[][];
+  /** Rows along the batch dimension (1 for models that do not batch). */
+  rows: number;
+}
+
+function describe(c: TensorContract): string {
+  return `${c.datatype.oip} ${formatShape(c.shape)}`;
+}
+
+function elementError(name: string, index: number, value: unknown, d: DatatypeInfo): InferError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value) : Array.isArray(value) ? 'an array' : String(value);
+  const expected = d.json === 'bool' ? 'a boolean' : d.json === 'float' ? 'a number' : `an integer in [${d.min}, ${d.max}]`;
+  return bad(`input '${name}': element ${index} is ${shown}; expected ${expected} (${d.oip})`);
+}
+
+/**
+ * Copies JSON `data` (flat or nested row-major) into `out`, checking every element. Returns the
+ * number of elements read, which the caller compares with the shape's count.
+ */
+function fillFromJson(name: string, d: DatatypeInfo, data: unknown[], out: TypedArray, start: number): number {
+  let k = start;
+  const n = data.length;
+  const cap = out.length;
+  for (let i = 0; i < n; i++) {
+    const v = data[i];
+    if (Array.isArray(v)) {
+      k = fillFromJson(name, d, v, out, k);
+      continue;
+    }
+    if (k >= cap) return k + 1; // too many elements: the caller reports the count
+    switch (d.json) {
+      case 'float':
+        if (typeof v !== 'number') throw elementError(name, k, v, d);
+        (out as Float32Array)[k] = v;
+        break;
+      case 'int':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < (d.min as number) || v > (d.max as number)) throw elementError(name, k, v, d);
+        (out as Int32Array)[k] = v;
+        break;
+      case 'bigint':
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (d.min as number)) throw elementError(name, k, v, d);
+        (out as BigInt64Array)[k] = BigInt(v);
+        break;
+      case 'bool':
+        if (typeof v === 'boolean') (out as Uint8Array)[k] = v ? 1 : 0;
+        else if (v === 0 || v === 1) (out as Uint8Array)[k] = v;
+        else throw elementError(name, k, v, d);
+        break;
+      default:
+        throw bad(`input '${name}': ${d.oip} data must be sent as binary tensor data`);
+    }
+    k++;
+  }
+  return k;
+}
+
+function countJsonElements(data: unknown[]): number {
+  let n = 0;
+  for (const v of data) n += Array.isArray(v) ? countJsonElements(v) : 1;
+  return n;
+}
+
+/** First index of NaN or ±Infinity in a float array, or -1. */
+function firstNonFinite(a: TypedArray): number {
+  const f = a as Float32Array;
+  for (let i = 0; i < f.length; i++) {
+    const v = f[i] as number;
+    if (v - v !== 0) return i; // NaN - NaN and Inf - Inf are NaN; finite - itself is 0
+  }
+  return -1;
+}
+
+export interface CheckOptions {
+  /** Whether the version's contract admits NaN and ±Infinity in float inputs (binary data can carry them). */
+  allowNonFinite: boolean;
+  /** Most rows one request may carry. */
+  maxRows: number;
+}
+
+/**
+ * Checks the envelope's inputs against the contract and produces one typed array per model
+ * input. JSON data is copied (it arrives as boxed numbers); binary data is viewed in place when
+ * aligned.
+ */
+export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: CheckOptions): CheckedInputs {
+  const contracts = sig.inputs;
+  const byName = new Map<string, RawInput>();
+  for (const raw of env.inputs) {
+    if (byName.has(raw.name)) throw bad(`input '${raw.name}' appears twice`);
+    if (!contracts.some((c) => c.name === raw.name)) {
+      throw bad(`unexpected input '${raw.name}'; the model expects ${contracts.map((c) => `'${c.name}' (${describe(c)})`).join(', ')}`);
+    }
+    byName.set(raw.name, raw);
+  }
+  let binaryOffset = 0;
+  const binary = env.binary;
+  const data: TypedArray[] = new Array<TypedArray>(contracts.length);
+  const shapes: number[][] = new Array<number[]>(contracts.length);
+  let rows = -1;
+  let rowsFrom = '';
+  // Binary chunks follow the JSON header in the order the inputs are listed in the request.
+  const chunkOffset = new Map<string, number>();
+  for (const raw of env.inputs) {
+    if (raw.binarySize !== undefined) {
+      chunkOffset.set(raw.name, binaryOffset);
+      binaryOffset += raw.binarySize;
+    }
+  }
+  if (binaryOffset > 0 || binary !== null) {
+    const have = binary?.length ?? 0;
+    if (binaryOffset !== have) throw bad(`the binary tensor data is ${have} bytes but the inputs' binary_data_size add up to ${binaryOffset}`);
+  }
+
+  for (let i = 0; i < contracts.length; i++) {
+    const c = contracts[i] as TensorContract;
+    const raw = byName.get(c.name);
+    if (raw === undefined) throw bad(`missing input '${c.name}' (${describe(c)})`);
+    const d = datatypeByOip(raw.datatype);
+    if (d === undefined) throw bad(`input '${c.name}': unknown datatype ${JSON.stringify(raw.datatype)}; expected ${c.datatype.oip}`);
+    if (d !== c.datatype) throw bad(`input '${c.name}': datatype ${d.oip} does not match the model's ${c.datatype.oip}`);
+    const shape = raw.shape;
+    if (shape.length !== c.shape.length) {
+      throw bad(`input '${c.name}': shape ${formatShape(shape)} has ${shape.length} dimensions; the model expects ${c.shape.length} (${formatShape(c.shape)})`);
+    }
+    for (let j = 0; j < shape.length; j++) {
+      const want = c.shape[j] as number;
+      if (want >= 0 && shape[j] !== want) {
+        throw bad(`input '${c.name}': shape ${formatShape(shape)} does not match the model's ${formatShape(c.shape)} (dimension ${j} must be ${want})`);
+      }
+    }
+    const r = shape.length > 0 ? (shape[0] as number) : 1;
+    if (sig.batchable) {
+      if (rows === -1) { rows = r; rowsFrom = c.name; }
+      else if (r !== rows) throw bad(`inputs '${rowsFrom}' and '${c.name}' disagree on the batch dimension (${rows} vs ${r})`);
+    }
+    const count = elementCount(shape);
+    let array: TypedArray;
+    if (raw.binarySize !== undefined) {
+      if (d.array === null) throw bad(`input '${c.name}': ${d.oip} is not supported`);
+      const expectBytes = count * d.bytes;
+      if (raw.binarySize !== expectBytes) {
+        throw bad(`input '${c.name}': binary_data_size is ${raw.binarySize} bytes; shape ${formatShape(shape)} of ${d.oip} needs ${expectBytes}`);
+      }
+      const at = chunkOffset.get(c.name) as number;
+      array = viewOf(d, (binary as Buffer).subarray(at, at + expectBytes));
+    } else {
+      if (d.array === null || d.json === 'none') throw bad(`input '${c.name}': ${d.oip} data must be sent as binary tensor data`);
+      if (!Array.isArray(raw.data)) throw bad(`input '${c.name}': data must be an array of ${count} elements`);
+      array = allocate(d, count);
+      const got = fillFromJson(c.name, d, raw.data, array, 0);
+      if (got !== count) {
+        const actual = got > count ? countJsonElements(raw.data) : got;
+        throw bad(`input '${c.name}': shape ${formatShape(shape)} needs ${count} elements but data has ${actual}`);
+      }
+    }
+    if (!opts.allowNonFinite && isFloat(d) && d.oip !== 'FP16') {
+      const at = firstNonFinite(array);
+      if (at >= 0) throw bad(`input '${c.name}': element ${at} is ${String((array as Float32Array)[at])}; the model's contract forbids NaN and Infinity`);
+    }
+    data[i] = array;
+    shapes[i] = shape;
+  }
+  if (!sig.batchable) rows = 1;
+  if (rows > opts.maxRows) throw bad(`the request has ${rows} rows; this worker accepts at most ${opts.maxRows} per request`);
+  if (rows === 0) throw bad('the request has 0 rows');
+  return { data, shapes, rows };
+}
+
+/** Which outputs to return and how; throws on unknown names. */
+export function selectOutputs(env: InferEnvelope, sig: VersionSignature): Array<{ index: number; binary: boolean }> {
+  if (env.outputs === null) return sig.outputs.map((_, index) => ({ index, binary: env.binaryOutput }));
+  return env.outputs.map((o) => {
+    const index = sig.outputs.findIndex((c) => c.name === o.name);
+    if (index < 0) throw bad(`unknown output '${o.name}'; the model has ${sig.outputs.map((c) => `'${c.name}'`).join(', ')}`);
+    return { index, binary: o.binary ?? env.binaryOutput };
+  });
+}
+
+export interface ResponseOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: TypedArray;
+  binary: boolean;
+}
+
+function jsonData(data: TypedArray, datatype: string): string {
+  if (datatype === 'BOOL') {
+    let s = '';
+    for (let i = 0; i < data.length; i++) s += (i ? ',' : '') + ((data as Uint8Array)[i] ? 'true' : 'false');
+    return s;
+  }
+  // Typed-array join is native and prints each value's shortest round-trip form, so a float32
+  // decodes back to the identical float32. NaN and Infinity are not JSON: they become null.
+  const s = (data as Float32Array).join(',');
+  if (datatype !== 'FP32' && datatype !== 'FP64') return s;
+  return s.includes('N') || s.includes('I') ? s.replace(/-?Infinity|NaN/g, 'null') : s;
+}
+
+/**
+ * The response body: a JSON string, or with any binary output, the JSON header plus raw bytes
+ * and its length for Inference-Header-Content-Length. `head` is the pre-serialised fields before
+ * "outputs" (model_name, model_version, id, parameters).
+ */
+export function encodeResponse(head: string, outputs: ResponseOutput[]): { body: string | Buffer; headerLength: number | null } {
+  let json = head + ',"outputs":[';
+  const tails: Buffer[] = [];
+  for (let i = 0; i < outputs.length; i++) {
+    const o = outputs[i] as ResponseOutput;
+    json += `${i ? ',' : ''}{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
+    if (o.binary) {
+      json += `,"parameters":{"binary_data_size":${o.data.byteLength}}}`;
+      tails.push(bytesOf(o.data));
+    } else {
+      json += `,"data":[${jsonData(o.data, o.datatype)}]}`;
+    }
+  }
+  json += ']}';
+  if (tails.length === 0) return { body: json, headerLength: null };
+  const header = Buffer.from(json, 'utf8');
+  return { body: Buffer.concat([header, ...tails]), headerLength: header.length };
+}

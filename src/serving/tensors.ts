@@ -1,0 +1,107 @@
+/**
+ * Tensor datatypes as the Open Inference Protocol names them (FP32, INT64, ...) and as ONNX
+ * Runtime names them (float32, int64, ...), with the typed array each lives in. One table, used by
+ * request parsing, batching, the worker thread and response encoding.
+ */
+
+export type TypedArray =
+  | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array
+  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+
+export type OipDatatype =
+  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64'
+  | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
+
+export type OrtType =
+  | 'bool' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'int8' | 'int16' | 'int32' | 'int64'
+  | 'float16' | 'float32' | 'float64' | 'string';
+
+type TypedArrayConstructor = { new (length: number): TypedArray; new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
+
+export interface DatatypeInfo {
+  oip: OipDatatype;
+  ort: OrtType;
+  bytes: number;
+  array: TypedArrayConstructor | null;
+  /** How JSON `data` elements are read: floats, integers in a range, 64-bit integers, booleans, or not at all. */
+  json: 'float' | 'int' | 'bigint' | 'bool' | 'none';
+  min?: number;
+  max?: number;
+}
+
+const TABLE: DatatypeInfo[] = [
+  { oip: 'BOOL', ort: 'bool', bytes: 1, array: Uint8Array, json: 'bool' },
+  { oip: 'UINT8', ort: 'uint8', bytes: 1, array: Uint8Array, json: 'int', min: 0, max: 0xff },
+  { oip: 'UINT16', ort: 'uint16', bytes: 2, array: Uint16Array, json: 'int', min: 0, max: 0xffff },
+  { oip: 'UINT32', ort: 'uint32', bytes: 4, array: Uint32Array, json: 'int', min: 0, max: 0xffffffff },
+  { oip: 'UINT64', ort: 'uint64', bytes: 8, array: BigUint64Array as unknown as TypedArrayConstructor, json: 'bigint', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { oip: 'INT8', ort: 'int8', bytes: 1, array: Int8Array, json: 'int', min: -0x80, max: 0x7f },
+  { oip: 'INT16', ort: 'int16', bytes: 2, array: Int16Array, json: 'int', min: -0x8000, max: 0x7fff },
+  { oip: 'INT32', ort: 'int32', bytes: 4, array: Int32Array, json: 'int', min: -0x80000000, max: 0x7fffffff },
+  { oip: 'INT64', ort: 'int64', bytes: 8, array: BigInt64Array as unknown as TypedArrayConstructor, json: 'bigint', min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+  // FP16 travels as raw binary only: JSON would need a float16 conversion nobody sends.
+  { oip: 'FP16', ort: 'float16', bytes: 2, array: Uint16Array, json: 'none' },
+  { oip: 'FP32', ort: 'float32', bytes: 4, array: Float32Array, json: 'float' },
+  { oip: 'FP64', ort: 'float64', bytes: 8, array: Float64Array, json: 'float' },
+  { oip: 'BYTES', ort: 'string', bytes: 0, array: null, json: 'none' },
+];
+
+const BY_OIP = new Map<string, DatatypeInfo>(TABLE.map((d) => [d.oip, d]));
+const BY_ORT = new Map<string, DatatypeInfo>(TABLE.map((d) => [d.ort, d]));
+
+export function datatypeByOip(name: string): DatatypeInfo | undefined {
+  return BY_OIP.get(name);
+}
+
+export function datatypeByOrt(name: string): DatatypeInfo | undefined {
+  return BY_ORT.get(name);
+}
+
+/** Floats are where NaN and Infinity can hide (binary data); integers cannot hold them. */
+export function isFloat(d: DatatypeInfo): boolean {
+  return d.oip === 'FP32' || d.oip === 'FP64' || d.oip === 'FP16';
+}
+
+/** A tensor as it moves through the worker: a flat typed array and its shape. */
+export interface Tensor {
+  datatype: OipDatatype;
+  shape: number[];
+  data: TypedArray;
+}
+
+/** Number of elements in a shape. */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** A fresh typed array of `datatype` holding `length` elements. */
+export function allocate(d: DatatypeInfo, length: number): TypedArray {
+  if (d.array === null) throw new Error(`${d.oip} tensors have no typed array`);
+  return new d.array(length);
+}
+
+/**
+ * A typed-array view over `bytes` when it is aligned for the element size (zero copy), else an
+ * aligned copy. Buffers from the HTTP body sit at arbitrary offsets in Node's pool.
+ */
+export function viewOf(d: DatatypeInfo, bytes: Uint8Array): TypedArray {
+  const ctor = d.array;
+  if (ctor === null) throw new Error(`${d.oip} tensors have no typed array`);
+  const length = bytes.byteLength / d.bytes;
+  if (bytes.byteOffset % d.bytes === 0) return new ctor(bytes.buffer, bytes.byteOffset, length);
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new ctor(copy.buffer, 0, length);
+}
+
+/** The bytes of a typed array, without copying. */
+export function bytesOf(data: TypedArray): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Shape as the protocol writes it, with -1 for a dimension the model leaves open. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}

@@ -1,0 +1,37 @@
+// Inference on the worker thread gives exactly the event loop's answers, batched or not; `auto`
+// keeps a fast model on the event loop.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, infer, inferBody, row, startWorker, type TestWorker } from './support.js';
+
+let loop: TestWorker;
+let thread: TestWorker;
+let auto: TestWorker;
+
+beforeAll(async () => {
+  [loop, thread, auto] = (await Promise.all((['event-loop', 'worker-thread', 'auto'] as const).map((executor) => startWorker(null, { config: { executor } })))) as [TestWorker, TestWorker, TestWorker];
+  const mlp = fixture('mlp');
+  for (const w of [loop, thread, auto]) {
+    const r = await w.admin('POST', '/models/credit/versions/v2/load', { artifactUri: mlp.uri, sha256: mlp.sha256 });
+    expect(r.status).toBe(200);
+  }
+});
+afterAll(async () => {
+  await Promise.all([loop?.close(), thread?.close(), auto?.close()]);
+});
+
+describe('executors', () => {
+  it('the worker thread answers exactly like the event loop, for concurrent and multi-row requests', async () => {
+    const rows = Array.from({ length: 32 }, (_, i) => row(500 + i));
+    const onLoop = await Promise.all(rows.map(async (r) => (await infer(loop.url, 'credit', inferBody([r]))).body.outputs?.[0]?.data[0]));
+    const onThread = await Promise.all(rows.map(async (r) => (await infer(thread.url, 'credit', inferBody([r]))).body.outputs?.[0]?.data[0]));
+    expect(onThread).toEqual(onLoop);
+    expect((await infer(thread.url, 'credit', inferBody(rows))).body.outputs?.[0]?.data).toEqual(onLoop);
+    expect((await infer(auto.url, 'credit', inferBody(rows))).body.outputs?.[0]?.data).toEqual(onLoop);
+  });
+
+  it('a standalone worker serves its only version before any generation, and unloads on request', async () => {
+    expect((await infer(thread.url, 'credit', inferBody([row(1)]))).body.parameters).toEqual({ routing: 'routed' });
+    expect((await thread.admin('DELETE', '/models/credit/versions/v2')).body).toMatchObject({ unloaded: true });
+    expect((await infer(thread.url, 'credit', inferBody([row(1)]))).status).toBe(404);
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { checkInputs, encodeResponse, readEnvelope, selectOutputs } from '../../../src/serving/protocol.js';
+import { signatureFromMetadata } from '../../../src/serving/signature.js';
+
+const sig = signatureFromMetadata(
+  [{ name: 'x', isTensor: true, type: 'float32', shape: ['batch', 3] }, { name: 'ids', isTensor: true, type: 'int64', shape: ['batch', 2] }],
+  [{ name: 'y', isTensor: true, type: 'float32', shape: ['batch', 1] }],
+);
+const opts = { allowNonFinite: false, maxRows: 100 };
+const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+describe('reading infer requests', () => {
+  it('reads nested and flat JSON data into typed arrays, with routing parameters', () => {
+    const env = readEnvelope(json({
+      id: 'r1', parameters: { routing_key: 42, attributes: { tier: 'gold', age: 30 } },
+      inputs: [{ name: 'ids', shape: [2, 2], datatype: 'INT64', data: [1, 2, 3, 4] }, { name: 'x', shape: [2, 3], datatype: 'FP32', data: [[1, 2, 3], [4, 5, 6]] }],
+    }), undefined);
+    expect(env).toMatchObject({ id: 'r1', routingKey: '42', attributes: { tier: 'gold', age: 30 } });
+    const checked = checkInputs(env, sig, opts);
+    expect(checked.rows).toBe(2);
+    expect(Array.from(checked.data[0] as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(checked.data[1] as BigInt64Array)).toEqual([1n, 2n, 3n, 4n]);
+  });
+
+  it('reads binary tensor data, aligned or not, in the order the inputs are listed', () => {
+    const x = new Float32Array([1, 2, 3]);
+    const ids = new BigInt64Array([7n, 8n]);
+    const header = json({ inputs: [
+      { name: 'ids', shape: [1, 2], datatype: 'INT64', parameters: { binary_data_size: 16 } },
+      { name: 'x', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } },
+    ] });
+    for (const pad of [0, 1, 3]) {
+      const body = Buffer.concat([Buffer.alloc(pad), header, Buffer.from(ids.buffer), Buffer.from(x.buffer)]).subarray(pad);
+      const checked = checkInputs(readEnvelope(body, String(header.length)), sig, opts);
+      expect(Array.from(checked.data[0] as Float32Array)).toEqual([1, 2, 3]);
+      expect(Array.from(checked.data[1] as BigInt64Array)).toEqual([7n, 8n]);
+    }
+  });
+
+  const bad = (body: unknown, message: RegExp, headerLength?: string) => {
+    expect(() => checkInputs(readEnvelope(Buffer.isBuffer(body) ? body : json(body), headerLength), sig, opts)).toThrow(message);
+  };
+  const x1 = { name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] };
+  const ids1 = { name: 'ids', shape: [1, 2], datatype: 'INT64', data: [1, 2] };
+
+  it('names the input and what was expected for every kind of bad input', () => {
+    bad(Buffer.from('{"inputs": ['), /malformed JSON body/);
+    bad([1, 2], /must be a JSON object/);
+    bad({ inputs: [] }, /"inputs" must be a non-empty array/);
+    bad({ inputs: [x1] }, /missing input 'ids' \(INT64 \[-1,2\]\)/);
+    bad({ inputs: [x1, ids1, { ...x1, name: 'z' }] }, /unexpected input 'z'; the model expects 'x' \(FP32 \[-1,3\]\), 'ids'/);
+    bad({ inputs: [x1, x1, ids1] }, /input 'x' appears twice/);
+    bad({ inputs: [{ ...x1, datatype: 'FP64' }, ids1] }, /input 'x': datatype FP64 does not match the model's FP32/);
+    bad({ inputs: [{ ...x1, datatype: 'FLOAT' }, ids1] }, /input 'x': unknown datatype "FLOAT"; expected FP32/);
+    bad({ inputs: [{ ...x1, shape: [1, 4], data: [1, 2, 3, 4] }, ids1] }, /input 'x': shape \[1,4\] does not match the model's \[-1,3\] \(dimension 1 must be 3\)/);
+    bad({ inputs: [{ ...x1, shape: [3] }, ids1] }, /input 'x': shape \[3\] has 1 dimensions; the model expects 2/);
+    bad({ inputs: [{ ...x1, data: [1, 2] }, ids1] }, /input 'x': shape \[1,3\] needs 3 elements but data has 2/);
+    bad({ inputs: [{ ...x1, data: [1, 2, 3, 4] }, ids1] }, /needs 3 elements but data has 4/);
+    bad({ inputs: [{ ...x1, data: [1, 'two', 3] }, ids1] }, /input 'x': element 1 is "two"; expected a number \(FP32\)/);
+    bad({ inputs: [{ ...x1, data: [1, null, 3] }, ids1] }, /element 1 is null; expected a number/);
+    bad({ inputs: [x1, { ...ids1, data: [1, 2.5] }] }, /input 'ids': element 1 is 2.5; expected an integer/);
+    bad({ inputs: [{ ...x1, shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, ids1] }, /inputs 'x' and 'ids' disagree on the batch dimension \(2 vs 1\)/);
+    bad({ inputs: [{ ...x1, shape: [0, 3], data: [] }, { ...ids1, shape: [0, 2], data: [] }] }, /0 rows/);
+    bad({ inputs: [{ ...x1, shape: [101, 3], data: new Array(303).fill(0) }, { ...ids1, shape: [101, 2], data: new Array(202).fill(0) }] }, /101 rows; this worker accepts at most 100/);
+    bad({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32' }, ids1] }, /has neither data nor parameters.binary_data_size/);
+    bad({ parameters: { routing_key: { id: 1 } }, inputs: [x1, ids1] }, /routing_key must be a string/);
+    bad({ parameters: { attributes: { tier: ['a'] } }, inputs: [x1, ids1] }, /attributes.tier must be a string, a finite number or a boolean/);
+  });
+
+  it('rejects NaN and Infinity in binary float data unless the contract allows them', () => {
+    const x = new Float32Array([1, Number.NaN, 3]);
+    const header = json({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } }, ids1] });
+    const body = Buffer.concat([header, Buffer.from(x.buffer)]);
+    bad(body, /input 'x': element 1 is NaN; the model's contract forbids NaN and Infinity/, String(header.length));
+    const inf = Buffer.concat([header, Buffer.from(new Float32Array([1, 2, Infinity]).buffer)]);
+    bad(inf, /element 2 is Infinity/, String(header.length));
+    expect(checkInputs(readEnvelope(body, String(header.length)), sig, { ...opts, allowNonFinite: true }).rows).toBe(1);
+  });
+
+  it('checks binary sizes against the shape and the body', () => {
+    const header = json({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 8 } }, ids1] });
+    bad(Buffer.concat([header, Buffer.alloc(8)]), /binary_data_size is 8 bytes; shape \[1,3\] of FP32 needs 12/, String(header.length));
+    const ok = json({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } }, ids1] });
+    bad(Buffer.concat([ok, Buffer.alloc(10)]), /binary tensor data is 10 bytes but the inputs' binary_data_size add up to 12/, String(ok.length));
+    bad(ok, /Inference-Header-Content-Length is 9999/, '9999');
+  });
+});
+
+describe('writing responses', () => {
+  it('JSON outputs print exact float32 values; NaN becomes null', () => {
+    const r = encodeResponse('{"id":"a"', [{ name: 'y', datatype: 'FP32', shape: [3, 1], data: Float32Array.of(0.1, Number.NaN, -Infinity), binary: false }]);
+    expect(r.headerLength).toBeNull();
+    const parsed = JSON.parse(r.body as string);
+    expect(parsed.outputs[0].data[0]).toBe(Math.fround(0.1));
+    expect(parsed.outputs[0].data.slice(1)).toEqual([null, null]);
+  });
+
+  it('binary outputs follow the JSON header with their size in parameters', () => {
+    const data = Float32Array.of(1, 2);
+    const r = encodeResponse('{"id":"a"', [{ name: 'y', datatype: 'FP32', shape: [2, 1], data, binary: true }]);
+    const body = r.body as Buffer;
+    const header = JSON.parse(body.subarray(0, r.headerLength!).toString());
+    expect(header.outputs[0].parameters.binary_data_size).toBe(8);
+    expect(Array.from(new Float32Array(body.subarray(r.headerLength!).buffer.slice(body.byteOffset + r.headerLength!, body.byteOffset + body.length)))).toEqual([1, 2]);
+  });
+
+  it('selects requested outputs and refuses unknown ones', () => {
+    const env = readEnvelope(json({ inputs: [x1Input()], outputs: [{ name: 'y', parameters: { binary_data: true } }] }), undefined);
+    expect(selectOutputs(env, sig)).toEqual([{ index: 0, binary: true }]);
+    const bad = readEnvelope(json({ inputs: [x1Input()], outputs: [{ name: 'nope' }] }), undefined);
+    expect(() => selectOutputs(bad, sig)).toThrow(/unknown output 'nope'; the model has 'y'/);
+  });
+});
+
+function x1Input() {
+  return { name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] };
+}
