@@ -2,6 +2,8 @@
 // same row (rollout_steps is keyed by the workflow's seq) or sets the same status.
 import { sql, type Kysely } from 'kysely';
 import type { Database, RolloutStatus, StepVerdict, VersionStatus } from '../db/schema.js';
+import { readGeneration } from '../fleet/index.js';
+import { recordAudit } from '../registry/audit.js';
 
 export interface TrafficSnapshot {
   generation: number;
@@ -19,14 +21,10 @@ export function createRegistryActivities(db: Kysely<Database>, fetchImpl: typeof
   return {
     /** The generation serving now, or null for a model that never had traffic. */
     async readCurrentTraffic(args: { model: string }): Promise<TrafficSnapshot | null> {
-      const row = await db.selectFrom('traffic_generations as g')
-        .innerJoin('models as m', 'm.id', 'g.model_id')
-        .select(['g.generation', 'g.weights', 'g.spec'])
-        .where('m.name', '=', args.model)
-        .orderBy('g.generation', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return row ? { generation: row.generation, weights: row.weights, spec: row.spec } : null;
+      const current = await readGeneration(db, args.model);
+      if (!current) return null;
+      const { generation, weights, ...spec } = current;
+      return { generation, weights, spec };
     },
 
     async recordRolloutStep(args: {
@@ -70,10 +68,10 @@ export function createRegistryActivities(db: Kysely<Database>, fetchImpl: typeof
           .where('model_id', '=', id).where('version', '=', args.version).executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw new Error(`version ${args.model}/${args.version} does not exist`);
         const project = await trx.selectFrom('models').select('project_id').where('id', '=', id).executeTakeFirstOrThrow();
-        await trx.insertInto('audit_log').values({
-          project_id: project.project_id, actor: 'orchestrator', action: 'version.promote', target_type: 'model', target_id: args.model,
-          before: JSON.stringify({ production: previous?.version ?? null }), after: JSON.stringify({ production: args.version }),
-        }).execute();
+        await recordAudit(trx, {
+          projectId: project.project_id, actor: 'system:orchestrator', action: 'version.promote', targetType: 'model', targetId: args.model,
+          before: { production: previous?.version ?? null }, after: { production: args.version },
+        });
         return { previous: previous?.version ?? null };
       });
     },
