@@ -13,6 +13,7 @@ import { checkInputs, encodeResponse, InferError, readEnvelope, selectOutputs, t
 import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from './routing.js';
 import { sameInputs } from './signature.js';
 import type { TypedArray } from './tensors.js';
+import { FaultInjector, InjectedFault } from './faults.js';
 
 export interface InferenceOptions {
   workerId: string;
@@ -34,6 +35,9 @@ interface Decision extends RouteDecision {
 }
 
 export class InferenceService {
+  /** Operator-injected failures and delays per version (admin route /faults). */
+  readonly faults = new FaultInjector();
+
   constructor(
     private readonly host: ModelHost,
     private readonly metrics: ServingMetrics,
@@ -71,11 +75,13 @@ export class InferenceService {
 
     let outputs;
     try {
+      if (this.faults.active) await this.faults.apply(m.name, v.version, this.o.random);
       outputs = await v.infer(checked.data, checked.shapes, checked.rows);
     } catch (err) {
-      this.metrics.errors.inc({ model: m.name, version: v.version, code: 'inference_failed' });
-      this.record(m.name, v.version, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `inference_failed: ${(err as Error).message}`);
-      throw err;
+      const injected = err instanceof InjectedFault;
+      this.metrics.errors.inc({ model: m.name, version: v.version, code: injected ? 'fault_injected' : 'inference_failed' });
+      this.record(m.name, v.version, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `${injected ? 'fault_injected' : 'inference_failed'}: ${(err as Error).message}`);
+      throw injected ? new InferError(503, (err as Error).message, 'unavailable') : err;
     }
     const latencyUs = (performance.now() - started) * 1000;
     const children = this.metrics.forRequest(m.name, v.version, decision.arm);

@@ -181,6 +181,34 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
     }
   });
 
+  it('an error spike during the canary rolls back at the next gate', async () => {
+    const { modelId, ids } = await registerModel('credit-spike', { v1: 'logreg', v2: 'mlp' });
+    const sim = simulate('credit-spike', { conversionRate: {}, defaultRate: 0.1 }, 200);
+    try {
+      const p = policy({ canary: { steps: [{ weight: 0.3, bakeSeconds: 60 }], analysisIntervalSeconds: 1, gates: { minRequests: 5, maxPredictionPsi: 10, maxP99LatencyRatio: 50 } }, experiment: { kind: 'none' } });
+      const { handle, rolloutId } = await startRollout('credit-spike', ids, modelId, p);
+      for (;;) {
+        const state = await handle.query(stateQuery);
+        if (state.weights.v2 === 0.3 && state.decisions.some((d) => d.step.startsWith('canary:') && d.verdict === 'successful')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const injectedAt = Date.now();
+      for (const w of workers) expect((await w.admin('PUT', '/models/credit-spike/versions/v2/faults', { errorRate: 0.5 })).status).toBe(200);
+      const result = await handle.result();
+      const rolledBackAt = Date.now();
+      expect(result.status, result.reason).toBe('rolled_back');
+      expect(result.reason).toMatch(/canary gate failed at 30%: candidate error rate/);
+      // One analysis interval (1 s) plus the restore, with slack for a loaded 2-core machine.
+      expect(rolledBackAt - injectedAt).toBeLessThan(4000);
+      expect(await servedWeights('credit-spike')).toEqual([{ v1: 1 }, { v1: 1 }]);
+      const failed = await t.db.selectFrom('rollout_steps').select(['numbers']).where('rollout_id', '=', rolloutId).where('verdict', '=', 'failed').executeTakeFirstOrThrow();
+      expect(Number((failed.numbers as { candidateErrors: number }).candidateErrors)).toBeGreaterThanOrEqual(3);
+    } finally {
+      for (const w of workers) await w.admin('DELETE', '/models/credit-spike/versions/v2/faults');
+      await sim.stop();
+    }
+  });
+
   it('a corrupt artifact is rejected at validation and traffic is never touched', async () => {
     const corrupt = path.join(tmp, 'corrupt.onnx');
     fs.writeFileSync(corrupt, Buffer.from('this is not an ONNX model at all'));

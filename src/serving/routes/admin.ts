@@ -132,6 +132,28 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
+  const FaultBody = Type.Object({
+    errorRate: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'share of requests that fail with 503' }),
+    latencyMs: Type.Number({ minimum: 0, maximum: 60_000, default: 0, description: 'delay added to every request' }),
+  }, { additionalProperties: false });
+  const FaultState = Type.Object({ model: Type.String(), version: Type.String(), errorRate: Type.Number(), latencyMs: Type.Number() });
+  app.put<{ Params: Static<typeof VersionParams>; Body: Static<typeof FaultBody> }>('/models/:model/versions/:version/faults', {
+    schema: { summary: 'Inject failures or delay into one version (chaos rehearsal); zeros clear it', params: VersionParams, body: FaultBody, response: { 200: FaultState, 400: ErrorBody, 401: ErrorBody } },
+  }, async (req) => {
+    const { model, version } = req.params;
+    const spec = { errorRate: req.body.errorRate ?? 0, latencyMs: req.body.latencyMs ?? 0 };
+    serving.inference.faults.set(model, version, spec);
+    req.log.warn({ model, version, ...spec }, 'fault injection changed');
+    return { model, version, ...spec };
+  });
+  app.delete<{ Params: Static<typeof VersionParams> }>('/models/:model/versions/:version/faults', {
+    schema: { summary: 'Clear injected faults of one version', params: VersionParams, response: { 200: FaultState, 401: ErrorBody } },
+  }, async (req) => {
+    const { model, version } = req.params;
+    serving.inference.faults.set(model, version, null);
+    return { model, version, errorRate: 0, latencyMs: 0 };
+  });
+
   app.post('/reconcile', {
     schema: { summary: 'Reconcile every model from PostgreSQL now', response: { 200: ReconcileResult, 401: ErrorBody, 503: ErrorBody } },
   }, async () => {
