@@ -12,7 +12,7 @@ import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import type { CanaryWindow, VersionWindow } from '../../src/policy/gates.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import type { RolloutPolicy } from '../../src/policy/schema.js';
-import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
+import { modelSearchAttribute, phaseSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, rolloutWorkflowId, setWeightsUpdate, stateQuery,
   type ModelLifecycleInput,
@@ -78,7 +78,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   /** Per model: validation passes unless listed; canary windows healthy unless the model spikes. */
   const rejectValidation = new Set<string>();
   const errorSpike = new Map<string, number>();
-  const conversion = new Map<string, { control: number; treatment: number }>();
+  const conversion = new Map<string, Record<string, number>>();
   const looks = new Map<string, number>();
 
   const validator: CandidateValidator = {
@@ -105,12 +105,13 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
         async collectExperimentStats(args: { experimentId: string; model: string; metrics: string[] }) {
           const look = (looks.get(args.experimentId) ?? 0) + 1;
           looks.set(args.experimentId, look);
-          const rates = conversion.get(args.model) ?? { control: 0.1, treatment: 0.1 };
+          const rates: Record<string, number> = conversion.get(args.model) ?? { control: 0.1, treatment: 0.1 };
           const n = 400 * look;
           const arm = (rate: number) => ({ n, successes: Math.round(n * rate), sum: Math.round(n * rate), sumSquares: Math.round(n * rate) });
+          const arms = Object.fromEntries(Object.entries(rates).map(([name, rate]) => [name, arm(rate)]));
           return {
-            assigned: { control: n, treatment: n },
-            metrics: Object.fromEntries(args.metrics.map((m) => [m, { control: arm(rates.control), treatment: arm(rates.treatment) }])),
+            assigned: Object.fromEntries(Object.keys(rates).map((name) => [name, n])),
+            metrics: Object.fromEntries(args.metrics.map((m) => [m, arms])),
           };
         },
         async measureCanaryWindow(args: { model: string }): Promise<CanaryWindow> {
@@ -340,5 +341,50 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
       expect(lastLook.decision).toBe('stop_no_effect');
       expect(lastLook.look).toBe(10);
     });
+  });
+
+  it('bandit mode: Thompson allocation moves traffic to the best arm and promotes it; a replay allocates the same', async () => {
+    conversion.set('bandit', { control: 0.1, arm1: 0.12, arm2: 0.16 });
+    const p = policy({
+      canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } },
+      experiment: { kind: 'bandit', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 0.2, minSamplePerArm: 1200, maxSamplePerArm: 40000, bandit: { candidates: ['v3'], minShare: 0.05, promoteThreshold: 0.95 } },
+    });
+    const seeded = await seedModel(t.db, { model: 'bandit', versions: ['v1', 'v2', 'v3'] });
+    await t.db.insertInto('traffic_generations').values({ model_id: seeded.modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
+    const rolloutId = await seedRollout(t.db, { modelId: seeded.modelId, candidateId: seeded.versionIds.v2 ?? '', baselineId: seeded.versionIds.v1 ?? '', model: 'bandit', policy: p });
+    const handle = await client.workflow.start('modelLifecycle', {
+      taskQueue, workflowId: rolloutWorkflowId('bandit'),
+      args: [{ rolloutId, model: 'bandit', candidateVersion: 'v2', baselineVersion: 'v1', policy: p, startedBy: 'test' } satisfies ModelLifecycleInput],
+    });
+    const result = await handle.result();
+    expect(result.status, result.reason).toBe('promoted');
+    expect(result.reason).toMatch(/^v3 is best with probability/);
+    expect(fleet.last('bandit')?.weights).toEqual({ v3: 1 });
+    const allocations = fleet.applied.filter((a) => a.model === 'bandit' && Object.keys(a.weights).length === 3);
+    expect(allocations[0]?.weights).toEqual({ v1: 1 / 3, v2: 1 / 3, v3: 1 / 3 });
+    const lastAllocation = allocations.at(-1)?.weights ?? {};
+    expect(lastAllocation.v3).toBeGreaterThan(0.5);
+    expect(Math.min(...Object.values(lastAllocation))).toBeGreaterThanOrEqual(0.05 - 1e-9);
+    // The allocations are workflow state: replaying the history reproduces them exactly.
+    const { Worker } = await import('@temporalio/worker');
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: (await import('node:module')).createRequire(import.meta.url).resolve('../../src/workflows/index.ts') }, history, 'bandit-replay');
+  });
+
+  it('keeps model, version and phase search attributes current for the Temporal UI', async () => {
+    const { handle } = await start('searchable', policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } }));
+    await handle.result();
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(modelSearchAttribute)).toBe('searchable');
+    expect(described.typedSearchAttributes.get(versionSearchAttribute)).toBe('v2');
+    expect(described.typedSearchAttributes.get(phaseSearchAttribute)).toBe('completed');
+    // Visibility is eventually consistent: poll the list query operators type in the UI.
+    let found: string[] = [];
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      found = [];
+      for await (const wf of client.workflow.list({ query: "SluiceModel = 'searchable' AND SluicePhase = 'completed'" })) found.push(wf.workflowId);
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(found).toEqual([rolloutWorkflowId('searchable')]);
   });
 });
