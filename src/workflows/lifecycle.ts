@@ -42,7 +42,12 @@ export interface ModelLifecycleResult {
 
 /** Raised inside the workflow to unwind to the roll-back path with a reason. */
 class RollbackSignal extends Error {
-  constructor(readonly status: RolloutOutcomeStatus, reason: string) { super(reason); }
+  constructor(
+    readonly status: RolloutOutcomeStatus,
+    reason: string,
+    /** The decision that triggered it, recorded only after traffic is safe again. */
+    readonly evidence?: Omit<DecisionRecord, 'seq' | 'at' | 'phase'>,
+  ) { super(reason); }
 }
 
 export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelLifecycleResult> {
@@ -278,8 +283,11 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
     return await finish('promoted', outcome.reason);
   } catch (err) {
     if (err instanceof RollbackSignal) {
-      await enterPhase('rolling_back');
+      // Traffic first: every step between a breach and the restored split is exposure.
+      state.phase = 'rolling_back';
       await restoreLastGood(err.message);
+      if (err.evidence) await record(err.evidence.verdict, err.evidence.step, err.evidence.reason, err.evidence.numbers);
+      await enterPhase('rolling_back');
       await registry.markVersionStatus({ model, version: candidate, status: 'rolled_back' });
       await fleet.unloadVersion({ model, version: candidate });
       return await finish(err.status, err.message);
@@ -324,11 +332,12 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
         windowStart = windowEnd;
         const evaluation: GateEvaluation = evaluateCanaryWindow(window, p.canary.gates);
         state.latestStatistics = { canary: evaluation.numbers };
-        await record(evaluation.verdict, `canary:${state.step.name}`, evaluation.reason, { ...evaluation.numbers, checks: evaluation.checks });
-        if (evaluation.verdict === 'failed' || evaluation.verdict === 'error') {
-          failures++;
-          if (failures >= p.canary.failureLimit) throw new RollbackSignal('rolled_back', `canary gate failed at ${state.step.name}: ${evaluation.reason}`);
+        const decision = { verdict: evaluation.verdict, step: `canary:${state.step.name}`, reason: evaluation.reason, numbers: { ...evaluation.numbers, checks: evaluation.checks } };
+        if (evaluation.verdict === 'failed' || evaluation.verdict === 'error') failures++;
+        if (failures >= p.canary.failureLimit) {
+          throw new RollbackSignal('rolled_back', `canary gate failed at ${state.step.name}: ${evaluation.reason}`, decision);
         }
+        await record(decision.verdict, decision.step, decision.reason, decision.numbers);
         inconclusiveRun = evaluation.verdict === 'inconclusive' ? inconclusiveRun + 1 : 0;
         if (inconclusiveRun >= p.canary.inconclusiveLimit) {
           throw new RollbackSignal('rolled_back', `canary inconclusive ${inconclusiveRun} times in a row at ${state.step.name}: ${evaluation.reason}`);
