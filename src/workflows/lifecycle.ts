@@ -135,7 +135,8 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
   async function applyTraffic(weights: Record<string, number>, spec: Record<string, unknown>, reason: string): Promise<void> {
     const generation = (state.generation ?? 0) + 1;
     trafficTouched = true;
-    const applied = await fleet.applyTrafficGeneration({ model, generation, weights, spec, reason, createdBy: `rollout:${rolloutId}` });
+    const applied = await fleet.applyTrafficGeneration.executeWithOptions({ summary: `generation ${generation}: ${formatWeights(weights)} (${reason})` },
+      [{ model, generation, weights, spec, reason, createdBy: `rollout:${rolloutId}` }]);
     state.generation = applied.generation;
     state.weights = weights;
     await record(applied.allAcked ? 'successful' : 'error', 'traffic', `generation ${applied.generation}: ${formatWeights(weights)} (${reason}); ${applied.acked}/${applied.workers} workers acked`,
@@ -209,7 +210,8 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
 
     // 1. Validate: a failure rejects the version before any traffic moves.
     await enterPhase('validating');
-    const validation = await heavy.validateCandidate({ model, version: candidate, validation: policy.validation });
+    const validation = await heavy.validateCandidate.executeWithOptions({ summary: `validate ${model}/${candidate}: artifact, signature, golden set, latency` },
+      [{ model, version: candidate, validation: policy.validation }]);
     for (const check of validation.checks) await record(check.verdict, `validate:${check.name}`, check.reason, check.numbers);
     if (!validation.passed) {
       await registry.markVersionStatus({ model, version: candidate, status: 'rejected' });
@@ -219,7 +221,7 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
 
     // 2. Prewarm: every live worker loads the version before it receives a request.
     await enterPhase('prewarming');
-    const warmed = await heavy.prewarmVersion({ model, version: candidate });
+    const warmed = await heavy.prewarmVersion.executeWithOptions({ summary: `prewarm ${model}/${candidate} on every live worker` }, [{ model, version: candidate }]);
     await record(warmed.allReady ? 'successful' : 'failed', 'prewarm', `${warmed.ready}/${warmed.workers} workers loaded ${candidate}`, { workers: warmed.results });
     if (!warmed.allReady) throw new RollbackSignal('rolled_back', `prewarm failed on ${warmed.workers - warmed.ready} worker(s)`);
 
@@ -328,7 +330,8 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
           await applyTraffic(w, {}, 'operator override');
         }
         const windowEnd = new Date().toISOString();
-        const window = await fleet.measureCanaryWindow({ model, baseline: base, candidate, from: windowStart, to: windowEnd });
+        const window = await fleet.measureCanaryWindow.executeWithOptions({ summary: `canary window at ${state.step.name}: ${base} vs ${candidate}` },
+          [{ model, baseline: base, candidate, from: windowStart, to: windowEnd }]);
         windowStart = windowEnd;
         const evaluation: GateEvaluation = evaluateCanaryWindow(window, p.canary.gates);
         state.latestStatistics = { canary: evaluation.numbers };

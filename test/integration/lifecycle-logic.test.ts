@@ -192,6 +192,11 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     for (const name of ['validateCandidate', 'prewarmVersion', 'applyTrafficGeneration', 'measureCanaryWindow', 'promoteVersion', 'completeRollout']) {
       expect(activities).toContain(name);
     }
+    // Summaries the UI shows beside each activity: the history reads as a story.
+    const summaries = (history.events ?? []).map((e) => e.userMetadata?.summary?.data).filter(Boolean)
+      .map((data) => JSON.parse(Buffer.from(data as Uint8Array).toString()) as string);
+    expect(summaries).toContain('generation 2: v1 90%, v2 10% (canary step 1/2)');
+    expect(summaries).toContain('validate healthy/v2: artifact, signature, golden set, latency');
   });
 
   it('rolls back at the next gate after an error spike, within one interval plus 1 s', async () => {
