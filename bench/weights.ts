@@ -66,9 +66,11 @@ async function main(): Promise<void> {
     for (let k = 0; k < changes; k++) {
       const share = ((k % 10) + 1) / 10;
       const t0 = performance.now();
-      const published = await publishGeneration(database.db, { model: 'credit', weights: { v1: Math.round((1 - share) * 10) / 10, v2: share }, createdBy: 'bench', reason: `change ${k + 1}` });
+      // As the orchestrator does it: the workflow numbers the generation, publishes, then pushes what it published.
+      const weights = { v1: Math.round((1 - share) * 10) / 10, v2: share };
+      const published = await publishGeneration(database.db, { model: 'credit', generation: k + 2, weights, createdBy: 'bench', reason: `change ${k + 1}` });
       const t1 = performance.now();
-      const pushed = await pushGeneration(database.db, { model: 'credit', generation: published.generation, ...fleetOptions });
+      const pushed = await pushGeneration(database.db, { model: 'credit', generation: { generation: published.generation, weights }, ...fleetOptions });
       const t2 = performance.now();
       if (!pushed.allAcked || pushed.workers !== WORKERS) notAcked++;
       propagation.push(t2 - t0);

@@ -141,3 +141,28 @@ export function cpuSeconds(pid: number | undefined): number {
 export function machine(): { cpus: number; model: string; node: string; loadAverage: number[] } {
   return { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100) };
 }
+
+/**
+ * CPU seconds used so far by the PostgreSQL serving `dataDir`: its postmaster and every process
+ * it forked (backends, WAL writer, checkpointer). 0 where /proc is missing.
+ */
+export function postgresCpuSeconds(dataDir: string): number {
+  let postmaster: number | null = null;
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  let pids: string[];
+  try { pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { return 0; }
+  for (const p of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(p), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / TICK });
+      if (postmaster === null && stat.includes('(postgres)') && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir)) postmaster = Number(p);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  if (postmaster === null) return 0;
+  let total = 0;
+  for (const [pid, s] of stats) if (pid === postmaster || s.ppid === postmaster) total += s.cpu;
+  return total;
+}

@@ -62,8 +62,6 @@ function isUniqueViolation(err: unknown): boolean {
  */
 export async function publishGeneration(db: Kysely<Database>, input: PublishGenerationInput): Promise<PublishedGeneration> {
   const spec = (input.spec ?? {}) as Record<string, unknown>;
-  const model = await db.selectFrom('models').select(['id']).where('name', '=', input.model).executeTakeFirst();
-  if (!model) throw new FleetError('not_found', `model ${input.model} is not registered`);
   let referenced: string[];
   try {
     referenced = compileGeneration(input.model, { ...(spec as GenerationSpec), generation: input.generation ?? 1, weights: input.weights } as TrafficGeneration).referenced;
@@ -71,33 +69,42 @@ export async function publishGeneration(db: Kysely<Database>, input: PublishGene
     if (err instanceof GenerationError) throw new FleetError('invalid', `generation for ${input.model} is invalid: ${err.message}`);
     throw err;
   }
-  const registered = await db.selectFrom('model_versions').select('version').where('model_id', '=', model.id).where('version', 'in', referenced).execute();
-  const missing = referenced.filter((v) => !registered.some((r) => r.version === v));
+  // One round trip for the model and which referenced versions are registered.
+  const found = await sql<{ id: string; versions: string[] }>`
+    SELECT m.id, coalesce(array_agg(v.version) FILTER (WHERE v.version IS NOT NULL), '{}') AS versions
+    FROM models m LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = ANY(${referenced}::text[])
+    WHERE m.name = ${input.model} GROUP BY m.id`.execute(db);
+  const model = found.rows[0];
+  if (!model) throw new FleetError('not_found', `model ${input.model} is not registered`);
+  const missing = referenced.filter((v) => !model.versions.includes(v));
   if (missing.length > 0) throw new FleetError('not_found', `model ${input.model} has no registered version ${missing.join(', ')}`);
 
   for (let attempt = 0; ; attempt++) {
-    const generation = input.generation ?? (await db.selectFrom('traffic_generations')
-      .select(sql<number>`coalesce(max(generation), 0) + 1`.as('next')).where('model_id', '=', model.id).executeTakeFirstOrThrow()).next;
+    // Without a number, the next one is taken in the INSERT itself (a race loses on the unique key and retries).
+    const generation = input.generation !== undefined
+      ? sql<number>`${input.generation}::int`
+      : sql<number>`(SELECT coalesce(max(generation), 0) + 1 FROM traffic_generations WHERE model_id = ${model.id})`;
+    let inserted: { generation: number } | undefined;
     try {
-      const inserted = await db.insertInto('traffic_generations').values({
-        model_id: model.id, generation, weights: JSON.stringify(input.weights), spec: JSON.stringify(spec) as never,
+      inserted = await db.insertInto('traffic_generations').values({
+        model_id: model.id, generation: generation as never, weights: JSON.stringify(input.weights), spec: JSON.stringify(spec) as never,
         reason: input.reason ?? '', created_by: input.createdBy,
       }).onConflict((oc) => oc.columns(['model_id', 'generation']).doNothing()).returning('generation').executeTakeFirst();
-      if (inserted) return { model: input.model, generation, weights: input.weights, spec, created: true };
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 5) throw err;
       continue;
     }
-    // The row exists: a retry of the same write is fine, anything else is a conflict.
-    const existing = await db.selectFrom('traffic_generations').select(['weights', 'spec']).where('model_id', '=', model.id).where('generation', '=', generation).executeTakeFirstOrThrow();
+    if (inserted) return { model: input.model, generation: inserted.generation, weights: input.weights, spec, created: true };
     if (input.generation === undefined) {
       if (attempt >= 5) throw new FleetError('conflict', `could not find a free generation number for ${input.model}`);
-      continue; // another writer took the number we read: read the next one
+      continue; // another writer took the number: take the next one
     }
+    // The row exists: a retry of the same write is fine, anything else is a conflict.
+    const existing = await db.selectFrom('traffic_generations').select(['weights', 'spec']).where('model_id', '=', model.id).where('generation', '=', input.generation).executeTakeFirstOrThrow();
     if (!sameJson(existing.weights, input.weights) || !sameJson(existing.spec, spec)) {
-      throw new FleetError('conflict', `generation ${generation} of ${input.model} already exists with different weights or spec`);
+      throw new FleetError('conflict', `generation ${input.generation} of ${input.model} already exists with different weights or spec`);
     }
-    return { model: input.model, generation, weights: existing.weights, spec: existing.spec, created: false };
+    return { model: input.model, generation: input.generation, weights: existing.weights, spec: existing.spec, created: false };
   }
 }
 

@@ -85,6 +85,8 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     logger: deps.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
+    // No type coercion: a predicate's `equals: true` must stay a boolean, not become "true".
+    ajv: { customOptions: { coerceTypes: false } },
     serverFactory: (handler) => http.createServer((req, res) => {
       if (fastPath === null || !fastPath(req, res)) handler(req, res);
     }),
@@ -94,6 +96,14 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
   let metrics: ServingMetrics | null = null;
   const host = new ModelHost({
     provider: provider.provider,
+    onProviderFallback: (note) => {
+      provider.provider = 'cpu';
+      provider.note = note;
+      metrics?.setProvider('cpu', config.executionProvider);
+      app.log.warn(note);
+      // Loads happen after the app is built, so `services` exists by the time this runs.
+      void services.member?.reportDevice('cpu');
+    },
     maxBatchRows: config.maxBatchRows,
     maxWaitUs: config.maxBatchWaitUs,
     executor,
@@ -132,6 +142,7 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     databaseUrl: deps.databaseUrl ?? null,
     provider: provider.provider,
     heartbeatMs: config.heartbeatMs,
+    notifyDelayMs: config.notifyDelayMs,
     models: config.models,
     log: { info: (s) => app.log.info(s), warn: (s) => app.log.warn(s), error: (s) => app.log.error(s) },
     onGeneration: (model, generation) => m.generation.set({ model }, generation),

@@ -32,6 +32,8 @@ export interface ServingConfig {
   maxRequestRows: number;
   bodyLimitBytes: number;
   heartbeatMs: number;
+  /** How long after a sluice_traffic NOTIFY the worker reads PostgreSQL, unless a push applied the generation first. */
+  notifyDelayMs: number;
   /** Host only these models (SLUICE_MODELS, comma-separated); null for all. */
   models: string[] | null;
   /** URL other processes reach this worker at; defaults to http://HOST:PORT. */
@@ -57,6 +59,7 @@ export function defaultServingConfig(overrides: Partial<ServingConfig> = {}): Se
     maxRequestRows: 4096,
     bodyLimitBytes: 16 * 1024 * 1024,
     heartbeatMs: 2000,
+    notifyDelayMs: 100,
     models: null,
     advertiseUrl: null,
     shadowQueueLimitRows: 256,
@@ -111,6 +114,7 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
     maxRequestRows: int(env, 'SLUICE_MAX_REQUEST_ROWS', d.maxRequestRows, 1, 1 << 24),
     bodyLimitBytes: int(env, 'SLUICE_BODY_LIMIT_BYTES', d.bodyLimitBytes, 1024, 1 << 30),
     heartbeatMs: int(env, 'SLUICE_HEARTBEAT_MS', d.heartbeatMs, 100, 600_000),
+    notifyDelayMs: int(env, 'SLUICE_NOTIFY_DELAY_MS', d.notifyDelayMs, 0, 60_000),
     models: env.SLUICE_MODELS ? env.SLUICE_MODELS.split(',').map((s) => s.trim()).filter(Boolean) : null,
     advertiseUrl: env.SLUICE_ADVERTISE_URL || null,
     shadowQueueLimitRows: int(env, 'SLUICE_SHADOW_QUEUE_LIMIT_ROWS', maxBatchRows * 4, 0, 1 << 24),

@@ -1,17 +1,22 @@
 /**
  * Where ONNX Runtime runs: on the HTTP event loop, or on a worker thread.
  *
- * Measured on the 2-core development machine (bench/serving.ts, a 16-feature MLP): a run costs
- * about 10 µs whether it holds 1 row or 64, and with micro-batching a busy worker makes one run
- * per few dozen requests, so inference is well under 1% of the event loop's time. Handing a batch
- * to a worker thread costs two postMessage hops (about 20-40 µs of latency and a few µs of CPU on
- * each side) and the thread needs a core the HTTP loop and the load generator are already using.
- * So the event loop is faster for small models, and the thread only pays off when a batch run
- * is long enough to stall HTTP handling (hundreds of µs and up).
+ * Measured on the 2-core development machine (a real worker process, the credit MLP fixture,
+ * autocannon in another process, alternating the two modes 3-4 times; see bench/serving.ts):
+ *   - A run costs 10-15 µs whether it holds 1 row or 64, and under load a batch holds about 6
+ *     requests, so inference is a few µs of a request's ~60 µs of CPU.
+ *   - Single-row requests: event loop 11.5k req/s, worker thread 12.7k req/s, 78 vs 73 µs of CPU
+ *     per request: equal within this machine's noise (±15% between identical runs).
+ *   - 64-row requests: event loop 2.7k req/s, worker thread 2.2k req/s, 404 vs 527 µs per request:
+ *     the thread loses. Two postMessage hops and the copies cost more than the run they move.
+ * With two cores shared by the HTTP loop, the load generator and PostgreSQL, the thread has no
+ * idle core to win back, so small models stay on the event loop. It pays off once one run is long
+ * enough to stall HTTP handling (hundreds of µs and up), and then it also keeps p99 down.
  *
- * `auto` (the default) therefore decides per version from its warm-up timing: versions whose
- * full-batch run takes under `threadAboveUs` stay on the event loop, slower ones are opened again
- * on the worker thread. `event-loop` and `worker-thread` force one or the other.
+ * `auto` (the default) therefore decides per version from a timing at load: versions whose
+ * full-batch run takes under `threadAboveUs` (500 µs) stay on the event loop, slower ones are
+ * opened again on the worker thread. `event-loop` and `worker-thread` force one or the other
+ * (SLUICE_INFERENCE_EXECUTOR).
  */
 import type { Worker } from 'node:worker_threads';
 import { createSession, runSession, type BatchOutput, type ExecutionProvider } from './session.js';
@@ -22,6 +27,8 @@ import { startModuleThread } from './threads.js';
 export interface OpenedVersion {
   signature: VersionSignature;
   provider: ExecutionProvider;
+  /** Why CUDA was asked for and CPU was used, when that happened. */
+  providerNote: string | null;
   run: (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>;
   /** Batches that may be in flight at once. */
   concurrency: number;
@@ -42,9 +49,9 @@ export class EventLoopExecutor implements InferenceExecutor {
   constructor(private readonly intraOpThreads = 1) {}
 
   async open(key: string, bytes: Uint8Array, provider: ExecutionProvider): Promise<OpenedVersion> {
-    const { session, signature, provider: got } = await createSession(bytes, { provider, intraOpThreads: this.intraOpThreads }, key);
+    const { session, signature, provider: got, providerNote } = await createSession(bytes, { provider, intraOpThreads: this.intraOpThreads }, key);
     return {
-      signature, provider: got, concurrency: 1, where: 'event-loop',
+      signature, provider: got, providerNote, concurrency: 1, where: 'event-loop',
       run: (inputs, shapes) => runSession(session, signature, inputs, shapes),
       release: () => session.release(),
     };
@@ -60,6 +67,7 @@ interface ThreadReply {
   inputs?: OrtValueMetadata[];
   outputs?: OrtValueMetadata[];
   provider?: ExecutionProvider;
+  providerNote?: string | null;
   results?: Array<{ type: string; dims: number[]; buffer: ArrayBuffer }>;
 }
 
@@ -134,7 +142,7 @@ export class ThreadExecutor implements InferenceExecutor {
       });
     };
     return {
-      signature, provider: r.provider ?? provider, run, concurrency: 2, where: 'worker-thread',
+      signature, provider: r.provider ?? provider, providerNote: r.providerNote ?? null, run, concurrency: 2, where: 'worker-thread',
       release: async () => { if (this.worker) await this.call({ op: 'release', key }, []); },
     };
   }

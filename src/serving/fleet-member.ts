@@ -19,6 +19,8 @@ export interface FleetMemberOptions {
   databaseUrl: string | null;
   provider: ExecutionProvider;
   heartbeatMs: number;
+  /** Delay between a NOTIFY and reading PostgreSQL for it (a push usually gets there first). */
+  notifyDelayMs: number;
   /** Only these models are hosted; null for every model that has a generation. */
   models: string[] | null;
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
@@ -192,8 +194,15 @@ export class FleetMember {
       try {
         const { model, generation } = JSON.parse(n.payload) as { model?: unknown; generation?: unknown };
         if (typeof model !== 'string' || typeof generation !== 'number') return;
-        const have = this.host.models.get(model)?.generation?.generation ?? 0;
-        if (generation > have) this.reconcileModel(model).catch(() => undefined);
+        // Pushes are the fast path and usually land within milliseconds of the NOTIFY; waiting a
+        // moment before reading PostgreSQL keeps the database and this worker's CPU free for them
+        // at the moment of a change, and usually finds the generation applied already.
+        const converge = () => {
+          const have = this.host.models.get(model)?.generation?.generation ?? 0;
+          if (generation > have && !this.stopping) this.reconcileModel(model).catch(() => undefined);
+        };
+        if (this.o.notifyDelayMs > 0) setTimeout(converge, this.o.notifyDelayMs).unref();
+        else converge();
       } catch {
         // A payload that is not ours: nothing to do.
       }
@@ -205,6 +214,16 @@ export class FleetMember {
     } catch (err) {
       this.o.log.warn(`LISTEN sluice_traffic failed: ${(err as Error).message}; retrying`);
       retry();
+    }
+  }
+
+  /** The execution provider changed (CUDA fell back to CPU): the row says what the worker runs on. */
+  async reportDevice(device: ExecutionProvider): Promise<void> {
+    this.o.provider = device;
+    try {
+      await this.db.updateTable('serving_workers').set({ device }).where('id', '=', this.o.workerId).execute();
+    } catch (err) {
+      this.o.log.warn(`could not update the device: ${(err as Error).message}`);
     }
   }
 

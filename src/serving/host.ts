@@ -37,6 +37,8 @@ export interface HostOptions {
   executor: InferenceExecutor;
   warmupRuns: number;
   onBatch?: (model: string, version: string, rows: number, requests: number, runUs: number) => void;
+  /** Called once when CUDA was asked for but a session fell back to CPU; later loads go straight to CPU. */
+  onProviderFallback?: (note: string) => void;
 }
 
 export class HostError extends Error {
@@ -154,6 +156,10 @@ export class ModelHost {
     }
     v.signature = opened.signature;
     v.provider = opened.provider;
+    if (opened.provider !== this.o.provider) {
+      this.o.provider = opened.provider;
+      this.o.onProviderFallback?.(opened.providerNote ?? `the ${this.o.provider} execution provider was not available; using ${opened.provider}`);
+    }
     v.release = opened.release;
     v.allowNonFinite = source.metadata?.allowNonFinite === true;
     const firstInput = opened.signature.inputs[0];

@@ -190,7 +190,7 @@ class LogColumns {
     this.requestIdLengths[i] = r.requestId.length;
     if (r.routingKeyHash === null) this.keyHashLengths[i] = -1;
     else { this.keyHashes += r.routingKeyHash; this.keyHashLengths[i] = r.routingKeyHash.length; }
-    if (r.error === null) this.errorLengths[i] = -1;
+    if (r.error == null) this.errorLengths[i] = -1;
     else { this.errors += r.error; this.errorLengths[i] = r.error.length; }
     this.atMs[i] = r.atMs;
     this.latencyUs[i] = Math.max(0, Math.min(2147483647, Math.round(r.latencyUs)));
@@ -480,6 +480,9 @@ export function threadLogWriter(databaseUrl: string, workerId: string, statement
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01T00:00:00Z
 const FLOAT4_OID = 700;
+// The word-swapping below assumes a little-endian host (x86-64, arm64 as run).
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+if (!LITTLE_ENDIAN) throw new Error('the inference log COPY encoder needs a little-endian host');
 const COPY_COLUMNS = 15;
 
 export const COPY_SQL = 'COPY inference_log (request_id, at, model, version, arm, experiment_id, routing_key_hash, segment, shadow, fallback, inputs, outputs, latency_us, error, worker_id) FROM STDIN (FORMAT binary)';
@@ -527,6 +530,9 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     at += b.copy(out, at);
   };
   const code = (i: number, c: number) => { const k = p.codes[i * CODE_COLUMNS + c] as number; bytes(k < 0 ? null : (dict[k] as Buffer)); };
+  // Element i of a real[] is a 4-byte length (4) and the float, both big-endian. Built as 32-bit
+  // words in an aligned scratch (byte-swapped on this little-endian machine), then copied in one go.
+  let scratch = new Uint32Array(256);
   const floats = (values: Float32Array, range: Int32Array, i: number) => {
     const s = range[i * 2] as number;
     if (s < 0) { at = out.writeInt32BE(-1, at); return; }
@@ -538,11 +544,15 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     at = out.writeInt32BE(FLOAT4_OID, at);
     at = out.writeInt32BE(count, at);
     at = out.writeInt32BE(1, at); // lower bound
-    for (let k = s; k < e; k++) {
-      out.writeInt32BE(4, at);
-      out.writeFloatBE(values[k] as number, at + 4);
-      at += 8;
+    if (scratch.length < count * 2) scratch = new Uint32Array(count * 2);
+    const words = new Uint32Array(values.buffer, values.byteOffset + s * 4, count);
+    for (let k = 0; k < count; k++) {
+      const x = words[k] as number;
+      scratch[2 * k] = 0x04000000;
+      scratch[2 * k + 1] = ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
     }
+    out.set(new Uint8Array(scratch.buffer, 0, count * 8), at);
+    at += count * 8;
   };
   let idByte = 0;
   let idChar = 0;

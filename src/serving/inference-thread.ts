@@ -26,7 +26,7 @@ async function handle(m: Message): Promise<void> {
     if (m.op === 'open') {
       const opened = await createSession(new Uint8Array(m.bytes), { provider: m.provider, intraOpThreads }, m.key);
       sessions.set(m.key, opened.session);
-      port?.postMessage({ id: m.id, ok: true, inputs: opened.session.inputMetadata, outputs: opened.session.outputMetadata, provider: opened.provider });
+      port?.postMessage({ id: m.id, ok: true, inputs: opened.session.inputMetadata, outputs: opened.session.outputMetadata, provider: opened.provider, providerNote: opened.providerNote });
     } else if (m.op === 'run') {
       const session = sessions.get(m.key);
       if (!session) throw new Error(`no session ${m.key} on the inference thread`);

@@ -52,11 +52,12 @@ export class InferenceService {
   async infer(modelName: string, pinned: string | null, body: Buffer, headerLength: string | undefined): Promise<InferResult> {
     const started = performance.now();
     const arrivedMs = Date.now();
-    const env = readEnvelope(body, headerLength);
     const m = this.host.models.get(modelName);
     if (m === undefined || (m.versions.size === 0 && m.generation === null)) {
       throw new InferError(404, `model '${modelName}' is not served by this worker`);
     }
+    if (pinned !== null && !m.versions.has(pinned)) throw new InferError(404, `version '${pinned}' of model '${modelName}' is not loaded on this worker`);
+    const env = readEnvelope(body, headerLength);
     const { version: v, decision } = pinned !== null ? this.pin(m, pinned) : this.route(m, env);
     const requestId = env.id ?? randomUUID();
     const keyHash = env.routingKey !== undefined ? routingKeyHash(env.routingKey) : null;

@@ -43,6 +43,8 @@ export interface OpenedSession {
   session: ort.InferenceSession;
   signature: VersionSignature;
   provider: ExecutionProvider;
+  /** Why CUDA was asked for and CPU was used, when that happened. */
+  providerNote: string | null;
 }
 
 function ortOptions(o: SessionOptions, provider: ExecutionProvider): LoadModelOptions {
@@ -53,24 +55,20 @@ function ortOptions(o: SessionOptions, provider: ExecutionProvider): LoadModelOp
 }
 
 /**
- * Creates a session from model bytes through the project's one loader (src/models), falling back
- * to CPU when CUDA was chosen but cannot start. Throws ModelLoadError naming the reason.
+ * Creates a session from model bytes through the project's one loader (src/models), which tries
+ * CUDA first when asked and falls back to CPU, reporting why. Throws ModelLoadError naming the
+ * reason when the model cannot be loaded at all.
  */
 export async function createSession(bytes: Uint8Array, o: SessionOptions, sourceName = '(artifact)'): Promise<OpenedSession> {
-  let provider = o.provider;
-  let loaded: LoadedModel;
-  try {
-    loaded = await loadModelSession(bytes, { ...ortOptions(o, provider), sourceName });
-  } catch (err) {
-    if (provider !== 'cuda') throw err;
-    provider = 'cpu';
-    loaded = await loadModelSession(bytes, { ...ortOptions(o, provider), sourceName });
-  }
+  const loaded: LoadedModel = await loadModelSession(bytes, { ...ortOptions(o, o.provider), sourceName });
+  const provider: ExecutionProvider = loaded.executionProvider === 'cuda' ? 'cuda' : 'cpu';
+  const skipped = loaded.providerFallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ');
+  const providerNote = provider !== o.provider ? `the ${o.provider} execution provider did not start (${skipped.slice(0, 300)}); using ${provider}` : null;
   const meta = (side: LoadedModel['signature']['inputs']): OrtValueMetadata[] =>
     side.map((t) => ({ name: t.name, isTensor: t.type !== 'non-tensor', type: t.type === 'non-tensor' ? undefined : t.type, shape: t.shape }));
   try {
     const signature = signatureFromMetadata(meta(loaded.signature.inputs), meta(loaded.signature.outputs));
-    return { session: loaded.session, signature, provider };
+    return { session: loaded.session, signature, provider, providerNote };
   } catch (err) {
     await loaded.session.release();
     throw new ModelLoadError(sourceName, (err as Error).message);

@@ -86,15 +86,17 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.post<{ Params: Static<typeof VersionParams>; Body: Static<typeof LoadBody> | undefined }>('/models/:model/versions/:version/load', {
+  app.post<{ Params: Static<typeof VersionParams>; Body: Static<typeof LoadBody> }>('/models/:model/versions/:version/load', {
     schema: {
       summary: 'Load a version and warm it up; answers when it is ready',
-      params: VersionParams, body: Type.Optional(LoadBody),
+      params: VersionParams, body: LoadBody,
       response: { 200: VersionStatus, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
     },
+    // No body means "load it as registered".
+    preValidation: async (req) => { req.body ??= {}; },
   }, async (req) => {
     const { model, version } = req.params;
-    const body = req.body ?? {};
+    const body = req.body;
     let source: VersionSource;
     if (body.artifactUri !== undefined || body.sha256 !== undefined) {
       if (body.artifactUri === undefined || body.sha256 === undefined) throw new InferError(400, 'artifactUri and sha256 go together');
@@ -116,16 +118,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.delete<{ Params: Static<typeof VersionParams>; Querystring: { force?: boolean } }>('/models/:model/versions/:version', {
+  app.delete<{ Params: Static<typeof VersionParams>; Querystring: { force?: 'true' | 'false' } }>('/models/:model/versions/:version', {
     schema: {
       summary: 'Unload a version: stops routing to it, drains its queue, releases the session',
-      params: VersionParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+      params: VersionParams, querystring: Type.Object({ force: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }),
       response: { 200: UnloadResult, 401: ErrorBody, 409: ErrorBody },
     },
   }, async (req) => {
     const { model, version } = req.params;
     try {
-      const unloaded = await serving.host.unload(model, version, { force: req.query.force === true });
+      const unloaded = await serving.host.unload(model, version, { force: req.query.force === 'true' });
       return { model, version, unloaded };
     } catch (err) {
       throw asInferError(err);

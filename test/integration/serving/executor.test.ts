@@ -29,6 +29,23 @@ describe('executors', () => {
     expect((await infer(auto.url, 'credit', inferBody(rows))).body.outputs?.[0]?.data).toEqual(onLoop);
   });
 
+  it('SLUICE_EXECUTION_PROVIDER=cuda uses CUDA where it starts, and otherwise says it fell back to CPU', async () => {
+    const w = await startWorker(null, { config: { executionProvider: 'cuda' } });
+    try {
+      const mlp = fixture('mlp');
+      expect((await w.admin('POST', '/models/credit/versions/v2/load', { artifactUri: mlp.uri, sha256: mlp.sha256 })).status).toBe(200);
+      const server = (await (await fetch(`${w.url}/v2`)).json()) as { parameters: { execution_provider: string; requested_execution_provider: string } };
+      expect(server.parameters.requested_execution_provider).toBe('cuda');
+      const status = await w.admin('GET', '/status');
+      const metrics = await (await fetch(`${w.url}/metrics`)).text();
+      expect(metrics).toContain(`sluice_execution_provider{provider="${server.parameters.execution_provider}",requested="cuda"} 1`);
+      if (server.parameters.execution_provider === 'cpu') expect(String(status.body.providerNote)).toMatch(/cuda execution provider did not start/);
+      expect((await infer(w.url, 'credit', inferBody([row(1)]))).status).toBe(200);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a standalone worker serves its only version before any generation, and unloads on request', async () => {
     expect((await infer(thread.url, 'credit', inferBody([row(1)]))).body.parameters).toEqual({ routing: 'routed' });
     expect((await thread.admin('DELETE', '/models/credit/versions/v2')).body).toMatchObject({ unloaded: true });

@@ -92,6 +92,16 @@ describe('generations', () => {
     for (const w of [a, b]) expect(w.app.serving.host.models.get('credit')?.generation?.generation).toBe(last);
   });
 
+  it('targeting predicates reach the worker intact (a boolean stays a boolean) and decide eligibility', async () => {
+    await publishGeneration(t.db, { model: 'scoring', weights: { eu: 1 }, spec: { baseline: 'base', targeting: { attribute: 'beta', equals: true } }, createdBy: 'test' });
+    expect((await push('scoring')).allAcked).toBe(true);
+    expect((await infer(a.url, 'scoring', inferBody([row(1)], { attributes: { beta: true } }))).body.model_version).toBe('eu');
+    expect((await infer(a.url, 'scoring', inferBody([row(1)], { attributes: { beta: 'true' } }))).body.model_version).toBe('base');
+    expect((await infer(a.url, 'scoring', inferBody([row(1)]))).body.model_version).toBe('base');
+    await publishGeneration(t.db, { model: 'scoring', weights: { base: 1 }, createdBy: 'test' });
+    expect((await push('scoring')).allAcked).toBe(true);
+  });
+
   it('an older or repeated generation is acknowledged but not applied', async () => {
     const current = a.app.serving.host.models.get('credit')?.generation?.generation as number;
     const r = await a.admin('PUT', '/models/credit/generation', { generation: 1, weights: { v1: 1 } });
