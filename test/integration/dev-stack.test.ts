@@ -24,6 +24,16 @@ function processesMentioning(marker: string): number[] {
   return pids;
 }
 
+/** Runs `sluice <args>` to its exit; returns the exit code and everything it printed. */
+async function runSluice(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [path.join(root, 'bin/sluice.js'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
+  child.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
+}
+
 interface RunningDev { child: ChildProcess; output: () => string; urls: Record<string, string> }
 
 async function startDev(stateDir: string, ports: Record<string, number>): Promise<RunningDev> {
@@ -115,11 +125,7 @@ describe('sluice dev', () => {
     const blocker = net.createServer().listen(busy, '127.0.0.1');
     try {
       const env = { ...process.env, SLUICE_STATE_DIR: stateDir, SLUICE_API_PORT: String(busy) };
-      const child = spawn(process.execPath, [path.join(root, 'bin/sluice.js'), 'dev'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
-      child.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, output } = await runSluice(['dev'], env);
       expect(code).toBe(1);
       expect(output).toContain(`Port ${busy} for the Sluice API (SLUICE_API_PORT) is already taken`);
       expect(output).not.toMatch(/\n\s+at /); // no stack trace
@@ -131,11 +137,7 @@ describe('sluice dev', () => {
   it('names an unreachable DATABASE_URL and what to do', async () => {
     const port = await freePort();
     const env = { ...process.env, SLUICE_STATE_DIR: stateDir, DATABASE_URL: `postgres://sluice:secret@127.0.0.1:${port}/sluice`, SLUICE_API_PORT: String(await freePort()) };
-    const child = spawn(process.execPath, [path.join(root, 'bin/sluice.js'), 'dev'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, output } = await runSluice(['dev'], env);
     expect(code).toBe(1);
     expect(output).toContain(`Cannot reach PostgreSQL at postgres://sluice:***@127.0.0.1:${port}/sluice`);
     expect(output).toContain('Check DATABASE_URL');
@@ -170,11 +172,7 @@ describe('sluice dev', () => {
     delete env.DATABASE_URL;
     delete env.TEMPORAL_ADDRESS;
     try {
-      const child = spawn(process.execPath, [path.join(root, 'bin/sluice.js'), 'demo', '--exit'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
-      child.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, output } = await runSluice(['demo', '--exit'], env);
       expect(code, output).toBe(0);
       expect(output).toMatch(/\[canary\s*\] 10%/);
       expect(output).toMatch(/\[experiment\s*\] look \d+/);
