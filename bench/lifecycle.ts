@@ -17,6 +17,7 @@ import type { Database } from '../src/db/schema.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { ensureTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { createFleetClient, publishGeneration } from '../src/fleet/index.js';
+import { fixtureGoldenSet, fixtureModel } from '../src/models/fixtures.js';
 import { loadModelSession } from '../src/models/onnx-runtime.js';
 import { createOrchestratorWorker } from '../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../src/policy/index.js';
@@ -29,15 +30,7 @@ import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../src/
 const TOKEN = 'bench-admin-token-0123456789';
 // BENCH_CONCURRENCY=none re-measures overhead and breach only, keeping the last concurrency figures.
 const CONCURRENCY_LEVELS = process.env.BENCH_CONCURRENCY === 'none' ? [] : (process.env.BENCH_CONCURRENCY ?? '50,200,500').split(',').map(Number);
-const fixtures = path.join(projectRoot, 'test/fixtures/models');
-const manifest = JSON.parse(fs.readFileSync(path.join(fixtures, 'manifest.json'), 'utf8')) as { models: Array<{ file: string; sha256: string; sizeBytes: number }> };
-const golden = JSON.parse(fs.readFileSync(path.join(fixtures, 'credit-golden.json'), 'utf8')) as { matrix: number[][]; labels: number[] };
-
-function fixture(kind: 'logreg' | 'mlp') {
-  const m = manifest.models.find((x) => x.file.includes(kind));
-  if (!m) throw new Error(`missing ${kind} fixture`);
-  return { uri: `file://${path.join(fixtures, m.file)}`, path: path.join(fixtures, m.file), sha256: m.sha256, sizeBytes: m.sizeBytes };
-}
+const golden = fixtureGoldenSet();
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-lifecycle-'));
@@ -63,15 +56,16 @@ async function main(): Promise<void> {
   const running = worker.run();
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
+  const fixtures = { logreg: fixtureModel('logreg'), mlp: fixtureModel('mlp') };
   const signatures = {
-    logreg: (await loadModelSession(fixture('logreg').path)).signature,
-    mlp: (await loadModelSession(fixture('mlp').path)).signature,
+    logreg: (await loadModelSession(fixtures.logreg.path)).signature,
+    mlp: (await loadModelSession(fixtures.mlp.path)).signature,
   };
 
   async function register(model: string): Promise<{ modelId: string; v1: string; v2: string }> {
     const { id: modelId } = await db.insertInto('models').values({ project_id: 'default', name: model, golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }) }).returning('id').executeTakeFirstOrThrow();
     const insert = async (version: string, kind: 'logreg' | 'mlp') => (await db.insertInto('model_versions').values({
-      model_id: modelId, version, artifact_uri: fixture(kind).uri, sha256: fixture(kind).sha256, size_bytes: fixture(kind).sizeBytes,
+      model_id: modelId, version, artifact_uri: fixtures[kind].uri, sha256: fixtures[kind].sha256, size_bytes: fixtures[kind].sizeBytes,
       signature: JSON.stringify(signatures[kind]), status: version === 'v1' ? 'production' : 'registered',
     }).returning('id').executeTakeFirstOrThrow()).id;
     const v1 = await insert('v1', 'logreg');

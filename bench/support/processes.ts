@@ -7,13 +7,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Kysely } from 'kysely';
 import { projectRoot } from '../../src/config.js';
 import { createDb } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/schema.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres.js';
+import { fixtureModel } from '../../src/models/fixtures.js';
 import { freePort } from '../../src/shared/ports.js';
 
 export interface BenchDatabase {
@@ -41,27 +41,19 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
   };
 }
 
-export interface FixtureModel { file: string; version: string; sha256: string; sizeBytes: number }
-
-export const FIXTURE_DIR = path.join(projectRoot, 'test/fixtures/models');
-
-export function fixtureManifest(): { featureNames: string[]; input: { name: string }; models: FixtureModel[] } {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, 'manifest.json'), 'utf8')) as { featureNames: string[]; input: { name: string }; models: FixtureModel[] };
-}
+export { fixtureManifest } from '../../src/models/fixtures.js';
 
 export function fixturePath(kind: 'logreg' | 'mlp'): string {
-  const m = fixtureManifest().models.find((x) => x.file.includes(kind));
-  if (!m) throw new Error(`no ${kind} fixture; run npm run build:fixtures`);
-  return path.join(FIXTURE_DIR, m.file);
+  return fixtureModel(kind).path;
 }
 
 /** Registers `model` with versions v1 (logistic regression) and v2 (MLP) from the fixtures. */
 export async function registerFixtureModel(db: Kysely<Database>, model: string): Promise<void> {
   const { id } = await db.insertInto('models').values({ project_id: 'default', name: model }).returning('id').executeTakeFirstOrThrow();
   for (const [version, kind] of [['v1', 'logreg'], ['v2', 'mlp']] as const) {
-    const m = fixtureManifest().models.find((x) => x.file.includes(kind)) as FixtureModel;
+    const m = fixtureModel(kind);
     await db.insertInto('model_versions').values({
-      model_id: id, version, artifact_uri: pathToFileURL(path.join(FIXTURE_DIR, m.file)).href, sha256: m.sha256, size_bytes: m.sizeBytes,
+      model_id: id, version, artifact_uri: m.uri, sha256: m.sha256, size_bytes: m.sizeBytes,
       signature: JSON.stringify({ inputs: [], outputs: [] }),
     }).execute();
   }

@@ -3,43 +3,27 @@
 // workers, and rolls out a new version — validate, prewarm, canary, sequential A/B test — showing
 // each phase until the statistics promote it. The stack stays up afterwards for the Temporal UI.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { projectRoot } from '../config.js';
 import { createDb } from '../db/connect.js';
 import { startDevStack, type DevStack } from '../dev/stack.js';
+import { fixtureGoldenSet, fixtureModel, type FixtureModel } from '../models/fixtures.js';
 import { createApiKey } from '../registry/keys.js';
 import { TrafficSimulator } from '../simulator/traffic.js';
+import { ApiClient, CliError } from './api-client.js';
 import { printStackUrls, waitForShutdown } from './dev.js';
 
 const MODEL = 'credit-demo';
-const FIXTURES = path.join(projectRoot, 'test/fixtures/models');
-
-interface Manifest { models: Array<{ file: string; sha256: string }> }
-interface Golden { matrix: number[][]; labels: number[] }
 
 type Json = Record<string, unknown>;
-
-function apiClient(base: string, token: string) {
-  return async (method: string, route: string, body?: unknown, raw?: Buffer): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${base}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
-    return { status: res.status, body: (await res.json()) as Json };
-  };
-}
-
 function bar(share: number, width = 20): string {
   const filled = Math.round(share * width);
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
 
-async function waitForRollout(call: ReturnType<typeof apiClient>, id: string, log: (line: string) => void): Promise<Json> {
+async function waitForRollout(api: ApiClient, id: string, log: (line: string) => void): Promise<Json> {
   let last = '';
   for (;;) {
-    const { body } = await call('GET', `/v1/rollouts/${id}`);
+    const body = await api.request<Json>('GET', `/v1/rollouts/${id}`);
     const state = (body.state ?? {}) as { phase?: string; step?: { name: string } | null; weights?: Record<string, number>; latestStatistics?: Json | null };
     const weights = Object.entries(state.weights ?? {}).map(([v, s]) => `${v} ${bar(s, 10)} ${(s * 100).toFixed(0).padStart(3)}%`).join('  ');
     const experiment = (state.latestStatistics?.experiment ?? null) as { look?: number; pValue?: number; effect?: number | null; sample?: { control: number; treatment: number } } | null;
@@ -61,34 +45,34 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
   } finally {
     await db.destroy();
   }
-  const call = apiClient(stack.urls.api, token);
-  const manifest = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'manifest.json'), 'utf8')) as Manifest;
-  const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'credit-golden.json'), 'utf8')) as Golden;
-  const logreg = manifest.models.find((m) => m.file.includes('logreg'));
-  const mlp = manifest.models.find((m) => m.file.includes('mlp'));
-  if (!logreg || !mlp) throw new Error('test/fixtures/models is incomplete; run npm run build:fixtures');
+  const api = new ApiClient({ baseUrl: stack.urls.api, key: token });
+  const golden = fixtureGoldenSet();
+  const logreg = fixtureModel('logreg');
+  const mlp = fixtureModel('mlp');
 
   log('\nDemo: rolling out a new credit-risk model version');
-  const created = await call('POST', '/v1/models', { name: MODEL, description: 'Credit risk (demo)' });
-  if (created.status !== 201 && created.status !== 409) throw new Error(`create model: ${JSON.stringify(created.body)}`);
+  try {
+    await api.request('POST', '/v1/models', { body: { name: MODEL, description: 'Credit risk (demo)' } });
+  } catch (err) {
+    // A second run finds the model from the first.
+    if (!(err instanceof CliError && (err.body as { status?: number } | undefined)?.status === 409)) throw err;
+  }
   // Validation scores every candidate on the model's golden set.
   const gdb = createDb(stack.databaseUrl, { max: 1 });
   await gdb.updateTable('models').set({ golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }) }).where('name', '=', MODEL).execute();
   await gdb.destroy();
 
-  const versions = ((await call('GET', `/v1/models/${MODEL}/versions`)).body.versions ?? []) as Array<{ version: string; status: string }>;
-  const upload = async (version: string, file: { file: string; sha256: string }) => {
-    const res = await call('POST', `/v1/models/${MODEL}/versions/upload?version=${version}&sha256=${file.sha256}`, undefined, fs.readFileSync(path.join(FIXTURES, file.file)));
-    if (res.status !== 201) throw new Error(`upload ${version}: ${JSON.stringify(res.body)}`);
+  const versions = ((await api.request<Json>('GET', `/v1/models/${MODEL}/versions`)).versions ?? []) as Array<{ version: string; status: string }>;
+  const upload = async (version: string, file: FixtureModel) => {
+    await api.request('POST', `/v1/models/${MODEL}/versions/upload`, { query: { version, sha256: file.sha256 }, raw: fs.readFileSync(file.path) });
     log(`  registered ${MODEL}/${version} (${file.file}, sha256 ${file.sha256.slice(0, 12)}…)`);
   };
   const policyBase = { validation: { minAccuracy: 0.7, maxP99LatencyMs: 200 } };
   if (!versions.some((v) => v.status === 'production')) {
     const first = `v${versions.length + 1}`;
     await upload(first, logreg);
-    const res = await call('POST', '/v1/rollouts', { model: MODEL, version: first, policy: policyBase });
-    if (res.status !== 201) throw new Error(`first rollout: ${JSON.stringify(res.body)}`);
-    const done = await waitForRollout(call, String(res.body.id), () => undefined);
+    const res = await api.request<Json>('POST', '/v1/rollouts', { body: { model: MODEL, version: first, policy: policyBase } });
+    const done = await waitForRollout(api, String(res.id), () => undefined);
     log(`  ${first} is the model's first version: ${String(done.status)}`);
     versions.push({ version: first, status: 'production' });
   }
@@ -98,23 +82,22 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
 
   // Simulated users: the candidate's answers convert better, so the A/B test should promote it.
   const simulator = new TrafficSimulator({
-    servingUrls: stack.urls.serving, model: MODEL, users: 3000, requestsPerSecond: 150, features: 19, rows: golden.matrix,
+    servingUrls: stack.urls.serving, model: MODEL, users: 3000, requestsPerSecond: 150, features: golden.featureNames.length, rows: golden.matrix,
     metric: 'converted', outcome: { conversionRate: { [production]: 0.1, [candidate]: 0.2 }, defaultRate: 0.1 }, seed: Date.now() % 100000,
   });
   simulator.start();
   try {
-    const started = await call('POST', '/v1/rollouts', {
+    const started = await api.request<Json>('POST', '/v1/rollouts', { body: {
       model: MODEL, version: candidate,
       policy: {
         ...policyBase,
         canary: { steps: [{ weight: 0.1, bakeSeconds: 4 }, { weight: 0.3, bakeSeconds: 4 }], analysisIntervalSeconds: 2, gates: { minRequests: 10, maxPredictionPsi: 0.5, maxP99LatencyRatio: 20 } },
         experiment: { primaryMetric: { name: 'converted' }, treatmentShare: 0.5, lookIntervalSeconds: 2, minSamplePerArm: 200, maxSamplePerArm: 20000, maxDurationSeconds: 300 },
       },
-    });
-    if (started.status !== 201) throw new Error(`rollout: ${JSON.stringify(started.body)}`);
-    log(`  rollout ${String(started.body.id)}: ${production} → ${candidate}`);
-    if (started.body.temporalUiUrl) log(`  watch it in the Temporal UI: ${String(started.body.temporalUiUrl)}`);
-    const done = await waitForRollout(call, String(started.body.id), log);
+    } });
+    log(`  rollout ${String(started.id)}: ${production} → ${candidate}`);
+    if (started.temporalUiUrl) log(`  watch it in the Temporal UI: ${String(started.temporalUiUrl)}`);
+    const done = await waitForRollout(api, String(started.id), log);
     const report = await simulator.stop();
     log(`\n  outcome: ${String(done.status)} — ${String(done.outcomeReason ?? done.outcome_reason ?? '')}`);
     log(`  simulated traffic: ${report.requests} requests, ${report.errors} errors; by version: ${Object.entries(report.byVersion).map(([v, t]) => `${v} ${t.requests}`).join(', ')}`);

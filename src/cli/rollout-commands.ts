@@ -44,7 +44,7 @@ function lookLine(p: ConfidencePoint | undefined): string {
 function progressLine(r: RolloutOut, look: ConfidencePoint | undefined): string {
   const s = r.state;
   const parts = [`${r.status === 'running' ? (s?.phase ?? r.phase) : r.status}`];
-  if (s?.step) parts.push(`step ${s.step.name} ${s.step.index + 1}/${s.step.of}`);
+  if (s?.step) parts.push(`step ${s.step.name} ${s.step.index}/${s.step.of}`);
   if (s) parts.push(`weights ${formatWeights(s.weights)}${s.generation !== null ? ` (gen ${s.generation})` : ''}`);
   if (s?.paused) parts.push('PAUSED');
   if (s?.waitingFor) parts.push(`waiting for ${s.waitingFor.kind}: ${s.waitingFor.gate} (until ${s.waitingFor.deadline})`);
@@ -56,7 +56,7 @@ function progressLine(r: RolloutOut, look: ConfidencePoint | undefined): string 
 function printRollout(r: RolloutOut): void {
   printFields([
     ['rollout', r.id], ['model', r.model], ['candidate', r.candidateVersion], ['baseline', r.baselineVersion], ['status', r.status],
-    ['phase', r.state?.phase ?? r.phase], ['step', r.state?.step ? `${r.state.step.name} ${r.state.step.index + 1}/${r.state.step.of}` : null],
+    ['phase', r.state?.phase ?? r.phase], ['step', r.state?.step ? `${r.state.step.name} ${r.state.step.index}/${r.state.step.of}` : null],
     ['weights', r.state ? formatWeights(r.state.weights) : null], ['paused', r.state ? r.state.paused : null],
     ['waiting for', r.state?.waitingFor ? `${r.state.waitingFor.kind}: ${r.state.waitingFor.gate}` : null],
     ['outcome', r.state?.outcome ? `${r.state.outcome.status}: ${r.state.outcome.reason}` : r.outcomeReason],

@@ -35,7 +35,7 @@ export interface RolloutState {
   candidateVersion: string;
   baselineVersion: string | null;
   phase: RolloutPhase;
-  /** Canary step or experiment look in progress. */
+  /** Canary step or experiment look in progress; `index` counts from 1 (step 1 of 3). */
   step: { name: string; index: number; of: number } | null;
   paused: boolean;
   /** What the workflow waits on from a human, if anything. */

@@ -15,6 +15,7 @@ import { projectRoot } from '../../src/config.js';
 import { ArtifactStore } from '../../src/registry/artifacts.js';
 import { createApiKey } from '../../src/registry/keys.js';
 import { createFleetClient, publishGeneration } from '../../src/fleet/index.js';
+import { fixtureGoldenSet } from '../../src/models/fixtures.js';
 import { loadModelSession } from '../../src/models/onnx-runtime.js';
 import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
@@ -26,7 +27,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { seedRollout } from '../support/registry.js';
 import { fixture, startWorker, TOKEN, type TestWorker } from './serving/support.js';
 
-const golden = JSON.parse(fs.readFileSync(path.join(projectRoot, 'test/fixtures/models/credit-golden.json'), 'utf8')) as { matrix: number[][]; labels: number[]; featureNames: string[] };
+const golden = fixtureGoldenSet();
 
 describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Runtime)', () => {
   let t: TestDatabase;

@@ -10,7 +10,7 @@ import {
 export async function modelLifecycle(input: ModelLifecycleInput): Promise<{ status: string }> {
   const state: RolloutState = {
     rolloutId: input.rolloutId, model: input.model, candidateVersion: input.candidateVersion, baselineVersion: input.baselineVersion,
-    phase: 'canary', step: { name: 'canary', index: 0, of: input.policy.canary.steps.length }, paused: false,
+    phase: 'canary', step: { name: 'canary', index: 1, of: input.policy.canary.steps.length }, paused: false,
     waitingFor: { kind: 'approval', gate: 'canary step 1', deadline: '2099-01-01T00:00:00.000Z' },
     generation: 1, weights: input.baselineVersion ? { [input.baselineVersion]: 1 } : { [input.candidateVersion]: 1 },
     latestStatistics: null, decisions: [], outcome: null,

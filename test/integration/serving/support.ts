@@ -1,42 +1,24 @@
 // Shared setup for the serving integration tests: the fixture models the project builds
 // (scripts/build-fixtures.ts), registering them in a test database, and workers started
 // in-process on port 0.
-import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { projectRoot } from '../../../src/config.js';
+import { fixtureManifest, fixtureModel, type FixtureKind } from '../../../src/models/fixtures.js';
 import type { Database } from '../../../src/db/schema.js';
 import { buildServingApp, type ServingDeps } from '../../../src/serving/app.js';
 import type { ServingConfig } from '../../../src/serving/config.js';
 
-export const FIXTURES = path.join(projectRoot, 'test/fixtures/models');
+export { FIXTURE_DIR as FIXTURES, fixtureManifest as manifest, fixtureModel as fixture } from '../../../src/models/fixtures.js';
 
-interface ManifestModel { file: string; version: string; sha256: string; sizeBytes: number }
-interface Manifest { featureNames: string[]; input: { name: string }; output: { name: string }; models: ManifestModel[] }
-
-export function manifest(): Manifest {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURES, 'manifest.json'), 'utf8')) as Manifest;
-}
-
-/** The fixture files by role: a logistic regression, an MLP, and the deliberately bad model. */
-export function fixture(kind: 'logreg' | 'mlp' | 'bad'): { path: string; uri: string; sha256: string; sizeBytes: number } {
-  const m = manifest().models.find((x) => x.file.includes(kind === 'logreg' ? 'logreg' : kind === 'mlp' ? 'mlp' : 'bad'));
-  if (!m) throw new Error(`no ${kind} fixture in ${FIXTURES}/manifest.json; run npm run build:fixtures`);
-  const file = path.join(FIXTURES, m.file);
-  return { path: file, uri: pathToFileURL(file).href, sha256: m.sha256, sizeBytes: m.sizeBytes };
-}
-
-export const WIDTH = () => manifest().featureNames.length;
-export const INPUT = () => manifest().input.name;
+export const WIDTH = () => fixtureManifest().featureNames.length;
+export const INPUT = () => fixtureManifest().input.name;
 
 /** Registers a model and its versions (name → fixture kind); returns the model id. */
-export async function registerModel(db: Kysely<Database>, name: string, versions: Record<string, 'logreg' | 'mlp' | 'bad'>, extra: Record<string, { metadata?: Record<string, unknown>; referenceProfile?: unknown }> = {}): Promise<string> {
+export async function registerModel(db: Kysely<Database>, name: string, versions: Record<string, FixtureKind>, extra: Record<string, { metadata?: Record<string, unknown>; referenceProfile?: unknown }> = {}): Promise<string> {
   const existing = await db.selectFrom('models').select('id').where('name', '=', name).executeTakeFirst();
   const modelId = existing?.id ?? (await db.insertInto('models').values({ project_id: 'default', name }).returning('id').executeTakeFirstOrThrow()).id;
   for (const [version, kind] of Object.entries(versions)) {
-    const f = fixture(kind);
+    const f = fixtureModel(kind);
     await db.insertInto('model_versions').values({
       model_id: modelId, version, artifact_uri: f.uri, sha256: f.sha256, size_bytes: f.sizeBytes,
       signature: JSON.stringify({ inputs: [], outputs: [] }),
