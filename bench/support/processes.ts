@@ -93,9 +93,10 @@ function stopper(p: ChildProcess): () => Promise<void> {
 }
 
 /** A real serving worker process (src/serving/server.ts), ready once it has joined the fleet. */
-export async function startServingWorker(o: { databaseUrl: string; workerId: string; env?: Record<string, string> }): Promise<Child> {
+export async function startServingWorker(o: { databaseUrl: string; workerId: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<Child> {
   const port = await freePort();
-  const p = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+  // nodeArgs: e.g. SLUICE_BENCH_NODE_ARGS=--cpu-prof to profile the worker under a benchmark's load.
+  const p = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
     cwd: projectRoot,
     env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', ...o.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -7,14 +7,14 @@
  * PostgreSQL, then ready); closing stops taking requests, marks the worker draining, lets queued
  * batches finish, flushes the inference log, marks the row stopped and releases the sessions.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { SetupError } from '../shared/errors.js';
 import { defaultServingConfig, type ServingConfig } from './config.js';
 import { createExecutor, type InferenceExecutor } from './executor.js';
-import { createFastPath } from './fast-path.js';
+import { FastHttpServer } from './fast-http.js';
 import { FleetMember } from './fleet-member.js';
 import { ModelHost } from './host.js';
 import { InferenceLog, kyselyLogWriter, threadLogWriter } from './inference-log.js';
@@ -78,18 +78,29 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
       'Set SLUICE_ADMIN_TOKEN to a long random secret, or SLUICE_INSECURE_ADMIN=1 for a local development worker.');
   }
   const provider = chooseExecutionProvider(config.executionProvider);
-  // The infer fast path answers before Fastify's lifecycle (see fast-path.ts); it is bound once
-  // the services below exist, and until then every request goes to Fastify.
-  let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
+  // HTTP is read and written on the socket (fast-http.ts): infer requests are answered there,
+  // everything else goes through this app by `inject`. With SLUICE_INFER_FAST_PATH=0 Node's HTTP
+  // server and Fastify serve every request, for comparison.
+  const fastHttp = config.fastPath ? new FastHttpServer({
+    infer: (model, version, body, headerLength) => services.inference.infer(model, version, body, headerLength),
+    other: async (r) => {
+      const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: r.headers, payload: r.body ?? undefined, remoteAddress: r.remoteAddress });
+      return { statusCode: res.statusCode, headers: res.headers, body: res.rawPayload };
+    },
+    bodyLimitBytes: config.bodyLimitBytes,
+    onError: (err) => app.log.error({ err }, 'request failed'),
+  }) : null;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
     // No type coercion: a predicate's `equals: true` must stay a boolean, not become "true".
     ajv: { customOptions: { coerceTypes: false } },
-    serverFactory: (handler) => http.createServer((req, res) => {
-      if (fastPath === null || !fastPath(req, res)) handler(req, res);
-    }),
+    serverFactory: (handler) => {
+      const server = http.createServer(handler);
+      fastHttp?.install(server);
+      return server;
+    },
   });
 
   const executor = createExecutor(config.executor, { intraOpThreads: config.intraOpThreads, threadAboveUs: config.threadAboveUs, probeRows: config.maxBatchRows });
@@ -160,9 +171,6 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
   joined.catch(() => undefined);
   const services: ServingServices = { config, db: deps.db, provider, host, executor, metrics: m, inferenceLog, inference, member, joined, ready: false, address: null };
   app.decorate('serving', services);
-  if (config.fastPath) {
-    fastPath = createFastPath({ inference, bodyLimitBytes: config.bodyLimitBytes, onError: (err) => app.log.error({ err }, 'infer failed') });
-  }
   if (provider.note) app.log.warn(provider.note);
 
   app.addHook('onListen', async function onListen() {

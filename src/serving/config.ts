@@ -39,7 +39,7 @@ export interface ServingConfig {
   /** URL other processes reach this worker at; defaults to http://HOST:PORT. */
   advertiseUrl: string | null;
   shadowQueueLimitRows: number;
-  /** Answer infer requests ahead of Fastify's lifecycle (fast-path.ts); off only to compare. */
+  /** Answer infer requests ahead of Fastify's lifecycle (fast-http.ts: HTTP read and written on the socket); off only to compare. */
   fastPath: boolean;
   inferenceLog: InferenceLogConfig;
 }
