@@ -1,4 +1,5 @@
-// Weight changes across a fleet under load: 4 real worker processes serve continuous traffic
+// Weight changes across a fleet under load: 4 real worker processes serve paced traffic (2,000
+// requests/s over the fleet by default; SLUICE_BENCH_RATE=0 for as fast as the client can)
 // while the fleet client (src/fleet) publishes and pushes 100 generations. Measures how long a
 // change takes to be acknowledged by every worker, and whether any request failed meanwhile.
 //   p99_propagation_ms   publishGeneration (row + NOTIFY) through pushGeneration's last ack
@@ -6,7 +7,7 @@
 //   failed_requests      non-200 answers and transport errors over the whole run
 // Writes bench/results/weights.json.
 //
-//   npm run bench:weights          SLUICE_BENCH_CHANGES=200 SLUICE_BENCH_CONCURRENCY=32 npm run bench:weights
+//   npm run bench:weights          SLUICE_BENCH_CHANGES=200 SLUICE_BENCH_RATE=4000 npm run bench:weights
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +21,9 @@ const WORKERS = 4;
 const changes = Number(process.env.SLUICE_BENCH_CHANGES ?? 100);
 const concurrency = Number(process.env.SLUICE_BENCH_CONCURRENCY ?? 16);
 const gapMs = Number(process.env.SLUICE_BENCH_GAP_MS ?? 50);
+// Traffic during the changes, requests per second over all workers; 0 sends as fast as the
+// client can (every process then fights for the two cores, and the figure measures the scheduler).
+const rate = Number(process.env.SLUICE_BENCH_RATE ?? 2000);
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -30,7 +34,7 @@ interface LoadSummary { total: number; errors: number; statuses: Record<string, 
 
 async function main(): Promise<void> {
   const token = randomBytes(24).toString('base64url');
-  console.log(`Sluice weights benchmark: ${WORKERS} workers, ${changes} generation changes, ${concurrency} requests in flight`);
+  console.log(`Sluice weights benchmark: ${WORKERS} workers, ${changes} generation changes, ${rate > 0 ? `${rate} requests/s paced` : "unpaced"}, at most ${concurrency} in flight`);
   console.log(`machine: ${JSON.stringify(machine())}`);
   const database = await startBenchDatabase();
   const workers: Child[] = [];
@@ -51,7 +55,7 @@ async function main(): Promise<void> {
     // Long enough to cover every change; the load stops on its own.
     const loadSeconds = Math.ceil((changes * (gapMs + 30)) / 1000) + 6;
     const loadChild = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/support/fleet-load-child.ts'), JSON.stringify({
-      urls: workers.map((w) => w.url), path: '/v2/models/credit/infer', body, concurrency, durationS: loadSeconds,
+      urls: workers.map((w) => w.url), path: '/v2/models/credit/infer', body, concurrency, durationS: loadSeconds, ...(rate > 0 ? { rate } : {}),
     })], { stdio: ['ignore', 'pipe', 'inherit'] });
     let loadOut = '';
     loadChild.stdout.on('data', (c: Buffer) => { loadOut += c.toString(); });
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
     };
     const goals = { 'p99_propagation_ms <= 10': figures.p99_propagation_ms <= 10, 'failed_requests == 0': failed === 0, 'every change acked by all 4 workers': notAcked === 0 };
     const report = {
-      benchmark: 'weights', at: new Date().toISOString(), machine: machine(), workers: WORKERS, changes, concurrency, gapMs,
+      benchmark: 'weights', at: new Date().toISOString(), machine: machine(), workers: WORKERS, changes, concurrency, rate, gapMs,
       figures, goals, answeredBy: load.versions, statuses: load.statuses, finalGenerationPerWorker: serving, expectedFinalGeneration: last,
     };
     const out = path.join(projectRoot, 'bench/results/weights.json');

@@ -1,9 +1,11 @@
 // A small load client for the fleet benchmark: keeps `concurrency` requests in flight spread
 // round-robin over several workers (autocannon targets one URL per run) for `durationS`, and
-// reports every status code and transport error. Prints one JSON line.
+// reports every status code and transport error. With `rate`, requests are paced to that many per
+// second in total (at most `concurrency` in flight); without it, every loop sends back to back.
+// Prints one JSON line.
 import http from 'node:http';
 
-interface Options { urls: string[]; path: string; body: string; concurrency: number; durationS: number }
+interface Options { urls: string[]; path: string; body: string; concurrency: number; durationS: number; rate?: number }
 const o = JSON.parse(process.argv[2] ?? '{}') as Options;
 const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
 const statuses: Record<string, number> = {};
@@ -35,9 +37,23 @@ function one(i: number): Promise<void> {
   });
 }
 
+const interval = o.rate ? 1000 / o.rate : 0;
+let nextSlot = performance.now();
+/** Waits for this request's turn in the paced schedule. */
+async function paced(): Promise<void> {
+  if (interval === 0) return;
+  const now = performance.now();
+  const at = Math.max(now, nextSlot);
+  nextSlot = at + interval;
+  if (at - now >= 1) await new Promise((r) => setTimeout(r, at - now));
+}
+
 async function loop(id: number): Promise<void> {
   let i = id;
-  while (Date.now() < deadline) await one((i += o.concurrency));
+  while (Date.now() < deadline) {
+    await paced();
+    await one((i += o.concurrency));
+  }
 }
 const started = Date.now();
 await Promise.all(Array.from({ length: o.concurrency }, (_, i) => loop(i)));

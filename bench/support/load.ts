@@ -20,7 +20,11 @@ export interface LoadOptions {
   connections?: number;
   pipelining?: number;
   durationS: number;
-  /** Requests per second across all connections (a rate-limited run), or unlimited. */
+  /**
+   * Requests per second across all connections, or unlimited. A rate-limited run uses the paced
+   * generator (paced-child.ts), which spreads requests evenly; autocannon's own rate limit sends
+   * each second's quota at full speed and then idles.
+   */
   overallRate?: number;
   /** With a text body containing __KEY__: cycle through this many bodies whose keys are user-0..user-(n-1). */
   distinctKeys?: number;
@@ -38,14 +42,25 @@ export interface LoadResult {
 
 /** Runs autocannon in a child process and returns its summary. */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const args = JSON.stringify({
+  if (o.overallRate !== undefined) {
+    return await runChild('paced-child.ts', JSON.stringify({
+      url: o.url, method: o.method ?? 'GET', headers: o.headers ?? {},
+      body: typeof o.body === 'string' ? o.body : undefined, distinctKeys: o.distinctKeys,
+      bodyBase64: Buffer.isBuffer(o.body) ? o.body.toString('base64') : undefined,
+      rate: o.overallRate, durationS: o.durationS, connections: o.connections ?? 32,
+    }));
+  }
+  return await runChild('autocannon-child.ts', JSON.stringify({
     url: o.url, method: o.method ?? 'GET', headers: o.headers ?? {},
     body: typeof o.body === 'string' ? o.body : undefined,
     bodyBase64: Buffer.isBuffer(o.body) ? o.body.toString('base64') : undefined,
     connections: o.connections ?? 32, pipelining: o.pipelining ?? 1, durationS: o.durationS,
-    overallRate: o.overallRate, distinctKeys: o.distinctKeys,
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'autocannon-child.ts'), args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    distinctKeys: o.distinctKeys,
+  }));
+}
+
+async function runChild(script: string, args: string): Promise<LoadResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, script), args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });

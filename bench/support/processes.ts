@@ -102,7 +102,7 @@ export async function startServingWorker(o: { databaseUrl: string; workerId: str
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   await waitForLine(p, /SLUICE_READY/, `serving worker ${o.workerId}`);
-  p.stdout?.resume();
+  if (process.env.SLUICE_BENCH_WORKER_STDOUT) p.stdout?.pipe(process.stderr); else p.stdout?.resume();
   p.stderr?.resume();
   return { process: p, port, url: `http://127.0.0.1:${port}`, stop: stopper(p) };
 }

@@ -22,6 +22,10 @@ export interface ServingConfig {
   insecureAdmin: boolean;
   /** What SLUICE_EXECUTION_PROVIDER asked for; the worker reports what it got. */
   executionProvider: string;
+  /**
+   * Rows per ONNX Runtime run. 256: a run of the credit MLP costs 13 µs at 64 rows and 21 µs at
+   * 256 (bench/_ort figures in BENCHMARKS.md), so 64-row requests share runs four at a time.
+   */
   maxBatchRows: number;
   maxBatchWaitUs: number;
   executor: ExecutorMode;
@@ -50,7 +54,7 @@ export function defaultServingConfig(overrides: Partial<ServingConfig> = {}): Se
     adminToken: null,
     insecureAdmin: false,
     executionProvider: 'cpu',
-    maxBatchRows: 64,
+    maxBatchRows: 256,
     maxBatchWaitUs: 0,
     executor: 'auto',
     threadAboveUs: 500,
