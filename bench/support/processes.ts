@@ -121,9 +121,20 @@ const TICK = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) a process has used so far, from /proc; 0 where /proc is missing. */
 export function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
+  return pid === undefined ? 0 : statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of a process's main thread alone (its event loop, where requests are handled),
+ * without its worker threads, libuv pool and V8 helpers. 0 where /proc is missing.
+ */
+export function mainThreadCpuSeconds(pid: number | undefined): number {
+  return pid === undefined ? 0 : statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(file: string): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICK;
   } catch {
