@@ -77,9 +77,28 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /** A fresh typed array of `datatype` holding `length` elements. */
+/**
+ * Small tensors are carved from a shared slab rather than each getting its own ArrayBuffer: a
+ * fresh buffer per request (a malloc, a zero fill and external-memory accounting in V8) was the
+ * largest single allocation cost on the single-row request path. Regions are never reused, so
+ * each one starts zeroed like `new Float32Array(n)`; a slab is freed once no view of it is alive.
+ */
+const SLAB_BYTES = 256 * 1024;
+const SLAB_LIMIT_BYTES = 4096;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 export function allocate(d: DatatypeInfo, length: number): TypedArray {
   if (d.array === null) throw new Error(`${d.oip} tensors have no typed array`);
-  return new d.array(length);
+  const bytes = length * d.bytes;
+  if (bytes > SLAB_LIMIT_BYTES) return new d.array(length);
+  let at = (slabUsed + 7) & ~7;
+  if (at + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    at = 0;
+  }
+  slabUsed = at + bytes;
+  return new d.array(slab, at, length);
 }
 
 /**
