@@ -3,8 +3,10 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026_11_23_0001_initial.js';
 import * as lifecycle from './2026_11_23_0002_lifecycle.js';
+import * as inferenceLogInputsBytea from './2026_12_04_0003_inference_log_inputs_bytea.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
   '2026_11_23_0002_lifecycle': lifecycle,
+  '2026_12_04_0003_inference_log_inputs_bytea': inferenceLogInputsBytea,
 };

@@ -139,7 +139,11 @@ export interface InferenceLogTable {
   segment: string | null;
   shadow: ColumnType<boolean, boolean | undefined, boolean>;
   fallback: ColumnType<boolean, boolean | undefined, boolean>;
-  inputs: number[] | null;
+  /**
+   * float32 little-endian, row-major (the bytes of a Float32Array): each row's elements of every
+   * model input in signature order; reshape by the row width from the version's signature.
+   */
+  inputs: Buffer | null;
   outputs: number[] | null;
   latency_us: number;
   worker_id: string;

@@ -34,7 +34,20 @@ export interface ReplayReport {
   byLoggedVersion: Record<string, { requests: number; differing: number; maxAbsDiff: number }>;
 }
 
-interface LoggedRequest { version: string; inputs: number[]; outputs: number[] }
+interface LoggedRequest { version: string; inputs: Float32Array; outputs: number[] }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** A logged inputs column (float32 little-endian bytes) as floats; null when its length is not whole floats. */
+function decodeInputs(bytes: Buffer | null): Float32Array | null {
+  if (bytes === null) return new Float32Array(0);
+  if (bytes.length % 4 !== 0) return null;
+  // Copied into a fresh (aligned) buffer: the Buffer may sit at any offset of a shared pool.
+  const values = new Float32Array(bytes.length / 4);
+  if (LITTLE_ENDIAN) new Uint8Array(values.buffer).set(bytes);
+  else for (let i = 0; i < values.length; i++) values[i] = bytes.readFloatLE(i * 4);
+  return values;
+}
 
 function rowWidth(shape: readonly number[], fallback: number): number {
   const dims = shape.slice(1);
@@ -105,7 +118,9 @@ export async function replayInferenceLog(db: Db, store: ArtifactStore, opts: Rep
       batchSize = 0;
     };
     for (const r of rows) {
-      const req: LoggedRequest = { version: r.version, inputs: r.inputs ?? [], outputs: r.outputs ?? [] };
+      const inputs = decodeInputs(r.inputs);
+      if (inputs === null) { report.skipped++; continue; }
+      const req: LoggedRequest = { version: r.version, inputs, outputs: r.outputs ?? [] };
       const width = rowWidth(input.shape, req.inputs.length);
       if (req.inputs.length === 0 || width === 0 || req.inputs.length % width !== 0) { report.skipped++; continue; }
       const n = req.inputs.length / width;

@@ -13,9 +13,10 @@
  * fails (database down or slow), rows are dropped and counted; inference never waits for, or
  * fails because of, the log.
  *
- * Row layout: `inputs` holds the request's inputs row-major, each row's elements of every model
- * input in signature order (a consumer reshapes by the row width from the version's signature);
- * `outputs` likewise. A request the chosen version could not answer (its inputs broke the version's
+ * Row layout: `inputs` (bytea) holds the request's inputs as float32 little-endian, row-major (the
+ * bytes of a Float32Array), each row's elements of every model input in signature order (a
+ * consumer reshapes by the row width from the version's signature); `outputs` (real[]) likewise,
+ * as an array of floats. A request the chosen version could not answer (its inputs broke the version's
  * contract, or the run failed) is logged with `error` set and no outputs, so canary and shadow
  * gates can compare error rates per version; error rows are never sampled away. Sampling is decided by a hash of the request id, so a request's primary and
  * shadow rows are kept or dropped together. Experiment traffic is never sampled away (its
@@ -262,13 +263,24 @@ function realArray(values: Float32Array, range: Int32Array, i: number): string {
   return `"{${values.subarray(start, range[i * 2 + 1]).join(',')}}"`;
 }
 
+/** A bytea[] literal element: NULL, or the values' float32 little-endian bytes in hex ("\\x..."). */
+function byteaHex(values: Float32Array, range: Int32Array, i: number): string {
+  const start = range[i * 2] as number;
+  if (start < 0) return 'NULL';
+  const end = range[i * 2 + 1] as number;
+  return `"\\\\x${Buffer.from(values.buffer, values.byteOffset + start * 4, (end - start) * 4).toString('hex')}"`;
+}
+
 export const INSERT_SQL = `
   INSERT INTO inference_log (request_id, at, model, version, arm, experiment_id, routing_key_hash, segment, shadow, fallback, inputs, outputs, latency_us, error, worker_id)
-  SELECT r, to_timestamp(t), m, v, a, e, k, s, sh, f, i::real[], o::real[], l, err, $15
-  FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::int[], $14::text[])
+  SELECT r, to_timestamp(t), m, v, a, e, k, s, sh, f, i, o::real[], l, err, $15
+  FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bytea[], $12::text[], $13::int[], $14::text[])
     AS u(r, t, m, v, a, e, k, s, sh, f, i, o, l, err)`;
 
-/** The 15 parameters of INSERT_SQL for a packed batch: array literals built as single strings. */
+/**
+ * The 15 parameters of INSERT_SQL for a packed batch: array literals built as single strings
+ * (inputs as a bytea[] of hex elements, outputs as a text[] of real[] literals).
+ */
 export function insertParameters(p: PackedRows, workerId: string): string[] {
   const n = p.n;
   const requestIds = new Array<string>(n);
@@ -302,7 +314,7 @@ export function insertParameters(p: PackedRows, workerId: string): string[] {
     const f = p.flags[i] as number;
     shadow[i] = f & 1 ? 't' : 'f';
     fallback[i] = f & 2 ? 't' : 'f';
-    inputs[i] = realArray(p.inputValues, p.inputRange, i);
+    inputs[i] = byteaHex(p.inputValues, p.inputRange, i);
     outputs[i] = realArray(p.outputValues, p.outputRange, i);
   }
   const lit = (xs: ArrayLike<unknown> & { join?: (s: string) => string }) => `{${Array.prototype.join.call(xs, ',')}}`;
@@ -480,7 +492,8 @@ export function threadLogWriter(databaseUrl: string, workerId: string, statement
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01T00:00:00Z
 const FLOAT4_OID = 700;
-// The word-swapping below assumes a little-endian host (x86-64, arm64 as run).
+// The word-swapping of outputs and the raw copy of inputs (stored little-endian) assume a
+// little-endian host (x86-64, arm64 as run).
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 if (!LITTLE_ENDIAN) throw new Error('the inference log COPY encoder needs a little-endian host');
 const COPY_COLUMNS = 15;
@@ -515,10 +528,10 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
       const code = p.codes[i * CODE_COLUMNS + c] as number;
       if (code >= 0) size += (dict[code] as Buffer).length;
     }
-    for (const range of [p.inputRange, p.outputRange]) {
-      const s = range[i * 2] as number;
-      if (s >= 0) size += 20 + 8 * ((range[i * 2 + 1] as number) - s);
-    }
+    const inputStart = p.inputRange[i * 2] as number;
+    if (inputStart >= 0) size += 4 * ((p.inputRange[i * 2 + 1] as number) - inputStart);
+    const outputStart = p.outputRange[i * 2] as number;
+    if (outputStart >= 0) size += 20 + 8 * ((p.outputRange[i * 2 + 1] as number) - outputStart);
   }
   const out = Buffer.allocUnsafe(size);
   let at = COPY_SIGNATURE.copy(out, 0);
@@ -530,6 +543,15 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     at += b.copy(out, at);
   };
   const code = (i: number, c: number) => { const k = p.codes[i * CODE_COLUMNS + c] as number; bytes(k < 0 ? null : (dict[k] as Buffer)); };
+  // The inputs bytea: the values' own bytes (float32 little-endian, as this host stores them).
+  const floatBytes = (values: Float32Array, range: Int32Array, i: number) => {
+    const s = range[i * 2] as number;
+    if (s < 0) { at = out.writeInt32BE(-1, at); return; }
+    const length = 4 * ((range[i * 2 + 1] as number) - s);
+    at = out.writeInt32BE(length, at);
+    out.set(new Uint8Array(values.buffer, values.byteOffset + s * 4, length), at);
+    at += length;
+  };
   // Element i of a real[] is a 4-byte length (4) and the float, both big-endian. Built as 32-bit
   // words in an aligned scratch (byte-swapped on this little-endian machine), then copied in one go.
   let scratch = new Uint32Array(256);
@@ -575,7 +597,7 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     const f = p.flags[i] as number;
     at = out.writeInt32BE(1, at); at = out.writeUInt8(f & 1, at);
     at = out.writeInt32BE(1, at); at = out.writeUInt8(f & 2 ? 1 : 0, at);
-    floats(p.inputValues, p.inputRange, i);
+    floatBytes(p.inputValues, p.inputRange, i);
     floats(p.outputValues, p.outputRange, i);
     at = out.writeInt32BE(4, at); at = out.writeInt32BE(p.latencyUs[i] as number, at);
     const errorLength = p.errorLengths[i] as number;

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateAllDown, migrateToLatest } from '../../src/db/migrate.js';
+import { createMigrator, migrateAllDown, migrateToLatest } from '../../src/db/migrate.js';
+import { InferenceLog, kyselyLogWriter, type LogRecord } from '../../src/serving/inference-log.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const TABLES = ['models', 'model_versions', 'traffic_generations', 'serving_workers', 'rollouts', 'rollout_steps',
@@ -80,5 +81,64 @@ describe('migrations on a real PostgreSQL', () => {
       await expect(t.db.insertInto('feedback').values({ model: 'credit', request_id: 'r', metric: 'converted', value: Number.NaN }).execute()).rejects.toThrow(/check constraint/);
       await expect(t.db.insertInto('feedback').values({ model: 'credit', metric: 'converted', value: 1 }).execute()).rejects.toThrow(/check constraint/);
     });
+  });
+});
+
+/** A real[] literal that keeps -0 (String(-0) is "0"). */
+const realLiteral = (xs: Float32Array) => `{${Array.from(xs, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',')}}`;
+
+describe('inference_log.inputs as float32 little-endian bytea (migration 0003)', () => {
+  let t: TestDatabase;
+  beforeAll(async () => { t = await createTestDatabase({ migrate: false }); });
+  afterAll(async () => { await t?.drop(); });
+
+  // Edge values (zeros, extremes, subnormals, infinities, NaN) and random bit patterns.
+  const edges = Float32Array.of(0, -0, 1, -1, 1.5, 0.1, -2.75, 3.4028234663852886e38, -3.4028234663852886e38, 1.1754943508222875e-38,
+    1e-45, -1e-45, 1.1754942106924411e-38, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN);
+  const random = new Float32Array(new Uint32Array(Array.from({ length: 2000 }, (_, i) => (Math.imul(i + 1, 2654435761) ^ (i << 7)) >>> 0)).buffer)
+    .map((x) => (Number.isNaN(x) ? 0.5 : x)); // NaN payloads are not kept by real[] text; tested above as plain NaN
+  const rows = [edges, random, Float32Array.of(42), new Float32Array(0)];
+
+  it('converts logged real[] inputs to their float32 little-endian bytes, and back on down', async () => {
+    const db = t.db as Kysely<unknown>;
+    const to0002 = await createMigrator(db).migrateTo('2026_11_23_0002_lifecycle');
+    expect(to0002.error).toBeUndefined();
+    for (const [i, xs] of [...rows, null].entries()) {
+      await sql`INSERT INTO inference_log (request_id, at, model, version, inputs, outputs, latency_us, worker_id)
+        VALUES (${`m-${i}`}, now(), 'credit', 'v1', ${xs === null ? null : realLiteral(xs)}::real[], '{0.25}', 1, 'w')`.execute(db);
+    }
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea']);
+
+    const after = await t.db.selectFrom('inference_log').select(['request_id', 'inputs', 'outputs']).orderBy('id').execute();
+    expect(after.map((r) => r.inputs)).toEqual([...rows.map((xs) => Buffer.from(xs.buffer)), null]);
+    expect(after.map((r) => r.outputs)).toEqual(after.map(() => [0.25]));
+    const { rows: [comment] } = await sql<{ c: string }>`SELECT col_description('inference_log'::regclass, attnum) AS c FROM pg_attribute
+      WHERE attrelid = 'inference_log'::regclass AND attname = 'inputs'`.execute(db);
+    expect(comment?.c).toMatch(/^float32 little-endian, row-major/);
+    const { rows: fns } = await sql`SELECT proname FROM pg_proc WHERE proname LIKE 'sluice_%f32le%'`.execute(db);
+    expect(fns).toEqual([]);
+
+    // Down: back to the same real[] values (bit for bit, -0 and subnormals included).
+    const down = await createMigrator(db).migrateDown();
+    expect(down.error).toBeUndefined();
+    const { rows: before } = await sql<{ inputs: number[] | null }>`SELECT inputs FROM inference_log ORDER BY id`.execute(db);
+    const bits = (xs: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(xs).buffer));
+    expect(before.map((r) => (r.inputs === null ? null : bits(r.inputs)))).toEqual([...rows.map(bits), null]);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea']);
+  });
+
+  it('the INSERT writer stores inputs that read back as the exact Float32Array bytes', async () => {
+    const log = new InferenceLog(kyselyLogWriter(t.db, 'w-insert'), { workerId: 'w-insert', capacity: 100, batchRows: 100, flushMs: 1000, sampleRate: 1, inputSampleRate: 1 });
+    const record = (requestId: string, extra: Partial<LogRecord>): LogRecord => ({
+      requestId, atMs: Date.now(), model: 'credit', version: 'v1', arm: null, experimentId: null, routingKeyHash: null, segment: null,
+      shadow: false, fallback: false, rows: 1, inputs: null, outputs: [Float32Array.of(0.5)], latencyUs: 10, error: null, ...extra,
+    });
+    log.append(record('ins-0', { inputs: [edges] }));
+    log.append(record('ins-1', { inputs: [Float32Array.of(1, 2, 3, 4), Float32Array.of(9, 8)], rows: 2, outputs: [Float32Array.of(0.1, 0.2)] }));
+    log.append(record('ins-2', { inputs: null }));
+    await log.close();
+    const got = await t.db.selectFrom('inference_log').select(['request_id', 'inputs', 'outputs']).where('worker_id', '=', 'w-insert').orderBy('request_id').execute();
+    expect(got.map((r) => r.inputs)).toEqual([Buffer.from(edges.buffer), Buffer.from(Float32Array.of(1, 2, 9, 3, 4, 8).buffer), null]);
+    expect(got[1]?.outputs?.map(Math.fround)).toEqual([Math.fround(0.1), Math.fround(0.2)]);
   });
 });

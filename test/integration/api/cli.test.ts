@@ -149,7 +149,7 @@ describe('sluice CLI', () => {
     const rollout = await h.t.db.selectFrom('rollouts as r').innerJoin('models as m', 'm.id', 'r.model_id').select('r.started_at').where('m.name', '=', MODEL).executeTakeFirstOrThrow();
     const at = new Date(rollout.started_at.getTime() + 500);
     await h.t.db.insertInto('inference_log').values(rows.map((r, i) => ({
-      request_id: `req-${i}`, at, model: MODEL, version: '1', inputs: r, outputs: [outputs[i] as number], latency_us: 100, worker_id: 'w1',
+      request_id: `req-${i}`, at, model: MODEL, version: '1', inputs: Buffer.from(Float32Array.from(r).buffer), outputs: [outputs[i] as number], latency_us: 100, worker_id: 'w1',
     }))).execute();
     const from = new Date(at.getTime() - 60_000).toISOString();
     const same = await sluice(['replay', '--from', from, '--to', 'now', '--version', `${MODEL}/1`, '--json']);

@@ -183,8 +183,11 @@ describe('telemetry and feedback', () => {
     await infer(w.url, 'credit', inferBody([row(7)], { routing_key: 'user-77' }, { id: 'logged-1' }));
     const logged = await waitFor('the log row', async () => (await t.db.selectFrom('inference_log').selectAll().where('request_id', '=', 'logged-1').executeTakeFirst()) ?? undefined);
     expect(logged).toMatchObject({ model: 'credit', version: 'v1', routing_key_hash: routingKeyHash('user-77'), shadow: false, fallback: false, worker_id: w.app.serving.config.workerId });
-    expect(logged.inputs).toHaveLength(WIDTH());
-    expect(logged.inputs?.[0]).toBeCloseTo(row(7)[0] as number, 5);
+    // inputs: float32 little-endian bytes (bytea), exactly the request's values.
+    expect(logged.inputs).toBeInstanceOf(Buffer);
+    expect(logged.inputs).toHaveLength(4 * WIDTH());
+    const inputs = Array.from({ length: WIDTH() }, (_, j) => (logged.inputs as Buffer).readFloatLE(4 * j));
+    expect(inputs).toEqual(Array.from(Float32Array.from(row(7))));
     expect(logged.outputs).toHaveLength(1);
     expect(logged.latency_us).toBeGreaterThan(0);
     expect(logged.error).toBeNull();

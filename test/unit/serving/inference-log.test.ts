@@ -1,7 +1,7 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type DatabaseConnection, type QueryResult } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/schema.js';
-import { InferenceLog, kyselyLogWriter, type LogRecord } from '../../../src/serving/inference-log.js';
+import { encodeCopy, InferenceLog, kyselyLogWriter, type LogRecord, type PackedRows } from '../../../src/serving/inference-log.js';
 
 /** A database whose queries hang (a stalled server), fail, or succeed, recording what was sent. */
 function fakeDb(mode: { current: 'hang' | 'fail' | 'ok' }, sent: CompiledQuery[]) {
@@ -63,9 +63,11 @@ describe('InferenceLog', () => {
     expect(written).toBe(1);
     const q = sent[sent.length - 1] as CompiledQuery;
     expect(q.sql).toMatch(/INSERT INTO inference_log .* FROM unnest\(/s);
-    // Array literals: quoted strings with escapes, NULLs, row-major interleaving of two inputs.
+    // Array literals: quoted strings with escapes, NULLs, row-major interleaving of two inputs
+    // (inputs as a bytea[] element: the float32 little-endian bytes in hex).
     expect(q.parameters).toContain('{"tr\\"eat\\\\ment"}');
-    expect(q.parameters).toContain('{"{1,2,9,3,4,8}"}');
+    expect(q.sql).toContain('$11::bytea[]');
+    expect(q.parameters).toContain(`{"\\\\x${Buffer.from(Float32Array.of(1, 2, 9, 3, 4, 8).buffer).toString('hex')}"}`);
     expect(q.parameters).toContain('{NULL}');
     expect(q.parameters).toContain('worker-1');
     expect(q.sql).toContain('error');
@@ -81,5 +83,75 @@ describe('InferenceLog', () => {
       expect(log.sampled(`req-${i}`, 'exp')).toBe(true);
     }
     expect(Math.abs(kept / 10_000 - 0.3)).toBeLessThan(0.02);
+  });
+});
+
+/** The tuples of a binary COPY payload: per row, each field's bytes (null for NULL). */
+function decodeCopy(payload: Buffer): Array<Array<Buffer | null>> {
+  expect(payload.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+  let at = 11;
+  expect(payload.readInt32BE(at)).toBe(0); // flags
+  at += 4;
+  at += 4 + payload.readInt32BE(at); // header extension
+  const rows: Array<Array<Buffer | null>> = [];
+  for (;;) {
+    const fields = payload.readInt16BE(at);
+    at += 2;
+    if (fields === -1) break;
+    const row: Array<Buffer | null> = [];
+    for (let f = 0; f < fields; f++) {
+      const length = payload.readInt32BE(at);
+      at += 4;
+      if (length < 0) { row.push(null); continue; }
+      row.push(payload.subarray(at, at + length));
+      at += length;
+    }
+    rows.push(row);
+  }
+  expect(at).toBe(payload.length);
+  return rows;
+}
+
+/** A binary real[] (one dimension, no NULLs) as numbers. */
+function decodeRealArray(b: Buffer): number[] {
+  expect(b.readInt32BE(0)).toBe(1); // dimensions
+  expect(b.readInt32BE(8)).toBe(700); // float4
+  const n = b.readInt32BE(12);
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) {
+    expect(b.readInt32BE(20 + 8 * k)).toBe(4);
+    out.push(b.readFloatBE(24 + 8 * k));
+  }
+  return out;
+}
+
+describe('encodeCopy', () => {
+  it('writes inputs as a bytea of exactly the Float32Array bytes, outputs as real[]', async () => {
+    const batches: PackedRows[] = [];
+    const log = new InferenceLog({ write: async (rows) => { batches.push(rows); }, close: async () => undefined }, {
+      workerId: 'w', capacity: 100, batchRows: 100, flushMs: 1000, sampleRate: 1, inputSampleRate: 1,
+    });
+    const a = Float32Array.of(1.5, -2, 0.1, Number.NaN, -0, 3.4e38, 1e-45);
+    const b1 = Float32Array.of(1, 2, 3, 4);
+    const b2 = Float32Array.of(9, 8);
+    log.append(record(0, { inputs: [a], outputs: [Float32Array.of(0.25)] }));
+    log.append(record(1, { inputs: null, outputs: null, error: 'bad_request: nope' }));
+    // Two model inputs, two rows: interleaved row-major (row 0: 1, 2, 9; row 1: 3, 4, 8).
+    log.append(record(2, { rows: 2, inputs: [b1, b2], outputs: [Float32Array.of(0.5, 0.75)], requestId: 'réq-2' }));
+    await log.close();
+    expect(batches).toHaveLength(1);
+    const rows = decodeCopy(encodeCopy(batches[0] as PackedRows, 'worker-7'));
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect(r).toHaveLength(15);
+    const [r0, r1, r2] = rows as [Array<Buffer | null>, Array<Buffer | null>, Array<Buffer | null>];
+    expect(r0[10]).toEqual(Buffer.from(a.buffer));
+    expect(decodeRealArray(r0[11] as Buffer)).toEqual([0.25]);
+    expect(r1[10]).toBeNull();
+    expect(r1[11]).toBeNull();
+    expect(r1[13]?.toString()).toBe('bad_request: nope');
+    expect(r2[10]).toEqual(Buffer.from(Float32Array.of(1, 2, 9, 3, 4, 8).buffer));
+    expect(decodeRealArray(r2[11] as Buffer)).toEqual([0.5, 0.75]);
+    expect(r2[0]?.toString()).toBe('réq-2');
+    expect(r2[14]?.toString()).toBe('worker-7');
   });
 });
