@@ -130,10 +130,10 @@ export interface LiveWorker {
 export interface FleetCallOptions {
   /** Bearer token for the workers' admin routes; defaults to SLUICE_ADMIN_TOKEN (none: insecure dev workers). */
   adminToken?: string | null;
-  /** Use this fetch instead of the built-in keep-alive client (tests, proxies). */
   /** Workers whose last heartbeat is older than this are not live. Default 10 s. */
   maxHeartbeatAgeMs?: number;
   timeoutMs?: number;
+  /** Use this fetch instead of the built-in keep-alive client (tests, proxies). */
   fetch?: typeof fetch;
 }
 
@@ -201,11 +201,12 @@ export interface PushResult {
  * worker acks when it serves that generation or a newer one; it loads referenced versions first
  * if it lacks them, so prewarm before pushing to keep the push fast.
  */
-export async function pushGeneration(db: Kysely<Database>, args: { model: string; generation?: number | TrafficGeneration } & FleetCallOptions): Promise<PushResult> {
-  // The generation as just published saves a read; the worker list is read at the same time.
+export async function pushGeneration(db: Kysely<Database>, args: { model: string; generation?: number | TrafficGeneration; workers?: LiveWorker[] } & FleetCallOptions): Promise<PushResult> {
+  // The generation as just published saves a read; the worker list is read at the same time
+  // (or was, by a caller that read it beside the publish).
   const [g, workers] = await Promise.all([
     typeof args.generation === 'object' ? args.generation : readGeneration(db, args.model, args.generation),
-    liveWorkers(db, args),
+    args.workers ?? liveWorkers(db, args),
   ]);
   if (!g) throw new FleetError('not_found', `model ${args.model} has no generation${args.generation !== undefined ? ` ${String(args.generation)}` : ''}`);
   const acks = await Promise.all(workers.map(async (w) => {
@@ -255,8 +256,10 @@ const toAck = (r: WorkerResult): WorkerAck => ({ worker: r.workerId, ok: r.ok, m
 export function createFleetClient(db: Kysely<Database>, options: FleetCallOptions = {}): FleetClient {
   return {
     async applyGeneration(args): Promise<AppliedGeneration> {
-      const published = await publishGeneration(db, args);
-      const pushed = await pushGeneration(db, { ...options, model: args.model, generation: { ...(published.spec as GenerationSpec), generation: published.generation, weights: published.weights } });
+      // The worker list is read while the generation commits: a worker that registers in between
+      // reads the latest generation itself after it starts listening, so it misses nothing.
+      const [published, workers] = await Promise.all([publishGeneration(db, args), liveWorkers(db, options)]);
+      const pushed = await pushGeneration(db, { ...options, model: args.model, workers, generation: { ...(published.spec as GenerationSpec), generation: published.generation, weights: published.weights } });
       return { generation: pushed.generation, workers: pushed.workers, acked: pushed.acked, allAcked: pushed.allAcked, acks: pushed.acks.map(toAck) };
     },
     async prewarm(args): Promise<PrewarmResult> {
