@@ -5,7 +5,8 @@
 //   sluice_rps                 a real Sluice worker process: single-row JSON, routing (a 50/50
 //                              experiment over two versions, 1000 distinct routing keys) and the
 //                              inference log into PostgreSQL on
-//   sluice_p99_ms_half_load    p99 at half of sluice_rps (a rate-limited run)
+//   sluice_p99_ms_half_load    p99 at half of sluice_rps (a paced run: requests spread evenly over
+//                              each second by bench/support/paced-child.ts; hello at the same rate beside it)
 //   batch64_rows_per_s         64-row JSON requests
 //   batch64_binary_rows_per_s  64-row binary tensor requests (binary output too)
 //   inproc_rows_per_s          ONNX Runtime in this process, 64-row batches, no HTTP
@@ -60,7 +61,7 @@ async function phase(name: string, target: Child, o: Omit<LoadOptions, 'duration
 }
 
 /** ONNX Runtime alone: 64-row batches back to back on this thread, the ceiling for rows/s. */
-async function inProcessRowsPerSecond(durationS: number): Promise<number> {
+async function inProcessRowsPerSecond(durationS: number): Promise<{ rowsPerSecond: number; runUsByRows: Record<string, number> }> {
   const model = await loadModelSession(fixturePath('mlp'), { sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } });
   const x = new ort.Tensor('float32', Float32Array.from(features(64)), [64, width]);
   const feeds = { [inputName]: x };
@@ -73,9 +74,20 @@ async function inProcessRowsPerSecond(durationS: number): Promise<number> {
     runs += 100;
   }
   const rowsPerSecond = (runs * 64) / ((performance.now() - started) / 1000);
+  // What one run costs by its size: why batches are capped at 256 rows (SLUICE_MAX_BATCH_ROWS).
+  const runUsByRows: Record<string, number> = {};
+  for (const rows of [1, 16, 64, 256, 1024]) {
+    const t = new ort.Tensor('float32', Float32Array.from(features(rows)), [rows, width]);
+    const f = { [inputName]: t };
+    for (let i = 0; i < 200; i++) await model.session.run(f);
+    const n = 2000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await model.session.run(f);
+    runUsByRows[rows] = Math.round(((performance.now() - t0) * 1000 / n) * 10) / 10;
+  }
   await model.session.release();
-  console.log(`  ${'inproc (64-row runs)'.padEnd(28)} ${fmt(rowsPerSecond).padStart(8)} rows/s`);
-  return rowsPerSecond;
+  console.log(`  ${'inproc (64-row runs)'.padEnd(28)} ${fmt(rowsPerSecond).padStart(8)} rows/s   µs per run by rows: ${JSON.stringify(runUsByRows)}`);
+  return { rowsPerSecond, runUsByRows };
 }
 
 async function main(): Promise<void> {
@@ -121,7 +133,7 @@ async function main(): Promise<void> {
     });
     for (const c of children.splice(0)) await c.stop();
     await sleep(500);
-    const inproc = await inProcessRowsPerSecond(seconds);
+    const { rowsPerSecond: inproc, runUsByRows } = await inProcessRowsPerSecond(seconds);
 
     const failed = [helloP, naiveP, sluiceP, halfP, helloHalfP, batchP, binaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
     const figures = {
@@ -156,6 +168,7 @@ async function main(): Promise<void> {
         sluice_half_load: round1(halfP.serverCpuUsPerRequest), hello_half_load: round1(helloHalfP.serverCpuUsPerRequest), batch64_json: round1(batchP.serverCpuUsPerRequest), batch64_binary: round1(binaryP.serverCpuUsPerRequest),
       },
       latencyMs: { hello: helloP.result.latencyMs, naive: naiveP.result.latencyMs, sluice: sluiceP.result.latencyMs, sluice_half_load: halfP.result.latencyMs, hello_same_rate: helloHalfP.result.latencyMs },
+      inprocRunUsByRows: runUsByRows,
       reference: { hello_p99_ms_same_rate: Math.round(helloHalfP.result.latencyMs.p99 * 1000) / 1000 },
       loadAverageDuring: { hello: helloP.loadAverage, naive: naiveP.loadAverage, sluice: sluiceP.loadAverage },
       failedRequests: failed,

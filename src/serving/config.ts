@@ -24,7 +24,7 @@ export interface ServingConfig {
   executionProvider: string;
   /**
    * Rows per ONNX Runtime run. 256: a run of the credit MLP costs 13 µs at 64 rows and 21 µs at
-   * 256 (bench/_ort figures in BENCHMARKS.md), so 64-row requests share runs four at a time.
+   * 256 (bench:serving's in-process sweep, BENCHMARKS.md), so 64-row requests share runs four at a time.
    */
   maxBatchRows: number;
   maxBatchWaitUs: number;
