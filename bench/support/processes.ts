@@ -92,11 +92,16 @@ function stopper(p: ChildProcess): () => Promise<void> {
   };
 }
 
-/** A real serving worker process (src/serving/server.ts), ready once it has joined the fleet. */
-export async function startServingWorker(o: { databaseUrl: string; workerId: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<Child> {
+/**
+ * A real serving worker process (src/serving/server.ts), ready once it has joined the fleet.
+ * To look inside one under a benchmark's load: SLUICE_BENCH_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" or "--trace-gc") goes to its node, and SLUICE_BENCH_WORKER_STDOUT=1
+ * passes its output through to stderr.
+ */
+export async function startServingWorker(o: { databaseUrl: string; workerId: string; env?: Record<string, string> }): Promise<Child> {
   const port = await freePort();
-  // nodeArgs: e.g. SLUICE_BENCH_NODE_ARGS=--cpu-prof to profile the worker under a benchmark's load.
-  const p = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+  const nodeArgs = process.env.SLUICE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
     cwd: projectRoot,
     env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', ...o.env },
     stdio: ['pipe', 'pipe', 'pipe'],
