@@ -413,7 +413,7 @@ class Connection {
   private dispatch(head: Head, body: Buffer): void {
     const slot = this.open(head.http10, !head.keepAlive);
     const target = head.method === 'POST' ? matchInferUrl(head.url) : null;
-    if (target !== null && this.server.fastInfer) {
+    if (target !== null) {
       if (body.length === 0) {
         this.fill(slot, 400, JSON_TYPE, '{"error":"the request body is empty; expected a JSON object with an \\"inputs\\" array"}');
         return;
@@ -523,8 +523,6 @@ export class FastHttpServer {
   readonly requestTimeoutMs: number;
   readonly maxInflightPerConnection: number;
   closing = false;
-  /** Infer requests on the fast path; false hands them to the app like any other route. */
-  fastInfer = true;
 
   constructor(readonly o: FastHttpOptions) {
     this.bodyLimitBytes = o.bodyLimitBytes;
@@ -558,10 +556,6 @@ export class FastHttpServer {
     const closeAll = server.closeAllConnections.bind(server);
     server.close = (cb?: (err?: Error) => void) => { this.closeConnections(); return close(cb); };
     server.closeIdleConnections = () => { this.closeConnections(); closeIdle(); };
-    server.closeAllConnections = () => {
-      this.closing = true;
-      for (const c of this.connections) c.drain();
-      closeAll();
-    };
+    server.closeAllConnections = () => { this.closeConnections(); closeAll(); };
   }
 }
