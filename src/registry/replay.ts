@@ -6,6 +6,7 @@ import { loadModelSession, runFloatMatrix } from '../models/onnx-runtime.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { Db } from './db.js';
 import { RegistryError } from './errors.js';
+import { float32sFromBytes } from '../shared/float32-bytes.js';
 
 export interface ReplayOptions {
   model: string;
@@ -36,17 +37,9 @@ export interface ReplayReport {
 
 interface LoggedRequest { version: string; inputs: Float32Array; outputs: number[] }
 
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-
-/** A logged inputs column (float32 little-endian bytes) as floats; null when its length is not whole floats. */
+/** A logged inputs column as floats; null when its length is not whole floats. */
 function decodeInputs(bytes: Buffer | null): Float32Array | null {
-  if (bytes === null) return new Float32Array(0);
-  if (bytes.length % 4 !== 0) return null;
-  // Copied into a fresh (aligned) buffer: the Buffer may sit at any offset of a shared pool.
-  const values = new Float32Array(bytes.length / 4);
-  if (LITTLE_ENDIAN) new Uint8Array(values.buffer).set(bytes);
-  else for (let i = 0; i < values.length; i++) values[i] = bytes.readFloatLE(i * 4);
-  return values;
+  return bytes === null ? new Float32Array(0) : float32sFromBytes(bytes);
 }
 
 function rowWidth(shape: readonly number[], fallback: number): number {

@@ -28,6 +28,7 @@ import { murmur3 } from '../shared/routing-hash.js';
 import type { TypedArray } from './tensors.js';
 import { startModuleThread } from './threads.js';
 import type { Worker } from 'node:worker_threads';
+import { LITTLE_ENDIAN } from '../shared/float32-bytes.js';
 
 export interface LogRecord {
   requestId: string;
@@ -494,7 +495,6 @@ const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01T00:00:00Z
 const FLOAT4_OID = 700;
 // The word-swapping of outputs and the raw copy of inputs (stored little-endian) assume a
 // little-endian host (x86-64, arm64 as run).
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 if (!LITTLE_ENDIAN) throw new Error('the inference log COPY encoder needs a little-endian host');
 const COPY_COLUMNS = 15;
 

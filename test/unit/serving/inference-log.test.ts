@@ -2,6 +2,7 @@ import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQue
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/schema.js';
 import { encodeCopy, InferenceLog, kyselyLogWriter, type LogRecord, type PackedRows } from '../../../src/serving/inference-log.js';
+import { float32sFromBytes } from '../../../src/shared/float32-bytes.js';
 
 /** A database whose queries hang (a stalled server), fail, or succeed, recording what was sent. */
 function fakeDb(mode: { current: 'hang' | 'fail' | 'ok' }, sent: CompiledQuery[]) {
@@ -153,5 +154,18 @@ describe('encodeCopy', () => {
     expect(decodeRealArray(r2[11] as Buffer)).toEqual([0.5, 0.75]);
     expect(r2[0]?.toString()).toBe('réq-2');
     expect(r2[14]?.toString()).toBe('worker-7');
+  });
+});
+
+describe('float32sFromBytes (reading a logged inputs column back)', () => {
+  it('copies little-endian floats out of a Buffer at any offset, and refuses a partial float', () => {
+    const values = Float32Array.of(1.5, -0, 3.4028234663852886e38, Number.NaN);
+    const pooled = Buffer.alloc(3 + values.byteLength);
+    Buffer.from(values.buffer).copy(pooled, 3); // an odd offset, as in a shared pool
+    const decoded = float32sFromBytes(pooled.subarray(3));
+    expect(decoded).not.toBeNull();
+    expect(Array.from(decoded as Float32Array)).toEqual(Array.from(values));
+    expect(Object.is((decoded as Float32Array)[1], -0)).toBe(true);
+    expect(float32sFromBytes(pooled.subarray(3, 9))).toBeNull();
   });
 });
