@@ -107,7 +107,9 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
       await sql`INSERT INTO inference_log (request_id, at, model, version, inputs, outputs, latency_us, worker_id)
         VALUES (${`m-${i}`}, now(), 'credit', 'v1', ${xs === null ? null : realLiteral(xs)}::real[], '{0.25}', 1, 'w')`.execute(db);
     }
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea']);
+    const to0003 = await createMigrator(db).migrateTo('2026_12_04_0003_inference_log_inputs_bytea');
+    expect(to0003.error).toBeUndefined();
+    expect(to0003.results?.map((r) => r.migrationName)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea']);
 
     const after = await t.db.selectFrom('inference_log').select(['request_id', 'inputs', 'outputs']).orderBy('id').execute();
     expect(after.map((r) => r.inputs)).toEqual([...rows.map((xs) => Buffer.from(xs.buffer)), null]);
@@ -124,7 +126,10 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     const { rows: before } = await sql<{ inputs: number[] | null }>`SELECT inputs FROM inference_log ORDER BY id`.execute(db);
     const bits = (xs: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(xs).buffer));
     expect(before.map((r) => (r.inputs === null ? null : bits(r.inputs)))).toEqual([...rows.map(bits), null]);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index']);
+    // One index led by model remains: (model, version, at) serves the window queries and replay.
+    const { rows: indexes } = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE tablename = 'inference_log' AND indexdef LIKE '%(model%' ORDER BY indexname`.execute(db);
+    expect(indexes.map((r) => r.indexname)).toEqual(['inference_log_model_version_at_idx']);
   });
 
   it('the INSERT writer stores inputs that read back as the exact Float32Array bytes', async () => {
