@@ -81,8 +81,7 @@ async function main(): Promise<void> {
       propagation.push(t1 - t0);
       push.push(Math.max(...applied.acks.map((a) => a.ms)));
       for (const a of applied.acks) perWorkerAck.push(a.ms);
-      const published = { generation: applied.generation };
-      last = published.generation;
+      last = applied.generation;
       await sleep(gapMs);
     }
     await loadDone;

@@ -76,6 +76,8 @@ export interface FastHttpOptions {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const JSON_TYPE = 'content-type: application/json; charset=utf-8\r\n';
+/** Any failure that is not the caller's: details go to the log, never to the client. */
+const MASKED_500 = '{"error":"internal error; see the worker log"}';
 
 let dateSecond = -1;
 let dateLine = '';
@@ -432,7 +434,7 @@ class Connection {
           return;
         }
         this.server.o.onError(err);
-        this.fill(slot, 500, JSON_TYPE, '{"error":"internal error; see the worker log"}');
+        this.fill(slot, 500, JSON_TYPE, MASKED_500);
       });
       return;
     }
@@ -457,7 +459,7 @@ class Connection {
       else this.fillRaw(slot, r.statusCode, lines + `content-length: ${r.body.length}\r\n`, r.body);
     }, (err: unknown) => {
       this.server.o.onError(err);
-      this.fill(slot, 500, JSON_TYPE, '{"error":"internal error; see the worker log"}');
+      this.fill(slot, 500, JSON_TYPE, MASKED_500);
     });
   }
 

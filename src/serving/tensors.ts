@@ -76,7 +76,6 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-/** A fresh typed array of `datatype` holding `length` elements. */
 /**
  * Small tensors are carved from a shared slab rather than each getting its own ArrayBuffer: a
  * fresh buffer per request (a malloc, a zero fill and external-memory accounting in V8) was the
@@ -88,6 +87,7 @@ const SLAB_LIMIT_BYTES = 4096;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabUsed = 0;
 
+/** A fresh (zeroed) typed array of `datatype` holding `length` elements. */
 export function allocate(d: DatatypeInfo, length: number): TypedArray {
   if (d.array === null) throw new Error(`${d.oip} tensors have no typed array`);
   const bytes = length * d.bytes;
