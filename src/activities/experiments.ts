@@ -37,9 +37,14 @@ export function createExperimentActivities(db: Kysely<Database>) {
     },
 
     async collectExperimentStats(args: { experimentId: string; model: string; metrics: string[]; since: string }): Promise<ExperimentSnapshot> {
+      // inference_log is indexed by time only (BRIN on at): every scan of it is bounded below by
+      // the experiment's start, less a margin for serving workers whose clocks run behind the
+      // database's (the experiment id, not the bound, decides which rows count).
+      const loggedSince = sql`${args.since}::timestamptz - interval '5 minutes'`;
       const assignedRows = await sql<{ arm: string; n: string }>`
         SELECT arm, count(DISTINCT routing_key_hash)::text AS n FROM inference_log
         WHERE experiment_id = ${args.experimentId} AND routing_key_hash IS NOT NULL AND NOT shadow AND arm IS NOT NULL
+          AND at >= ${loggedSince}
         GROUP BY arm`.execute(db);
       const assigned = Object.fromEntries(assignedRows.rows.map((r) => [r.arm, Number(r.n)]));
       const metrics: ExperimentSnapshot['metrics'] = {};
@@ -49,11 +54,13 @@ export function createExperimentActivities(db: Kysely<Database>) {
           WITH units AS (
             SELECT DISTINCT ON (routing_key_hash) routing_key_hash, arm FROM inference_log
             WHERE experiment_id = ${args.experimentId} AND routing_key_hash IS NOT NULL AND NOT shadow AND arm IS NOT NULL
+              AND at >= ${loggedSince}
             ORDER BY routing_key_hash, at
           ), outcomes AS (
             SELECT COALESCE(f.routing_key_hash, l.routing_key_hash) AS routing_key_hash, sum(f.value) AS total, max(f.value) AS best
             FROM feedback f
             LEFT JOIN inference_log l ON f.routing_key_hash IS NULL AND l.request_id = f.request_id AND NOT l.shadow
+              AND l.at >= ${loggedSince}
             WHERE f.model = ${args.model} AND f.metric = ${metric} AND f.at >= ${args.since}::timestamptz
             GROUP BY 1
           )

@@ -52,7 +52,9 @@ export function createMetricsActivities(db: Kysely<Database>) {
                count(*) FILTER (WHERE p.error IS NULL AND s.error IS NULL AND (p.outputs[1] >= 0.5) = (s.outputs[1] >= 0.5))::text AS agreed,
                count(*) FILTER (WHERE s.error IS NOT NULL)::text AS shadow_errors
         FROM inference_log s
+        -- A shadow row carries its primary's arrival time, so the primary lies in the same window.
         JOIN inference_log p ON p.request_id = s.request_id AND NOT p.shadow AND p.version = ${args.primary}
+          AND p.at >= ${args.from}::timestamptz AND p.at < ${args.to}::timestamptz
         WHERE s.model = ${args.model} AND s.shadow AND s.version = ${args.shadow}
           AND s.at >= ${args.from}::timestamptz AND s.at < ${args.to}::timestamptz`.execute(db);
       const compared = Number(rows[0]?.compared ?? 0);

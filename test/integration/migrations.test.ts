@@ -126,10 +126,20 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     const { rows: before } = await sql<{ inputs: number[] | null }>`SELECT inputs FROM inference_log ORDER BY id`.execute(db);
     const bits = (xs: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(xs).buffer));
     expect(before.map((r) => (r.inputs === null ? null : bits(r.inputs)))).toEqual([...rows.map(bits), null]);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index']);
-    // One index led by model remains: (model, version, at) serves the window queries and replay.
-    const { rows: indexes } = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE tablename = 'inference_log' AND indexdef LIKE '%(model%' ORDER BY indexname`.execute(db);
-    expect(indexes.map((r) => r.indexname)).toEqual(['inference_log_model_version_at_idx']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index', '2026_12_04_0005_inference_log_brin']);
+  });
+
+  it('leaves inference_log with its primary key and one BRIN index on time, and puts the B-trees back on down', async () => {
+    const db = t.db as Kysely<unknown>;
+    const indexes = async () => (await sql<{ indexname: string; indexdef: string }>`
+      SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'inference_log' ORDER BY indexname`.execute(db)).rows;
+    expect((await indexes()).map((r) => r.indexname)).toEqual(['inference_log_at_brin', 'inference_log_pkey']);
+    expect((await indexes())[0]?.indexdef).toMatch(/USING brin \(at\)/);
+    const down = await createMigrator(db).migrateTo('2026_12_04_0004_inference_log_one_model_index');
+    expect(down.error).toBeUndefined();
+    expect((await indexes()).map((r) => r.indexname)).toEqual([
+      'inference_log_experiment_idx', 'inference_log_model_version_at_idx', 'inference_log_pkey', 'inference_log_request_idx']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0005_inference_log_brin']);
   });
 
   it('the INSERT writer stores inputs that read back as the exact Float32Array bytes', async () => {
