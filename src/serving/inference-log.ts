@@ -52,20 +52,21 @@ export interface LogRecord {
 
 /**
  * A batch of log rows in columns, ready to transfer to a thread: numbers in typed arrays, names
- * as codes into `dictionary`, unique strings (request ids, key hashes) concatenated with their
- * lengths, tensor values in one Float32Array each with per-row [start, end) (start -1 for NULL).
+ * as codes into `dictionary`, unique strings (request ids, key hashes, errors) as UTF-8 bytes
+ * with per-row byte lengths, tensor values in one Float32Array each with per-row [start, end)
+ * (start -1 for NULL).
  */
 export interface PackedRows {
   n: number;
   dictionary: string[];
   /** Per row: model, version, arm, experiment, segment as dictionary codes (-1 for NULL). */
   codes: Int32Array;
-  requestIds: string;
+  requestIds: Uint8Array;
   requestIdLengths: Int32Array;
-  keyHashes: string;
+  keyHashes: Uint8Array;
   /** -1 for NULL. */
   keyHashLengths: Int32Array;
-  errors: string;
+  errors: Uint8Array;
   /** -1 for NULL. */
   errorLengths: Int32Array;
   atMs: Float64Array;
@@ -79,18 +80,57 @@ export interface PackedRows {
 }
 
 const CODE_COLUMNS = 5;
+const utf8 = new TextEncoder();
 
-/** Appends records into growable column buffers; `take()` hands them over and starts fresh ones. */
+/** A growable pool of UTF-8 bytes. */
+class TextPool {
+  used = 0;
+  constructor(public bytes: Uint8Array) {}
+
+  /** Appends `s`; returns its length in bytes. ASCII (ids, hex hashes) is copied char by char. */
+  append(s: string): number {
+    if (this.used + s.length * 3 > this.bytes.length) {
+      const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.used + s.length * 3));
+      bigger.set(this.bytes.subarray(0, this.used));
+      this.bytes = bigger;
+    }
+    const start = this.used;
+    const out = this.bytes;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return this.appendUtf8(s, start);
+      out[start + i] = c;
+    }
+    this.used = start + s.length;
+    return s.length;
+  }
+
+  private appendUtf8(s: string, start: number): number {
+    const { written } = utf8.encodeInto(s, this.bytes.subarray(start));
+    this.used = start + written;
+    return written;
+  }
+}
+
+/**
+ * Appends records into growable column buffers; `take()` hands them over and starts fresh ones.
+ *
+ * Nothing a record leaves behind is a JavaScript object: strings go into byte pools, numbers into
+ * typed arrays. Rows wait up to a flush interval (100 ms), long enough to live through a few
+ * young-generation collections; as strings (a concatenated rope of ids and hashes) they were
+ * copied by every scavenge and promoted, and the scavenges under load doubled to about 2 ms,
+ * a direct cost to the p99 of every request.
+ */
 class LogColumns {
   n = 0;
   private dictionary: string[] = [];
   private dictIndex = new Map<string, number>();
   private codes = new Int32Array(0);
-  private requestIds = '';
+  private requestIds = new TextPool(new Uint8Array(0));
   private requestIdLengths = new Int32Array(0);
-  private keyHashes = '';
+  private keyHashes = new TextPool(new Uint8Array(0));
   private keyHashLengths = new Int32Array(0);
-  private errors = '';
+  private errors = new TextPool(new Uint8Array(0));
   private errorLengths = new Int32Array(0);
   private atMs = new Float64Array(0);
   private latencyUs = new Int32Array(0);
@@ -103,22 +143,51 @@ class LogColumns {
   private outputRange = new Int32Array(0);
 
   constructor(private rowCapacity: number) {
-    this.allocate(rowCapacity);
+    this.allocate(rowCapacity, rowCapacity * 32, rowCapacity * 4);
   }
 
-  private allocate(rows: number): void {
+  /** Fresh columns for `rows` rows (their buffers go to the writer whole, see take()). */
+  private allocate(rows: number, inputValues: number, outputValues: number): void {
     this.rowCapacity = rows;
     this.codes = new Int32Array(rows * CODE_COLUMNS);
+    this.requestIds = new TextPool(new Uint8Array(rows * 36));
     this.requestIdLengths = new Int32Array(rows);
+    this.keyHashes = new TextPool(new Uint8Array(rows * 16));
     this.keyHashLengths = new Int32Array(rows);
+    this.errors = new TextPool(new Uint8Array(64));
     this.errorLengths = new Int32Array(rows);
     this.atMs = new Float64Array(rows);
     this.latencyUs = new Int32Array(rows);
     this.flags = new Uint8Array(rows);
     this.inputRange = new Int32Array(rows * 2);
     this.outputRange = new Int32Array(rows * 2);
-    if (this.inputValues.length === 0) this.inputValues = new Float32Array(rows * 32);
-    if (this.outputValues.length === 0) this.outputValues = new Float32Array(rows * 4);
+    this.inputValues = new Float32Array(inputValues);
+    this.inputUsed = 0;
+    this.outputValues = new Float32Array(outputValues);
+    this.outputUsed = 0;
+  }
+
+  /** Takes over the buffers of a batch the writer is done with (each whole, not its views). */
+  private adopt(b: PackedRows): void {
+    const whole = (a: { buffer: ArrayBufferLike }) => a.buffer as ArrayBuffer;
+    const rows = whole(b.requestIdLengths).byteLength / 4;
+    this.rowCapacity = rows;
+    this.codes = new Int32Array(whole(b.codes));
+    this.requestIds = new TextPool(new Uint8Array(whole(b.requestIds)));
+    this.requestIdLengths = new Int32Array(whole(b.requestIdLengths));
+    this.keyHashes = new TextPool(new Uint8Array(whole(b.keyHashes)));
+    this.keyHashLengths = new Int32Array(whole(b.keyHashLengths));
+    this.errors = new TextPool(new Uint8Array(whole(b.errors)));
+    this.errorLengths = new Int32Array(whole(b.errorLengths));
+    this.atMs = new Float64Array(whole(b.atMs));
+    this.latencyUs = new Int32Array(whole(b.latencyUs));
+    this.flags = new Uint8Array(whole(b.flags));
+    this.inputRange = new Int32Array(whole(b.inputRange));
+    this.outputRange = new Int32Array(whole(b.outputRange));
+    this.inputValues = new Float32Array(whole(b.inputValues));
+    this.inputUsed = 0;
+    this.outputValues = new Float32Array(whole(b.outputValues));
+    this.outputUsed = 0;
   }
 
   private grow(): void {
@@ -188,12 +257,9 @@ class LogColumns {
     this.codes[c + 2] = this.code(r.arm);
     this.codes[c + 3] = this.code(r.experimentId);
     this.codes[c + 4] = this.code(r.segment);
-    this.requestIds += r.requestId;
-    this.requestIdLengths[i] = r.requestId.length;
-    if (r.routingKeyHash === null) this.keyHashLengths[i] = -1;
-    else { this.keyHashes += r.routingKeyHash; this.keyHashLengths[i] = r.routingKeyHash.length; }
-    if (r.error == null) this.errorLengths[i] = -1;
-    else { this.errors += r.error; this.errorLengths[i] = r.error.length; }
+    this.requestIdLengths[i] = this.requestIds.append(r.requestId);
+    this.keyHashLengths[i] = r.routingKeyHash === null ? -1 : this.keyHashes.append(r.routingKeyHash);
+    this.errorLengths[i] = r.error == null ? -1 : this.errors.append(r.error);
     this.atMs[i] = r.atMs;
     this.latencyUs[i] = Math.max(0, Math.min(2147483647, Math.round(r.latencyUs)));
     this.flags[i] = (r.shadow ? 1 : 0) | (r.fallback ? 2 : 0);
@@ -213,42 +279,45 @@ class LogColumns {
     }
   }
 
-  /** The buffered rows as a transferable batch; the columns start over empty. */
-  take(): PackedRows {
+  /**
+   * The buffered rows as a transferable batch: views over the filled buffers themselves
+   * (transferred whole to the writer), not copies. The columns start over on `spare`, the
+   * buffers of a batch the writer has finished with (two sets take turns, so a steady load
+   * allocates nothing), or on fresh ones of the same sizes.
+   */
+  take(spare: PackedRows | null = null): PackedRows {
     const n = this.n;
     const packed: PackedRows = {
       n,
       dictionary: this.dictionary,
-      codes: this.codes.slice(0, n * CODE_COLUMNS),
-      requestIds: this.requestIds,
-      requestIdLengths: this.requestIdLengths.slice(0, n),
-      keyHashes: this.keyHashes,
-      keyHashLengths: this.keyHashLengths.slice(0, n),
-      errors: this.errors,
-      errorLengths: this.errorLengths.slice(0, n),
-      atMs: this.atMs.slice(0, n),
-      latencyUs: this.latencyUs.slice(0, n),
-      flags: this.flags.slice(0, n),
-      inputValues: this.inputValues.slice(0, this.inputUsed),
-      inputRange: this.inputRange.slice(0, n * 2),
-      outputValues: this.outputValues.slice(0, this.outputUsed),
-      outputRange: this.outputRange.slice(0, n * 2),
+      codes: this.codes.subarray(0, n * CODE_COLUMNS),
+      requestIds: this.requestIds.bytes.subarray(0, this.requestIds.used),
+      requestIdLengths: this.requestIdLengths.subarray(0, n),
+      keyHashes: this.keyHashes.bytes.subarray(0, this.keyHashes.used),
+      keyHashLengths: this.keyHashLengths.subarray(0, n),
+      errors: this.errors.bytes.subarray(0, this.errors.used),
+      errorLengths: this.errorLengths.subarray(0, n),
+      atMs: this.atMs.subarray(0, n),
+      latencyUs: this.latencyUs.subarray(0, n),
+      flags: this.flags.subarray(0, n),
+      inputValues: this.inputValues.subarray(0, this.inputUsed),
+      inputRange: this.inputRange.subarray(0, n * 2),
+      outputValues: this.outputValues.subarray(0, this.outputUsed),
+      outputRange: this.outputRange.subarray(0, n * 2),
     };
     this.n = 0;
     this.dictionary = [];
     this.dictIndex = new Map();
-    this.requestIds = '';
-    this.keyHashes = '';
-    this.errors = '';
-    this.inputUsed = 0;
-    this.outputUsed = 0;
+    if (spare !== null && spare.requestIdLengths.buffer.byteLength / 4 >= this.rowCapacity) this.adopt(spare);
+    else this.allocate(this.rowCapacity, this.inputValues.length, this.outputValues.length);
     return packed;
   }
 }
 
 /** The buffers of a packed batch, for postMessage's transfer list. */
 export function transferables(p: PackedRows): ArrayBuffer[] {
-  return [p.codes, p.requestIdLengths, p.keyHashLengths, p.errorLengths, p.atMs, p.latencyUs, p.flags, p.inputValues, p.inputRange, p.outputValues, p.outputRange]
+  return [p.codes, p.requestIds, p.requestIdLengths, p.keyHashes, p.keyHashLengths, p.errors, p.errorLengths, p.atMs, p.latencyUs, p.flags,
+    p.inputValues, p.inputRange, p.outputValues, p.outputRange]
     .map((a) => a.buffer as ArrayBuffer);
 }
 
@@ -294,19 +363,23 @@ export function insertParameters(p: PackedRows, workerId: string): string[] {
   const inputs = new Array<string>(n);
   const outputs = new Array<string>(n);
   const quotedDictionary = p.dictionary.map(quoted);
+  const text = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idText = text(p.requestIds);
+  const keyText = text(p.keyHashes);
+  const errorText = text(p.errors);
   let idAt = 0;
   let keyAt = 0;
   let errorAt = 0;
   for (let i = 0; i < n; i++) {
     const errorLength = p.errorLengths[i] as number;
     if (errorLength < 0) errors[i] = 'NULL';
-    else { errors[i] = quoted(p.errors.slice(errorAt, errorAt + errorLength)); errorAt += errorLength; }
+    else { errors[i] = quoted(errorText.toString('utf8', errorAt, errorAt + errorLength)); errorAt += errorLength; }
     const idLength = p.requestIdLengths[i] as number;
-    requestIds[i] = quoted(p.requestIds.slice(idAt, idAt + idLength));
+    requestIds[i] = quoted(idText.toString('utf8', idAt, idAt + idLength));
     idAt += idLength;
     const keyLength = p.keyHashLengths[i] as number;
     if (keyLength < 0) keys[i] = 'NULL';
-    else { keys[i] = quoted(p.keyHashes.slice(keyAt, keyAt + keyLength)); keyAt += keyLength; }
+    else { keys[i] = quoted(keyText.toString('utf8', keyAt, keyAt + keyLength)); keyAt += keyLength; }
     at[i] = String((p.atMs[i] as number) / 1000);
     for (let c = 0; c < CODE_COLUMNS; c++) {
       const code = p.codes[i * CODE_COLUMNS + c] as number;
@@ -323,14 +396,19 @@ export function insertParameters(p: PackedRows, workerId: string): string[] {
   return [lit(requestIds), lit(at), lit(models), lit(versions), lit(arms), lit(experiments), lit(keys), lit(segments), lit(shadow), lit(fallback), lit(inputs), lit(outputs), lit(p.latencyUs), lit(errors), workerId];
 }
 
-/** Writes one packed batch; rejects when the database did not take it. */
-export type LogWriter = { write(rows: PackedRows): Promise<void>; close(): Promise<void> };
+/**
+ * Writes one packed batch; rejects when the database did not take it. May resolve to the batch
+ * (its buffers, which the log then reuses for a later batch) once nothing reads it any more.
+ */
+export type LogWriter = { write(rows: PackedRows): Promise<PackedRows | void>; close(): Promise<void> };
 
 /** A writer on this event loop, through the app's Kysely pool (no database URL, or tests). */
 export function kyselyLogWriter(db: Kysely<Database>, workerId: string): LogWriter {
   return {
     async write(rows) {
+      // The parameters are built (the buffers read) before the query goes out.
       await db.executeQuery(CompiledQuery.raw(INSERT_SQL, insertParameters(rows, workerId)));
+      return rows;
     },
     async close() {},
   };
@@ -369,6 +447,8 @@ export class InferenceLog {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastErrorAt = 0;
+  /** The buffers of the last batch written, for the next take(). */
+  private spare: PackedRows | null = null;
 
   constructor(private readonly writer: LogWriter | null, private readonly o: InferenceLogOptions) {
     this.columns = new LogColumns(Math.min(o.batchRows, 4096));
@@ -403,10 +483,14 @@ export class InferenceLog {
 
   private flushSoon(): void {
     if (this.writing !== null || this.columns.n === 0 || this.writer === null) return;
-    const rows = this.columns.take();
+    const rows = this.columns.take(this.spare);
+    this.spare = null;
     this.writingRows = rows.n;
     this.writing = this.writer.write(rows).then(
-      () => this.o.onWritten?.(rows.n),
+      (back) => {
+        if (back) this.spare = back;
+        this.o.onWritten?.(rows.n);
+      },
       (err: unknown) => {
         this.o.onDropped?.(rows.n, 'database');
         // One report per 10 s: an outage should not flood the worker's log.
@@ -453,7 +537,7 @@ export class InferenceLog {
 export function threadLogWriter(databaseUrl: string, workerId: string, statementTimeoutMs = 10_000): LogWriter {
   let thread: Worker | null = null;
   let nextId = 1;
-  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (rows: PackedRows | undefined) => void; reject: (e: Error) => void }>();
   const failAll = (err: Error) => {
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
@@ -462,24 +546,24 @@ export function threadLogWriter(databaseUrl: string, workerId: string, statement
     if (thread) return thread;
     const t = startModuleThread('log-thread', { databaseUrl, workerId, statementTimeoutMs });
     t.unref();
-    t.on('message', (m: { id: number; ok: boolean; error?: string }) => {
+    t.on('message', (m: { id: number; ok: boolean; error?: string; rows?: PackedRows }) => {
       const w = waiting.get(m.id);
       waiting.delete(m.id);
-      if (m.ok) w?.resolve(); else w?.reject(new Error(m.error ?? 'log write failed'));
+      if (m.ok) w?.resolve(m.rows); else w?.reject(new Error(m.error ?? 'log write failed'));
     });
     t.on('error', (err) => failAll(err));
     t.on('exit', () => { thread = null; failAll(new Error('the log thread exited')); });
     thread = t;
     return t;
   };
-  const call = (message: Record<string, unknown>, transfer: ArrayBuffer[]) => new Promise<void>((resolve, reject) => {
+  const call = (message: Record<string, unknown>, transfer: ArrayBuffer[]) => new Promise<PackedRows | undefined>((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });
     start().postMessage({ ...message, id }, transfer);
   });
   return {
     write: (rows) => call({ op: 'write', rows }, transferables(rows)),
-    async close() {
+    async close(): Promise<void> {
       if (!thread) return;
       const t = thread;
       await Promise.race([call({ op: 'close' }, []), new Promise((r) => setTimeout(r, 2000))]);
@@ -503,27 +587,12 @@ export const COPY_SQL = 'COPY inference_log (request_id, at, model, version, arm
 /** One COPY payload (header, tuples, trailer) for a packed batch. */
 export function encodeCopy(p: PackedRows, workerId: string): Buffer {
   const dict = p.dictionary.map((s) => Buffer.from(s, 'utf8'));
-  const ids = Buffer.from(p.requestIds, 'utf8');
-  const idsAscii = ids.length === p.requestIds.length; // byte offsets equal char offsets
-  const keys = Buffer.from(p.keyHashes, 'latin1'); // hex digits
-  const errors = Buffer.from(p.errors, 'utf8');
-  const errorsAscii = errors.length === p.errors.length;
   const worker = Buffer.from(workerId, 'utf8');
   const n = p.n;
   // Size: fixed parts per tuple, plus strings and arrays.
-  let size = COPY_SIGNATURE.length + 8 + 2;
-  let idChars = 0;
-  let errorChars = 0;
+  let size = COPY_SIGNATURE.length + 8 + 2 + p.requestIds.length + p.keyHashes.length + p.errors.length;
   for (let i = 0; i < n; i++) {
     size += 2 + COPY_COLUMNS * 4 + 8 + 2 + 4 + worker.length;
-    const idLength = p.requestIdLengths[i] as number;
-    size += idsAscii ? idLength : Buffer.byteLength(p.requestIds.slice(idChars, idChars + idLength));
-    idChars += idLength;
-    const keyLength = p.keyHashLengths[i] as number;
-    if (keyLength > 0) size += keyLength;
-    const errorLength = p.errorLengths[i] as number;
-    if (errorLength > 0) size += errorsAscii ? errorLength : Buffer.byteLength(p.errors.slice(errorChars, errorChars + errorLength));
-    if (errorLength > 0) errorChars += errorLength;
     for (let c = 0; c < CODE_COLUMNS; c++) {
       const code = p.codes[i * CODE_COLUMNS + c] as number;
       if (code >= 0) size += (dict[code] as Buffer).length;
@@ -537,10 +606,11 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
   let at = COPY_SIGNATURE.copy(out, 0);
   at = out.writeInt32BE(0, at);
   at = out.writeInt32BE(0, at);
-  const bytes = (b: Buffer | null) => {
+  const bytes = (b: Uint8Array | null) => {
     if (b === null) { at = out.writeInt32BE(-1, at); return; }
     at = out.writeInt32BE(b.length, at);
-    at += b.copy(out, at);
+    out.set(b, at);
+    at += b.length;
   };
   const code = (i: number, c: number) => { const k = p.codes[i * CODE_COLUMNS + c] as number; bytes(k < 0 ? null : (dict[k] as Buffer)); };
   // The inputs bytea: the values' own bytes (float32 little-endian, as this host stores them).
@@ -576,23 +646,25 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     out.set(new Uint8Array(scratch.buffer, 0, count * 8), at);
     at += count * 8;
   };
-  let idByte = 0;
-  let idChar = 0;
+  let idAt = 0;
   let keyAt = 0;
-  let errorByte = 0;
-  let errorChar = 0;
+  let errorAt = 0;
   for (let i = 0; i < n; i++) {
     at = out.writeInt16BE(COPY_COLUMNS, at);
     const idLength = p.requestIdLengths[i] as number;
-    if (idsAscii) { bytes(ids.subarray(idByte, idByte + idLength)); idByte += idLength; }
-    else bytes(Buffer.from(p.requestIds.slice(idChar, idChar + idLength), 'utf8'));
-    idChar += idLength;
+    bytes(p.requestIds.subarray(idAt, idAt + idLength));
+    idAt += idLength;
+    // timestamptz: microseconds since 2000-01-01 as an int64, written as two 32-bit halves
+    // (exact below 2^53; no BigInt per row).
+    const us = Math.round(((p.atMs[i] as number) - PG_EPOCH_MS) * 1000);
+    const high = Math.floor(us / 4294967296);
     at = out.writeInt32BE(8, at);
-    at = out.writeBigInt64BE(BigInt(Math.round(((p.atMs[i] as number) - PG_EPOCH_MS) * 1000)), at);
+    at = out.writeInt32BE(high, at);
+    at = out.writeUInt32BE(us - high * 4294967296, at);
     code(i, 0); code(i, 1); code(i, 2); code(i, 3);
     const keyLength = p.keyHashLengths[i] as number;
     if (keyLength < 0) bytes(null);
-    else { bytes(keys.subarray(keyAt, keyAt + keyLength)); keyAt += keyLength; }
+    else { bytes(p.keyHashes.subarray(keyAt, keyAt + keyLength)); keyAt += keyLength; }
     code(i, 4);
     const f = p.flags[i] as number;
     at = out.writeInt32BE(1, at); at = out.writeUInt8(f & 1, at);
@@ -602,9 +674,7 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     at = out.writeInt32BE(4, at); at = out.writeInt32BE(p.latencyUs[i] as number, at);
     const errorLength = p.errorLengths[i] as number;
     if (errorLength < 0) bytes(null);
-    else if (errorsAscii) { bytes(errors.subarray(errorByte, errorByte + errorLength)); errorByte += errorLength; }
-    else { bytes(Buffer.from(p.errors.slice(errorChar, errorChar + errorLength), 'utf8')); }
-    if (errorLength > 0) errorChar += errorLength;
+    else { bytes(p.errors.subarray(errorAt, errorAt + errorLength)); errorAt += errorLength; }
     bytes(worker);
   }
   at = out.writeInt16BE(-1, at);

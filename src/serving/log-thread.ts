@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { COPY_SQL, encodeCopy, type PackedRows } from './inference-log.js';
+import { COPY_SQL, encodeCopy, transferables, type PackedRows } from './inference-log.js';
 
 const port = parentPort;
 if (!port) throw new Error('log-thread.ts must run as a worker thread');
@@ -82,7 +82,8 @@ port.on('message', (m: { id: number; op: 'write'; rows: PackedRows } | { id: num
     return;
   }
   write(m.rows).then(
-    () => port.postMessage({ id: m.id, ok: true }),
+    // The batch's buffers go back to the event loop, which fills them again (no allocation).
+    () => port.postMessage({ id: m.id, ok: true, rows: m.rows }, transferables(m.rows)),
     (err: Error) => port.postMessage({ id: m.id, ok: false, error: err.message }),
   );
 });

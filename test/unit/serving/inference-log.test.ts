@@ -138,11 +138,20 @@ describe('encodeCopy', () => {
     log.append(record(0, { inputs: [a], outputs: [Float32Array.of(0.25)] }));
     log.append(record(1, { inputs: null, outputs: null, error: 'bad_request: nope' }));
     // Two model inputs, two rows: interleaved row-major (row 0: 1, 2, 9; row 1: 3, 4, 8).
-    log.append(record(2, { rows: 2, inputs: [b1, b2], outputs: [Float32Array.of(0.5, 0.75)], requestId: 'réq-2' }));
+    log.append(record(2, { rows: 2, inputs: [b1, b2], outputs: [Float32Array.of(0.5, 0.75)], requestId: 'réq-2', routingKeyHash: '9f86d081884c7d65' }));
+    // Before PostgreSQL's epoch (2000-01-01): a negative count of microseconds.
+    log.append(record(3, { atMs: Date.UTC(1999, 11, 31, 23, 59, 59, 500) + 0.25, requestId: 'r3', routingKeyHash: 'ü' }));
     await log.close();
     expect(batches).toHaveLength(1);
     const rows = decodeCopy(encodeCopy(batches[0] as PackedRows, 'worker-7'));
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(4);
+    // timestamptz as int64 microseconds since 2000-01-01.
+    expect(rows.map((r) => r[1]?.readBigInt64BE(0))).toEqual([
+      BigInt((1_700_000_000_000 - 946_684_800_000) * 1000), BigInt((1_700_000_000_001 - 946_684_800_000) * 1000),
+      BigInt((1_700_000_000_002 - 946_684_800_000) * 1000), -499_750n,
+    ]);
+    expect(rows.map((r) => r[6]?.toString() ?? null)).toEqual([null, null, '9f86d081884c7d65', 'ü']);
+    expect(rows.map((r) => r[0]?.toString())).toEqual(['r0', 'r1', 'réq-2', 'r3']);
     for (const r of rows) expect(r).toHaveLength(15);
     const [r0, r1, r2] = rows as [Array<Buffer | null>, Array<Buffer | null>, Array<Buffer | null>];
     expect(r0[10]).toEqual(Buffer.from(a.buffer));
@@ -154,6 +163,32 @@ describe('encodeCopy', () => {
     expect(decodeRealArray(r2[11] as Buffer)).toEqual([0.5, 0.75]);
     expect(r2[0]?.toString()).toBe('réq-2');
     expect(r2[14]?.toString()).toBe('worker-7');
+  });
+});
+
+describe('buffer reuse', () => {
+  it('fills the buffers of a written batch again, and every batch reads back exactly what was appended', async () => {
+    const seen: Array<{ buffer: ArrayBufferLike; rows: Array<Array<Buffer | null>> }> = [];
+    const log = new InferenceLog({
+      // Decode at write time (as the log thread does), then hand the buffers back.
+      write: async (rows) => { seen.push({ buffer: rows.codes.buffer, rows: decodeCopy(encodeCopy(rows, 'w')) }); return rows; },
+      close: async () => undefined,
+    }, { workerId: 'w', capacity: 100, batchRows: 2, flushMs: 1000, sampleRate: 1, inputSampleRate: 1 });
+    // Ids of decreasing length: a reused text pool must not leave an earlier id's tail behind.
+    const ids = ['request-aaaa', 'request-bbb', 'rq-cc', 'rq-d', 'e', 'f'];
+    for (const [i, requestId] of ids.entries()) {
+      log.append(record(i, { requestId, routingKeyHash: i % 2 ? null : `k${i}`, inputs: [Float32Array.of(i, -i)], outputs: [Float32Array.of(i / 10)] }));
+      await new Promise((r) => setImmediate(r));
+    }
+    await log.close();
+    expect(seen).toHaveLength(3);
+    // Batch 3 was written in batch 1's buffers (batch 2's were fresh: batch 1 was still being written).
+    expect(seen[2]?.buffer).toBe(seen[0]?.buffer);
+    const decoded = seen.flatMap((b) => b.rows);
+    expect(decoded.map((r) => r[0]?.toString())).toEqual(ids);
+    expect(decoded.map((r) => r[6]?.toString() ?? null)).toEqual(['k0', null, 'k2', null, 'k4', null]);
+    expect(decoded.map((r) => Array.from(new Float32Array(new Uint8Array(r[10] as Buffer).buffer)))).toEqual(ids.map((_, i) => [i, -i]));
+    expect(decoded.map((r) => decodeRealArray(r[11] as Buffer)[0])).toEqual(ids.map((_, i) => Math.fround(i / 10)));
   });
 });
 
