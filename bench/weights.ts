@@ -6,6 +6,8 @@
 //                        through the last worker's ack
 //   p99_push_ms          the slowest worker's ack of each change (the push alone)
 //   failed_requests      non-200 answers and transport errors over the whole run
+//   p99_round_trip_ms    the floor: one admin round trip (GET /v2/health/live through the same
+//                        client) to one worker, at the same gap and under the same load
 // Writes bench/results/weights.json.
 //
 //   npm run bench:weights          SLUICE_BENCH_CHANGES=200 SLUICE_BENCH_RATE=4000 npm run bench:weights
@@ -14,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/config.js';
+import { adminRequest } from '../src/fleet/admin-client.js';
 import { createFleetClient, liveWorkers, prewarmVersion, publishGeneration } from '../src/fleet/index.js';
 import { fmt, sleep } from './support/load.js';
 import { fixtureManifest, machine, registerFixtureModel, startBenchDatabase, startServingWorker, type Child } from './support/processes.js';
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     const width = fixtureManifest().featureNames.length;
     const body = JSON.stringify({ inputs: [{ name: fixtureManifest().input.name, shape: [1, width], datatype: 'FP32', data: Array.from({ length: width }, (_, i) => i / width) }], parameters: { routing_key: '__KEY__' } });
     // Long enough to cover every change; the load stops on its own.
-    const loadSeconds = Math.ceil((changes * (gapMs + 30)) / 1000) + 6;
+    const loadSeconds = Math.ceil((changes * (gapMs + 30)) / 1000) + 6 + Math.ceil((changes * (gapMs + 2)) / 1000);
     const loadChild = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/support/fleet-load-child.ts'), JSON.stringify({
       urls: workers.map((w) => w.url), path: '/v2/models/credit/infer', body, concurrency, durationS: loadSeconds, ...(rate > 0 ? { rate } : {}),
     })], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -84,6 +87,15 @@ async function main(): Promise<void> {
       last = applied.generation;
       await sleep(gapMs);
     }
+    // The floor under the same load: a single round trip to one worker, no database, no fan-out.
+    const roundTrips: number[] = [];
+    for (let k = 0; k < changes; k++) {
+      const t0 = performance.now();
+      const r = await adminRequest(`${workers[k % WORKERS]?.url}/v2/health/live`, 'GET', undefined, { token, timeoutMs: 5000 });
+      if (r.status !== 200) throw new Error(`health check answered ${r.status}`);
+      roundTrips.push(performance.now() - t0);
+      await sleep(gapMs);
+    }
     await loadDone;
     const load = JSON.parse(loadOut.trim().split('\n').pop() ?? '{}') as LoadSummary;
     const serving = await Promise.all(workers.map(async (w) => ((await (await fetch(`${w.url}/admin/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as { models: Array<{ name: string; generation: number }> }).models.find((m) => m.name === 'credit')?.generation));
@@ -95,6 +107,8 @@ async function main(): Promise<void> {
       p99_push_ms: Math.round(percentile(push, 99) * 100) / 100,
       p50_push_ms: Math.round(percentile(push, 50) * 100) / 100,
       p99_worker_ack_ms: Math.round(percentile(perWorkerAck, 99) * 100) / 100,
+      p99_round_trip_ms: Math.round(percentile(roundTrips, 99) * 100) / 100,
+      p50_round_trip_ms: Math.round(percentile(roundTrips, 50) * 100) / 100,
       failed_requests: failed,
       changes_not_acked_by_all: notAcked,
       requests_during_changes: load.total,
