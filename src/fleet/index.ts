@@ -69,32 +69,42 @@ export async function publishGeneration(db: Kysely<Database>, input: PublishGene
     if (err instanceof GenerationError) throw new FleetError('invalid', `generation for ${input.model} is invalid: ${err.message}`);
     throw err;
   }
-  // One round trip for the model and which referenced versions are registered.
-  const found = await sql<{ id: string; versions: string[] }>`
-    SELECT m.id, coalesce(array_agg(v.version) FILTER (WHERE v.version IS NOT NULL), '{}') AS versions
-    FROM models m LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = ANY(${referenced}::text[])
-    WHERE m.name = ${input.model} GROUP BY m.id`.execute(db);
-  const model = found.rows[0];
-  if (!model) throw new FleetError('not_found', `model ${input.model} is not registered`);
-  const missing = referenced.filter((v) => !model.versions.includes(v));
-  if (missing.length > 0) throw new FleetError('not_found', `model ${input.model} has no registered version ${missing.join(', ')}`);
-
+  const versions = [...new Set(referenced)];
+  const weights = JSON.stringify(input.weights);
+  const specJson = JSON.stringify(spec);
   for (let attempt = 0; ; attempt++) {
-    // Without a number, the next one is taken in the INSERT itself (a race loses on the unique key and retries).
-    const generation = input.generation !== undefined
-      ? sql<number>`${input.generation}::int`
-      : sql<number>`(SELECT coalesce(max(generation), 0) + 1 FROM traffic_generations WHERE model_id = ${model.id})`;
+    // One statement, one round trip on the path a change takes every time: the row goes in only
+    // when the model and every version the generation sends traffic to are registered. Without a
+    // number, the next one is taken in the INSERT itself (a race loses on the unique key and
+    // retries). Only when nothing went in does a second query find out why.
     let inserted: { generation: number } | undefined;
     try {
-      inserted = await db.insertInto('traffic_generations').values({
-        model_id: model.id, generation: generation as never, weights: JSON.stringify(input.weights), spec: JSON.stringify(spec) as never,
-        reason: input.reason ?? '', created_by: input.createdBy,
-      }).onConflict((oc) => oc.columns(['model_id', 'generation']).doNothing()).returning('generation').executeTakeFirst();
+      const generation = input.generation !== undefined
+        ? sql<number>`${input.generation}::int`
+        : sql<number>`(SELECT coalesce(max(g.generation), 0) + 1 FROM traffic_generations g WHERE g.model_id = m.id)`;
+      const { rows } = await sql<{ generation: number }>`
+        INSERT INTO traffic_generations (model_id, generation, weights, spec, reason, created_by)
+        SELECT m.id, ${generation}, ${weights}::jsonb, ${specJson}::jsonb, ${input.reason ?? ''}, ${input.createdBy}
+        FROM models m
+        WHERE m.name = ${input.model}
+          AND (SELECT count(*) FROM model_versions v WHERE v.model_id = m.id AND v.version = ANY(${versions}::text[])) = ${versions.length}
+        ON CONFLICT (model_id, generation) DO NOTHING
+        RETURNING generation`.execute(db);
+      inserted = rows[0];
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 5) throw err;
       continue;
     }
     if (inserted) return { model: input.model, generation: inserted.generation, weights: input.weights, spec, created: true };
+
+    const found = await sql<{ id: string; versions: string[] }>`
+      SELECT m.id, coalesce(array_agg(v.version) FILTER (WHERE v.version IS NOT NULL), '{}') AS versions
+      FROM models m LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = ANY(${versions}::text[])
+      WHERE m.name = ${input.model} GROUP BY m.id`.execute(db);
+    const model = found.rows[0];
+    if (!model) throw new FleetError('not_found', `model ${input.model} is not registered`);
+    const missing = versions.filter((v) => !model.versions.includes(v));
+    if (missing.length > 0) throw new FleetError('not_found', `model ${input.model} has no registered version ${missing.join(', ')}`);
     if (input.generation === undefined) {
       if (attempt >= 5) throw new FleetError('conflict', `could not find a free generation number for ${input.model}`);
       continue; // another writer took the number: take the next one

@@ -43,9 +43,15 @@ describe('publishGeneration', () => {
   });
 
   it('refuses invalid weights, unknown versions and unknown models before writing', async () => {
+    const count = async () => Number((await t.db.selectFrom('traffic_generations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
     await expect(publishGeneration(t.db, { model: 'credit', weights: { v1: 0.5, v2: 0.6 }, createdBy: 'test' })).rejects.toThrow(/sum to 1.1/);
     await expect(publishGeneration(t.db, { model: 'credit', weights: { v1: 0.5, v9: 0.5 }, createdBy: 'test' })).rejects.toThrow(/no registered version v9/);
-    await expect(publishGeneration(t.db, { model: 'nope', weights: { v1: 1 }, createdBy: 'test' })).rejects.toBeInstanceOf(FleetError);
+    await expect(publishGeneration(t.db, { model: 'credit', generation: 50, weights: { v9: 1 }, createdBy: 'test' })).rejects.toThrow(/no registered version v9/);
+    const unknownModel = await publishGeneration(t.db, { model: 'nope', weights: { v1: 1 }, createdBy: 'test' }).catch((err: unknown) => err);
+    expect(unknownModel).toBeInstanceOf(FleetError);
+    expect((unknownModel as FleetError).code).toBe('not_found');
+    expect(await count()).toBe(before);
   });
 });
 
