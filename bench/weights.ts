@@ -117,13 +117,15 @@ async function main(): Promise<void> {
     const goals = { 'p99_propagation_ms <= 10': figures.p99_propagation_ms <= 10, 'failed_requests == 0': failed === 0, 'every change acked by all 4 workers': notAcked === 0 };
     const report = {
       benchmark: 'weights', at: new Date().toISOString(), machine: machine(), workers: WORKERS, changes, concurrency, rate, gapMs,
-      figures, goals, answeredBy: load.versions, statuses: load.statuses, finalGenerationPerWorker: serving, expectedFinalGeneration: last,
+      figures, goals, slowestPropagationMs: [...propagation].sort((a, b) => b - a).slice(0, 5).map((x) => Math.round(x * 10) / 10),
+      slowestPushMs: [...push].sort((a, b) => b - a).slice(0, 5).map((x) => Math.round(x * 10) / 10), answeredBy: load.versions, statuses: load.statuses, finalGenerationPerWorker: serving, expectedFinalGeneration: last,
     };
     const out = path.join(projectRoot, 'bench/results/weights.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
     console.log('results:');
     for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${fmt(v, Number.isInteger(v) ? 0 : 2)}`);
+    console.log(`  slowest changes (ms): ${report.slowestPropagationMs.join(', ')}; slowest pushes: ${report.slowestPushMs.join(', ')}`);
     console.log(`  final generation on each worker: ${serving.join(', ')} (expected ${last})`);
     for (const [goal, met] of Object.entries(goals)) console.log(`  ${met ? 'met    ' : 'NOT MET'}  ${goal}`);
     console.log(`wrote ${path.relative(projectRoot, out)}`);
