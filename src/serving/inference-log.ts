@@ -146,47 +146,32 @@ class LogColumns {
     this.allocate(rowCapacity, rowCapacity * 32, rowCapacity * 4);
   }
 
-  /** Fresh columns for `rows` rows (their buffers go to the writer whole, see take()). */
-  private allocate(rows: number, inputValues: number, outputValues: number): void {
-    this.rowCapacity = rows;
-    this.codes = new Int32Array(rows * CODE_COLUMNS);
-    this.requestIds = new TextPool(new Uint8Array(rows * 36));
-    this.requestIdLengths = new Int32Array(rows);
-    this.keyHashes = new TextPool(new Uint8Array(rows * 16));
-    this.keyHashLengths = new Int32Array(rows);
-    this.errors = new TextPool(new Uint8Array(64));
-    this.errorLengths = new Int32Array(rows);
-    this.atMs = new Float64Array(rows);
-    this.latencyUs = new Int32Array(rows);
-    this.flags = new Uint8Array(rows);
-    this.inputRange = new Int32Array(rows * 2);
-    this.outputRange = new Int32Array(rows * 2);
-    this.inputValues = new Float32Array(inputValues);
+  /**
+   * Columns for `rows` rows: the whole buffers of `spare` (a batch the writer is done with, at
+   * least `rows` rows) when given, else fresh ones. Their buffers go to the writer whole (take()).
+   */
+  private allocate(rows: number, inputValues: number, outputValues: number, spare: PackedRows | null = null): void {
+    const reuse = <T>(make: (b: ArrayBuffer) => T, fresh: () => T, view: { buffer: ArrayBufferLike } | undefined): T =>
+      view !== undefined ? make(view.buffer as ArrayBuffer) : fresh();
+    const int32 = (n: number, v?: Int32Array) => reuse((b) => new Int32Array(b), () => new Int32Array(n), v);
+    const bytes = (n: number, v?: Uint8Array) => reuse((b) => new Uint8Array(b), () => new Uint8Array(n), v);
+    const s = spare ?? undefined;
+    this.rowCapacity = s ? s.requestIdLengths.buffer.byteLength / 4 : rows;
+    this.codes = int32(rows * CODE_COLUMNS, s?.codes);
+    this.requestIds = new TextPool(bytes(rows * 36, s?.requestIds));
+    this.requestIdLengths = int32(rows, s?.requestIdLengths);
+    this.keyHashes = new TextPool(bytes(rows * 16, s?.keyHashes));
+    this.keyHashLengths = int32(rows, s?.keyHashLengths);
+    this.errors = new TextPool(bytes(64, s?.errors));
+    this.errorLengths = int32(rows, s?.errorLengths);
+    this.atMs = reuse((b) => new Float64Array(b), () => new Float64Array(rows), s?.atMs);
+    this.latencyUs = int32(rows, s?.latencyUs);
+    this.flags = bytes(rows, s?.flags);
+    this.inputRange = int32(rows * 2, s?.inputRange);
+    this.outputRange = int32(rows * 2, s?.outputRange);
+    this.inputValues = reuse((b) => new Float32Array(b), () => new Float32Array(inputValues), s?.inputValues);
     this.inputUsed = 0;
-    this.outputValues = new Float32Array(outputValues);
-    this.outputUsed = 0;
-  }
-
-  /** Takes over the buffers of a batch the writer is done with (each whole, not its views). */
-  private adopt(b: PackedRows): void {
-    const whole = (a: { buffer: ArrayBufferLike }) => a.buffer as ArrayBuffer;
-    const rows = whole(b.requestIdLengths).byteLength / 4;
-    this.rowCapacity = rows;
-    this.codes = new Int32Array(whole(b.codes));
-    this.requestIds = new TextPool(new Uint8Array(whole(b.requestIds)));
-    this.requestIdLengths = new Int32Array(whole(b.requestIdLengths));
-    this.keyHashes = new TextPool(new Uint8Array(whole(b.keyHashes)));
-    this.keyHashLengths = new Int32Array(whole(b.keyHashLengths));
-    this.errors = new TextPool(new Uint8Array(whole(b.errors)));
-    this.errorLengths = new Int32Array(whole(b.errorLengths));
-    this.atMs = new Float64Array(whole(b.atMs));
-    this.latencyUs = new Int32Array(whole(b.latencyUs));
-    this.flags = new Uint8Array(whole(b.flags));
-    this.inputRange = new Int32Array(whole(b.inputRange));
-    this.outputRange = new Int32Array(whole(b.outputRange));
-    this.inputValues = new Float32Array(whole(b.inputValues));
-    this.inputUsed = 0;
-    this.outputValues = new Float32Array(whole(b.outputValues));
+    this.outputValues = reuse((b) => new Float32Array(b), () => new Float32Array(outputValues), s?.outputValues);
     this.outputUsed = 0;
   }
 
@@ -308,8 +293,8 @@ class LogColumns {
     this.n = 0;
     this.dictionary = [];
     this.dictIndex = new Map();
-    if (spare !== null && spare.requestIdLengths.buffer.byteLength / 4 >= this.rowCapacity) this.adopt(spare);
-    else this.allocate(this.rowCapacity, this.inputValues.length, this.outputValues.length);
+    const fits = spare !== null && spare.requestIdLengths.buffer.byteLength / 4 >= this.rowCapacity;
+    this.allocate(this.rowCapacity, this.inputValues.length, this.outputValues.length, fits ? spare : null);
     return packed;
   }
 }
