@@ -6,6 +6,7 @@ import * as lifecycle from './2026_11_23_0002_lifecycle.js';
 import * as inferenceLogInputsBytea from './2026_12_04_0003_inference_log_inputs_bytea.js';
 import * as inferenceLogOneModelIndex from './2026_12_04_0004_inference_log_one_model_index.js';
 import * as inferenceLogBrin from './2026_12_04_0005_inference_log_brin.js';
+import * as inferenceLogInlineRows from './2026_12_04_0006_inference_log_inline_rows.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0003_inference_log_inputs_bytea': inferenceLogInputsBytea,
   '2026_12_04_0004_inference_log_one_model_index': inferenceLogOneModelIndex,
   '2026_12_04_0005_inference_log_brin': inferenceLogBrin,
+  '2026_12_04_0006_inference_log_inline_rows': inferenceLogInlineRows,
 };

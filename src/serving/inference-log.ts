@@ -51,7 +51,7 @@ export interface LogRecord {
 }
 
 /**
- * A batch of log rows in columns, ready to transfer to a thread: numbers in typed arrays, names
+ * A batch of log rows in columns, ready to post to a thread: numbers in typed arrays, names
  * as codes into `dictionary`, unique strings (request ids, key hashes, errors) as UTF-8 bytes
  * with per-row byte lengths, tensor values in one Float32Array each with per-row [start, end)
  * (start -1 for NULL).
@@ -83,6 +83,13 @@ const CODE_COLUMNS = 5;
 const utf8 = new TextEncoder();
 
 /** A growable pool of UTF-8 bytes. */
+type ColumnType<T> = { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+
+/** A column buffer of `n` elements in shared memory: the log thread reads it where it lies (threadLogWriter). */
+function column<T>(Type: ColumnType<T>, n: number): T {
+  return new Type(new SharedArrayBuffer(n * Type.BYTES_PER_ELEMENT));
+}
+
 class TextPool {
   used = 0;
   constructor(public bytes: Uint8Array) {}
@@ -90,7 +97,7 @@ class TextPool {
   /** Appends `s`; returns its length in bytes. ASCII (ids, hex hashes) is copied char by char. */
   append(s: string): number {
     if (this.used + s.length * 3 > this.bytes.length) {
-      const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.used + s.length * 3));
+      const bigger = column(Uint8Array, Math.max(this.bytes.length * 2, this.used + s.length * 3));
       bigger.set(this.bytes.subarray(0, this.used));
       this.bytes = bigger;
     }
@@ -153,8 +160,8 @@ class LogColumns {
   private allocate(rows: number, inputValues: number, outputValues: number, spare: PackedRows | null = null): void {
     const reuse = <T>(make: (b: ArrayBuffer) => T, fresh: () => T, view: { buffer: ArrayBufferLike } | undefined): T =>
       view !== undefined ? make(view.buffer as ArrayBuffer) : fresh();
-    const int32 = (n: number, v?: Int32Array) => reuse((b) => new Int32Array(b), () => new Int32Array(n), v);
-    const bytes = (n: number, v?: Uint8Array) => reuse((b) => new Uint8Array(b), () => new Uint8Array(n), v);
+    const int32 = (n: number, v?: Int32Array) => reuse((b) => new Int32Array(b), () => column(Int32Array, n), v);
+    const bytes = (n: number, v?: Uint8Array) => reuse((b) => new Uint8Array(b), () => column(Uint8Array, n), v);
     const s = spare ?? undefined;
     this.rowCapacity = s ? s.requestIdLengths.buffer.byteLength / 4 : rows;
     this.codes = int32(rows * CODE_COLUMNS, s?.codes);
@@ -164,21 +171,21 @@ class LogColumns {
     this.keyHashLengths = int32(rows, s?.keyHashLengths);
     this.errors = new TextPool(bytes(64, s?.errors));
     this.errorLengths = int32(rows, s?.errorLengths);
-    this.atMs = reuse((b) => new Float64Array(b), () => new Float64Array(rows), s?.atMs);
+    this.atMs = reuse((b) => new Float64Array(b), () => column(Float64Array, rows), s?.atMs);
     this.latencyUs = int32(rows, s?.latencyUs);
     this.flags = bytes(rows, s?.flags);
     this.inputRange = int32(rows * 2, s?.inputRange);
     this.outputRange = int32(rows * 2, s?.outputRange);
-    this.inputValues = reuse((b) => new Float32Array(b), () => new Float32Array(inputValues), s?.inputValues);
+    this.inputValues = reuse((b) => new Float32Array(b), () => column(Float32Array, inputValues), s?.inputValues);
     this.inputUsed = 0;
-    this.outputValues = reuse((b) => new Float32Array(b), () => new Float32Array(outputValues), s?.outputValues);
+    this.outputValues = reuse((b) => new Float32Array(b), () => column(Float32Array, outputValues), s?.outputValues);
     this.outputUsed = 0;
   }
 
   private grow(): void {
     const rows = this.rowCapacity * 2;
     const copy = <T extends Int32Array | Float64Array | Uint8Array>(a: T, per: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(rows * per);
+      const b = column(a.constructor as ColumnType<T>, rows * per);
       b.set(a);
       return b;
     };
@@ -210,7 +217,7 @@ class LogColumns {
     let total = 0;
     for (const p of parts) total += p.length;
     if (pool.used + total > pool.values.length) {
-      const bigger = new Float32Array(Math.max(pool.values.length * 2, pool.used + total));
+      const bigger = column(Float32Array, Math.max(pool.values.length * 2, pool.used + total));
       bigger.set(pool.values.subarray(0, pool.used));
       pool.values = bigger;
     }
@@ -265,8 +272,8 @@ class LogColumns {
   }
 
   /**
-   * The buffered rows as a transferable batch: views over the filled buffers themselves
-   * (transferred whole to the writer), not copies. The columns start over on `spare`, the
+   * The buffered rows as a batch for the writer: views over the filled (shared) buffers
+   * themselves, not copies. The columns start over on `spare`, the
    * buffers of a batch the writer has finished with (two sets take turns, so a steady load
    * allocates nothing), or on fresh ones of the same sizes.
    */
@@ -297,13 +304,6 @@ class LogColumns {
     this.allocate(this.rowCapacity, this.inputValues.length, this.outputValues.length, fits ? spare : null);
     return packed;
   }
-}
-
-/** The buffers of a packed batch, for postMessage's transfer list. */
-export function transferables(p: PackedRows): ArrayBuffer[] {
-  return [p.codes, p.requestIds, p.requestIdLengths, p.keyHashes, p.keyHashLengths, p.errors, p.errorLengths, p.atMs, p.latencyUs, p.flags,
-    p.inputValues, p.inputRange, p.outputValues, p.outputRange]
-    .map((a) => a.buffer as ArrayBuffer);
 }
 
 /** A Postgres array literal element: NULL, or a double-quoted string with \ and " escaped. */
@@ -516,13 +516,16 @@ export class InferenceLog {
 }
 
 /**
- * A writer on a worker thread with its own connection (see log-thread.ts). Batches are
- * transferred, not copied; the event loop only appends and hands over.
+ * A writer on a worker thread with its own connection (see log-thread.ts). A batch's columns
+ * live in SharedArrayBuffers, so posting one copies and transfers nothing: the thread reads the
+ * same memory, and once it has acked, the event loop fills those buffers again. (Transferring
+ * them to and fro made each isolate adopt tens of megabytes of "new" external memory a second,
+ * which kept both in back-to-back full collections: measured with 64-row requests.)
  */
 export function threadLogWriter(databaseUrl: string, workerId: string, statementTimeoutMs = 10_000): LogWriter {
   let thread: Worker | null = null;
   let nextId = 1;
-  const waiting = new Map<number, { resolve: (rows: PackedRows | undefined) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   const failAll = (err: Error) => {
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
@@ -531,27 +534,28 @@ export function threadLogWriter(databaseUrl: string, workerId: string, statement
     if (thread) return thread;
     const t = startModuleThread('log-thread', { databaseUrl, workerId, statementTimeoutMs });
     t.unref();
-    t.on('message', (m: { id: number; ok: boolean; error?: string; rows?: PackedRows }) => {
+    t.on('message', (m: { id: number; ok: boolean; error?: string }) => {
       const w = waiting.get(m.id);
       waiting.delete(m.id);
-      if (m.ok) w?.resolve(m.rows); else w?.reject(new Error(m.error ?? 'log write failed'));
+      if (m.ok) w?.resolve(); else w?.reject(new Error(m.error ?? 'log write failed'));
     });
     t.on('error', (err) => failAll(err));
     t.on('exit', () => { thread = null; failAll(new Error('the log thread exited')); });
     thread = t;
     return t;
   };
-  const call = (message: Record<string, unknown>, transfer: ArrayBuffer[]) => new Promise<PackedRows | undefined>((resolve, reject) => {
+  const call = (message: Record<string, unknown>) => new Promise<void>((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });
-    start().postMessage({ ...message, id }, transfer);
+    start().postMessage({ ...message, id });
   });
   return {
-    write: (rows) => call({ op: 'write', rows }, transferables(rows)),
+    // Acked means the thread is done reading the batch: its buffers may be filled again.
+    write: (rows) => call({ op: 'write', rows }).then(() => rows),
     async close(): Promise<void> {
       if (!thread) return;
       const t = thread;
-      await Promise.race([call({ op: 'close' }, []), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([call({ op: 'close' }), new Promise((r) => setTimeout(r, 2000))]);
       await t.terminate();
       thread = null;
     },
@@ -569,8 +573,11 @@ const COPY_COLUMNS = 15;
 
 export const COPY_SQL = 'COPY inference_log (request_id, at, model, version, arm, experiment_id, routing_key_hash, segment, shadow, fallback, inputs, outputs, latency_us, error, worker_id) FROM STDIN (FORMAT binary)';
 
-/** One COPY payload (header, tuples, trailer) for a packed batch. */
-export function encodeCopy(p: PackedRows, workerId: string): Buffer {
+/**
+ * One COPY payload (header, tuples, trailer) for a packed batch: in `into` when it is large
+ * enough (a writer reuses one buffer across batches), else in a fresh one.
+ */
+export function encodeCopy(p: PackedRows, workerId: string, into?: Buffer): Buffer {
   const dict = p.dictionary.map((s) => Buffer.from(s, 'utf8'));
   const worker = Buffer.from(workerId, 'utf8');
   const n = p.n;
@@ -587,7 +594,7 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     const outputStart = p.outputRange[i * 2] as number;
     if (outputStart >= 0) size += 20 + 8 * ((p.outputRange[i * 2 + 1] as number) - outputStart);
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = into !== undefined && into.length >= size ? into : Buffer.allocUnsafe(size);
   let at = COPY_SIGNATURE.copy(out, 0);
   at = out.writeInt32BE(0, at);
   at = out.writeInt32BE(0, at);
@@ -663,5 +670,5 @@ export function encodeCopy(p: PackedRows, workerId: string): Buffer {
     bytes(worker);
   }
   at = out.writeInt16BE(-1, at);
-  return at === size ? out : out.subarray(0, at);
+  return at === out.length ? out : out.subarray(0, at);
 }

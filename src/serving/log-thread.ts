@@ -6,11 +6,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { COPY_SQL, encodeCopy, transferables, type PackedRows } from './inference-log.js';
+import { COPY_SQL, encodeCopy, type PackedRows } from './inference-log.js';
 
 const port = parentPort;
 if (!port) throw new Error('log-thread.ts must run as a worker thread');
 const { databaseUrl, workerId, statementTimeoutMs } = workerData as { databaseUrl: string; workerId: string; statementTimeoutMs: number };
+
+const COPY_CHUNK = 262_144;
+/** One encoding buffer for every batch (grown when a batch needs more). */
+let scratch = Buffer.allocUnsafe(0);
 
 /** The minimal node-postgres "submittable" for COPY ... FROM STDIN with a ready payload. */
 class CopyIn {
@@ -22,9 +26,19 @@ class CopyIn {
     this.done(err);
   }
   submit(connection: { query(text: string): void }): void { connection.query(COPY_SQL); }
-  handleCopyInResponse(connection: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
-    // copyData messages carry up to 1 GiB; 256 KiB pieces keep each write modest.
-    for (let i = 0; i < this.payload.length; i += 262_144) connection.sendCopyFromChunk(this.payload.subarray(i, i + 262_144));
+  handleCopyInResponse(connection: { stream: { write(b: Uint8Array): boolean }; endCopyFrom(): void }): void {
+    // CopyData messages ('d', int32 length, bytes) written straight to the socket, 256 KiB each:
+    // node-postgres's sendCopyFromChunk would copy every piece into a fresh buffer, and on a
+    // 50 MB/s log that churn of external memory kept this thread in full collections. The
+    // payload is not reused before ReadyForQuery, by which time the server has read it all.
+    for (let i = 0; i < this.payload.length; i += COPY_CHUNK) {
+      const chunk = this.payload.subarray(i, i + COPY_CHUNK);
+      const header = Buffer.allocUnsafe(5);
+      header[0] = 0x64; // 'd'
+      header.writeInt32BE(chunk.length + 4, 1);
+      connection.stream.write(header);
+      connection.stream.write(chunk);
+    }
     connection.endCopyFrom();
   }
   // node-postgres forgets the active query on an error, so ReadyForQuery never reaches us then.
@@ -57,7 +71,9 @@ function drop(c: pg.Client): void {
 }
 
 async function write(rows: PackedRows): Promise<void> {
-  const payload = encodeCopy(rows, workerId);
+  const payload = encodeCopy(rows, workerId, scratch);
+  // Outgrown: the next batches get a buffer a quarter larger than this one's payload.
+  if (payload.buffer !== scratch.buffer) scratch = Buffer.allocUnsafeSlow(Math.ceil(payload.length * 1.25));
   const c = await connection();
   await new Promise<void>((resolve, reject) => {
     // A database that hangs: give up on the batch (dropped, counted) and on this connection.
@@ -83,7 +99,7 @@ port.on('message', (m: { id: number; op: 'write'; rows: PackedRows } | { id: num
   }
   write(m.rows).then(
     // The batch's buffers go back to the event loop, which fills them again (no allocation).
-    () => port.postMessage({ id: m.id, ok: true, rows: m.rows }, transferables(m.rows)),
+    () => port.postMessage({ id: m.id, ok: true }),
     (err: Error) => port.postMessage({ id: m.id, ok: false, error: err.message }),
   );
 });

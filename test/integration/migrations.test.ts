@@ -126,7 +126,7 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     const { rows: before } = await sql<{ inputs: number[] | null }>`SELECT inputs FROM inference_log ORDER BY id`.execute(db);
     const bits = (xs: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(xs).buffer));
     expect(before.map((r) => (r.inputs === null ? null : bits(r.inputs)))).toEqual([...rows.map(bits), null]);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index', '2026_12_04_0005_inference_log_brin']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index', '2026_12_04_0005_inference_log_brin', '2026_12_04_0006_inference_log_inline_rows']);
   });
 
   it('leaves inference_log with its primary key and one BRIN index on time, and puts the B-trees back on down', async () => {
@@ -139,7 +139,38 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     expect(down.error).toBeUndefined();
     expect((await indexes()).map((r) => r.indexname)).toEqual([
       'inference_log_experiment_idx', 'inference_log_model_version_at_idx', 'inference_log_pkey', 'inference_log_request_idx']);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0005_inference_log_brin']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0005_inference_log_brin', '2026_12_04_0006_inference_log_inline_rows']);
+  });
+
+  it('keeps a 64-row request\'s log row inline, untoasted (migration 0006), and restores the defaults on down', async () => {
+    const db = t.db as Kysely<unknown>;
+    const settings = async () => (await sql<{ options: string[] | null; storage: string; toast: string }>`
+      SELECT c.reloptions AS options, a.attstorage AS storage, c.reltoastrelid::regclass::text AS toast
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'inputs' WHERE c.relname = 'inference_log'`.execute(db)).rows[0];
+    const toastRows = async (toast: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(toast)}`.execute(db)).rows[0]?.n);
+    const logWide = async (id: string) => {
+      // 64 rows of 19 float32 features: 4,864 bytes, over the default 2 kB TOAST threshold.
+      const inputs = Buffer.from(Float32Array.from({ length: 64 * 19 }, (_, i) => Math.sin(i) * 1000).buffer);
+      await sql`INSERT INTO inference_log (request_id, at, model, version, inputs, outputs, latency_us, worker_id)
+        VALUES (${id}, now(), 'credit', 'v1', ${inputs}, '{0.25}', 1, 'w')`.execute(db);
+    };
+    const latest = await settings();
+    expect(latest?.options).toContain('toast_tuple_target=8160');
+    expect(latest?.storage).toBe('e');
+    const toast = latest?.toast as string;
+    const before = await toastRows(toast);
+    await logWide('wide-inline');
+    expect(await toastRows(toast)).toBe(before);
+
+    const down = await createMigrator(db).migrateTo('2026_12_04_0005_inference_log_brin');
+    expect(down.error).toBeUndefined();
+    const defaults = await settings();
+    expect(defaults?.options).toBeNull();
+    expect(defaults?.storage).toBe('x');
+    await logWide('wide-toasted'); // the default would move it out of line
+    expect(await toastRows(toast)).toBeGreaterThan(before);
+    await sql`DELETE FROM inference_log WHERE request_id IN ('wide-inline', 'wide-toasted')`.execute(db);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0006_inference_log_inline_rows']);
   });
 
   it('the INSERT writer stores inputs that read back as the exact Float32Array bytes', async () => {
