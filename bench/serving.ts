@@ -10,6 +10,10 @@
 //   batch64_rows_per_s         64-row JSON requests
 //   batch64_binary_rows_per_s  64-row binary tensor requests (binary output too)
 //   inproc_rows_per_s          ONNX Runtime in this process, 64-row batches, no HTTP
+// And for reference, the load generator's own ceiling for each request shape: a bare Fastify
+// endpoint that takes the same single-row JSON body, or the same 64-row binary body, and answers
+// {"ok":true} (the "sink"). On a 2-core machine the load generator shares the cores with the
+// server, so no server can go faster than these; they say how much of each goal is room at all.
 // Writes bench/results/serving.json and prints the ratios against the goals.
 //
 //   npm run bench:serving                      (12 s per phase)
@@ -102,13 +106,16 @@ async function main(): Promise<void> {
       spec: { experiment: { id: 'bench-exp', salt: 'bench', arms: { control: 'v1', treatment: 'v2' } } },
     });
     const hello = await startTarget('hello');
+    const sink = await startTarget('sink');
     const naive = await startTarget('naive', fixturePath('mlp'));
     const sluice = await startServingWorker({ databaseUrl: database.url, workerId: 'bench-serving' });
-    children.push(hello, naive, sluice);
+    children.push(hello, sink, naive, sluice);
     const json = { 'content-type': 'application/json' };
     // Warm every target's JIT before measuring: a cold worker runs about a third slower for its
     // first seconds of load (measured), and a benchmark is about the steady state.
-    for (const [t, o] of [[hello, { url: `${hello.url}/hello` }], [naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) }],
+    const bin = binaryBody(64);
+    const binaryHeaders = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) };
+    for (const [t, o] of [[hello, { url: `${hello.url}/hello` }], [sink, { url: `${sink.url}/sink`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }], [naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) }],
       [sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }]] as const) {
       await runLoad({ connections, durationS: Math.min(6, seconds), ...(o as Omit<LoadOptions, 'durationS'>) });
       void t;
@@ -127,15 +134,16 @@ async function main(): Promise<void> {
     const helloHalfP = await phase(`hello at ${fmt(halfRate)} req/s`, hello, { url: `${hello.url}/hello`, overallRate: halfRate });
     const batchJson = JSON.stringify({ inputs: [{ name: inputName, shape: [64, width], datatype: 'FP32', data: features(64) }], parameters: { routing_key: '__KEY__' } });
     const batchP = await phase('sluice 64-row JSON', sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: batchJson, distinctKeys: 100, connections: 16 });
-    const bin = binaryBody(64);
     const binaryP = await phase('sluice 64-row binary', sluice, {
-      url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) }, body: bin.body, connections: 16,
+      url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: binaryHeaders, body: bin.body, connections: 16,
     });
+    const sinkSingleP = await phase('sink, single-row body', sink, { url: `${sink.url}/sink`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 });
+    const sinkBinaryP = await phase('sink, 64-row binary body', sink, { url: `${sink.url}/sink`, method: 'POST', headers: binaryHeaders, body: bin.body, connections: 16 });
     for (const c of children.splice(0)) await c.stop();
     await sleep(500);
     const { rowsPerSecond: inproc, runUsByRows } = await inProcessRowsPerSecond(seconds);
 
-    const failed = [helloP, naiveP, sluiceP, halfP, helloHalfP, batchP, binaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
+    const failed = [helloP, naiveP, sluiceP, halfP, helloHalfP, batchP, binaryP, sinkSingleP, sinkBinaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
     const figures = {
       hello_rps: Math.round(helloP.result.requestsPerSecond),
       naive_rps: Math.round(naiveP.result.requestsPerSecond),
@@ -166,10 +174,18 @@ async function main(): Promise<void> {
       serverCpuUsPerRequest: {
         hello: round1(helloP.serverCpuUsPerRequest), naive: round1(naiveP.serverCpuUsPerRequest), sluice: round1(sluiceP.serverCpuUsPerRequest),
         sluice_half_load: round1(halfP.serverCpuUsPerRequest), hello_half_load: round1(helloHalfP.serverCpuUsPerRequest), batch64_json: round1(batchP.serverCpuUsPerRequest), batch64_binary: round1(binaryP.serverCpuUsPerRequest),
+        sink_single_row: round1(sinkSingleP.serverCpuUsPerRequest), sink_binary64: round1(sinkBinaryP.serverCpuUsPerRequest),
       },
       latencyMs: { hello: helloP.result.latencyMs, naive: naiveP.result.latencyMs, sluice: sluiceP.result.latencyMs, sluice_half_load: halfP.result.latencyMs, hello_same_rate: helloHalfP.result.latencyMs },
       inprocRunUsByRows: runUsByRows,
-      reference: { hello_p99_ms_same_rate: Math.round(helloHalfP.result.latencyMs.p99 * 1000) / 1000 },
+      reference: {
+        hello_p99_ms_same_rate: Math.round(helloHalfP.result.latencyMs.p99 * 1000) / 1000,
+        sink_single_row_rps: Math.round(sinkSingleP.result.requestsPerSecond),
+        sink_binary64_rows_per_s: Math.round(sinkBinaryP.result.requestsPerSecond * 64),
+        sluice_over_sink_single_row: Math.round((figures.sluice_rps / sinkSingleP.result.requestsPerSecond) * 1000) / 1000,
+        binary_over_sink_binary64: Math.round((figures.batch64_binary_rows_per_s / (sinkBinaryP.result.requestsPerSecond * 64)) * 1000) / 1000,
+        goal_binary_rows_per_s_over_sink_binary64: Math.round(((0.5 * figures.inproc_rows_per_s) / (sinkBinaryP.result.requestsPerSecond * 64)) * 1000) / 1000,
+      },
       loadAverageDuring: { hello: helloP.loadAverage, naive: naiveP.loadAverage, sluice: sluiceP.loadAverage },
       failedRequests: failed,
     };
@@ -179,6 +195,7 @@ async function main(): Promise<void> {
     console.log('\nresults:');
     for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${fmt(v, k.endsWith('_ms_half_load') ? 3 : 0)}`);
     console.log(`  sluice / hello  ${ratios.sluice_over_hello.toFixed(2)}x   sluice / naive  ${ratios.sluice_over_naive.toFixed(2)}x   binary / inproc  ${ratios.binary_over_inproc.toFixed(2)}x`);
+    console.log(`  reference: the sink (a do-nothing endpoint) takes ${fmt(report.reference.sink_single_row_rps)} single-row req/s (sluice ${report.reference.sluice_over_sink_single_row.toFixed(2)}x) and ${fmt(report.reference.sink_binary64_rows_per_s)} binary rows/s (sluice ${report.reference.binary_over_sink_binary64.toFixed(2)}x; the binary goal is ${report.reference.goal_binary_rows_per_s_over_sink_binary64.toFixed(2)}x of it)`);
     for (const [goal, met] of Object.entries(goals)) console.log(`  ${met ? 'met    ' : 'NOT MET'}  ${goal}`);
     console.log(`wrote ${path.relative(projectRoot, out)}`);
   } finally {

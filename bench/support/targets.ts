@@ -1,6 +1,8 @@
 // Baseline servers for bench/serving.ts, each started as its own process so none shares an event
 // loop or a heap with another (or with the load generator):
 //   hello  a bare Fastify JSON endpoint (GET /hello -> {"hello":"world"})
+//   sink   a bare Fastify endpoint that takes a body of any type and answers {"ok":true}: the
+//          most requests per second the load generator can send of a given size on this machine
 //   naive  Fastify + one ONNX Runtime run per request, the way a first version is written:
 //          Fastify's own JSON parsing and serialisation, the default session options, no batching.
 // Prints "READY <port>" when listening.
@@ -13,6 +15,11 @@ const app = Fastify();
 
 if (kind === 'hello') {
   app.get('/hello', async () => ({ hello: 'world' }));
+} else if (kind === 'sink') {
+  // Bodies of every type stay raw (JSON too): the sink reads them and does nothing else.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 << 20 }, (_req, body, done) => done(null, body));
+  app.post('/sink', async () => ({ ok: true }));
 } else if (kind === 'naive') {
   const model = await loadModelSession(modelPath as string);
   const input = model.signature.inputs[0];
@@ -28,7 +35,7 @@ if (kind === 'hello') {
     return { model_name: 'credit', outputs: [{ name: output.name, datatype: 'FP32', shape: out.dims, data: Array.from(out.data as Float32Array) }] };
   });
 } else {
-  throw new Error(`unknown target ${kind}; expected hello or naive`);
+  throw new Error(`unknown target ${kind}; expected hello, sink or naive`);
 }
 
 await app.listen({ port: 0, host: '127.0.0.1' });
