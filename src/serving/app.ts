@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { SetupError } from '../shared/errors.js';
-import { defaultServingConfig, type ServingConfig } from './config.js';
+import { defaultServingConfig, type ServingConfig, type ServingConfigOverrides } from './config.js';
 import { createExecutor, type InferenceExecutor } from './executor.js';
 import { FastHttpServer } from './fast-http.js';
 import { FleetMember } from './fleet-member.js';
@@ -35,7 +35,7 @@ export interface ServingDeps {
   databaseUrl?: string | null;
   /** Closed with the app when the worker owns the pool. */
   closeDb?: () => Promise<void>;
-  config?: Partial<ServingConfig>;
+  config?: ServingConfigOverrides;
   logger?: FastifyServerOptions['logger'];
   /** Randomness for keyless assignment and shadow sampling; Math.random by default. */
   random?: Random;
@@ -133,15 +133,17 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
   const inferenceLog = new InferenceLog(logWriter, {
     workerId: config.workerId,
     capacity: config.inferenceLog.capacity,
+    capacityBytes: config.inferenceLog.capacityBytes,
     batchRows: config.inferenceLog.batchRows,
     flushMs: config.inferenceLog.flushMs,
     sampleRate: config.inferenceLog.sampleRate,
     inputSampleRate: config.inferenceLog.inputSampleRate,
     onWritten: (n) => metrics?.logWritten.inc(n),
     onDropped: (n, reason) => metrics?.logDropped.inc({ reason }, n),
+    onInputsDropped: (n) => metrics?.logInputsDropped.inc(n),
     onError: (err) => app.log.warn({ err }, 'inference log write failed; rows dropped'),
   });
-  metrics = new ServingMetrics(() => host.queueDepths(), () => inferenceLog.buffered);
+  metrics = new ServingMetrics(() => host.queueDepths(), () => ({ rows: inferenceLog.buffered, bytes: inferenceLog.bufferedBytes }));
   metrics.setProvider(provider.provider, config.executionProvider);
   // Counters exist from the start, so a scrape shows 0 rather than nothing.
   metrics.logDropped.inc({ reason: 'buffer_full' }, 0);

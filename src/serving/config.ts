@@ -9,6 +9,7 @@ import type { ExecutorMode } from './executor.js';
 export interface InferenceLogConfig {
   enabled: boolean;
   capacity: number;
+  capacityBytes: number;
   batchRows: number;
   flushMs: number;
   sampleRate: number;
@@ -48,7 +49,10 @@ export interface ServingConfig {
   inferenceLog: InferenceLogConfig;
 }
 
-export function defaultServingConfig(overrides: Partial<ServingConfig> = {}): ServingConfig {
+/** Settings to change from the defaults; the inference log's may be given one by one. */
+export type ServingConfigOverrides = Omit<Partial<ServingConfig>, 'inferenceLog'> & { inferenceLog?: Partial<InferenceLogConfig> };
+
+export function defaultServingConfig(overrides: ServingConfigOverrides = {}): ServingConfig {
   const base: ServingConfig = {
     workerId: `${os.hostname()}-${process.pid}`,
     adminToken: null,
@@ -68,7 +72,7 @@ export function defaultServingConfig(overrides: Partial<ServingConfig> = {}): Se
     advertiseUrl: null,
     shadowQueueLimitRows: 256,
     fastPath: true,
-    inferenceLog: { enabled: true, capacity: 100_000, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
+    inferenceLog: { enabled: true, capacity: 100_000, capacityBytes: 64 * 1024 * 1024, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
   };
   return { ...base, ...overrides, inferenceLog: { ...base.inferenceLog, ...overrides.inferenceLog } };
 }
@@ -126,6 +130,7 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
     inferenceLog: {
       enabled: env.SLUICE_INFERENCE_LOG === undefined ? true : flag(env, 'SLUICE_INFERENCE_LOG'),
       capacity: int(env, 'SLUICE_LOG_BUFFER_ROWS', d.inferenceLog.capacity, 1, 10_000_000),
+      capacityBytes: int(env, 'SLUICE_LOG_BUFFER_BYTES', d.inferenceLog.capacityBytes, 1024, 2 ** 31 - 1),
       batchRows: int(env, 'SLUICE_LOG_BATCH_ROWS', d.inferenceLog.batchRows, 1, 100_000),
       flushMs: int(env, 'SLUICE_LOG_FLUSH_MS', d.inferenceLog.flushMs, 1, 60_000),
       sampleRate: rate(env, 'SLUICE_LOG_SAMPLE_RATE', d.inferenceLog.sampleRate),

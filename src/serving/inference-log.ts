@@ -153,6 +153,9 @@ class LogColumns {
     this.allocate(rowCapacity, rowCapacity * 32, rowCapacity * 4);
   }
 
+  /** Bytes of the tensor values appended so far (each stored as a float32). */
+  get valueBytes(): number { return (this.inputUsed + this.outputUsed) * 4; }
+
   /**
    * Columns for `rows` rows: the whole buffers of `spare` (a batch the writer is done with, at
    * least `rows` rows) when given, else fresh ones. Their buffers go to the writer whole (take()).
@@ -403,6 +406,13 @@ export interface InferenceLogOptions {
   workerId: string;
   /** Most rows waiting (buffered or being written); beyond it rows are dropped (and counted). */
   capacity: number;
+  /**
+   * Most bytes of tensor values (inputs and outputs, 4 bytes each) waiting. A row that would go
+   * over keeps its place without its inputs (counted by onInputsDropped): a wide model's rows
+   * cannot pile up hundreds of megabytes while PostgreSQL lags, and an experiment still gets
+   * every row. One whose outputs alone do not fit is dropped. Default 64 MiB.
+   */
+  capacityBytes?: number;
   /** Rows per INSERT, and the buffer level that triggers a flush before the timer. */
   batchRows: number;
   flushMs: number;
@@ -412,7 +422,16 @@ export interface InferenceLogOptions {
   inputSampleRate: number;
   onWritten?: (rows: number) => void;
   onDropped?: (rows: number, reason: 'buffer_full' | 'database' | 'shutdown') => void;
+  onInputsDropped?: (rows: number) => void;
   onError?: (err: unknown) => void;
+}
+
+/** Bytes a record's tensors take in the log's columns (every value is stored as a float32). */
+function valueBytes(parts: TypedArray[] | null): number {
+  if (parts === null) return 0;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n * 4;
 }
 
 const SAMPLE_SEED = 0x10651e;
@@ -429,6 +448,8 @@ export class InferenceLog {
   private columns: LogColumns;
   private writing: Promise<void> | null = null;
   private writingRows = 0;
+  private writingBytes = 0;
+  private readonly capacityBytes: number;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastErrorAt = 0;
@@ -437,10 +458,14 @@ export class InferenceLog {
 
   constructor(private readonly writer: LogWriter | null, private readonly o: InferenceLogOptions) {
     this.columns = new LogColumns(Math.min(o.batchRows, 4096));
+    this.capacityBytes = o.capacityBytes ?? 64 * 1024 * 1024;
   }
 
   /** Rows waiting: buffered plus being written. */
   get buffered(): number { return this.columns.n + this.writingRows; }
+
+  /** Bytes of tensor values waiting: buffered plus being written. */
+  get bufferedBytes(): number { return this.columns.valueBytes + this.writingBytes; }
 
   start(): void {
     if (this.timer !== null || this.writer === null) return;
@@ -461,6 +486,16 @@ export class InferenceLog {
       return false;
     }
     if (r.inputs !== null && !keep(r.requestId, INPUT_SEED, this.o.inputSampleRate)) r.inputs = null;
+    const room = this.capacityBytes - this.bufferedBytes;
+    const outputBytes = valueBytes(r.outputs);
+    if (outputBytes > room) {
+      this.o.onDropped?.(1, 'buffer_full');
+      return false;
+    }
+    if (r.inputs !== null && outputBytes + valueBytes(r.inputs) > room) {
+      r.inputs = null;
+      this.o.onInputsDropped?.(1);
+    }
     this.columns.append(r);
     if (this.columns.n >= this.o.batchRows && this.writing === null) this.flushSoon();
     return true;
@@ -468,6 +503,7 @@ export class InferenceLog {
 
   private flushSoon(): void {
     if (this.writing !== null || this.columns.n === 0 || this.writer === null) return;
+    this.writingBytes = this.columns.valueBytes;
     const rows = this.columns.take(this.spare);
     this.spare = null;
     this.writingRows = rows.n;
@@ -488,6 +524,7 @@ export class InferenceLog {
     ).finally(() => {
       this.writing = null;
       this.writingRows = 0;
+      this.writingBytes = 0;
       if (this.columns.n >= this.o.batchRows) this.flushSoon();
     });
   }

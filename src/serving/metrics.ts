@@ -111,13 +111,15 @@ export class ServingMetrics {
   readonly shadow: Counter<'model' | 'version' | 'outcome'>;
   readonly logWritten: Counter;
   readonly logDropped: Counter<'reason'>;
+  readonly logInputsDropped: Counter;
   readonly logBuffered: Gauge;
+  readonly logBufferedBytes: Gauge;
   readonly feedback: Counter<'model' | 'metric'>;
 
   private readonly requestChildren = new Map<string, RequestChildren>();
   private readonly versionChildren = new Map<string, VersionChildren>();
 
-  constructor(queueDepths: () => Iterable<{ model: string; version: string; rows: number }>, logBuffered: () => number) {
+  constructor(queueDepths: () => Iterable<{ model: string; version: string; rows: number }>, logBuffered: () => { rows: number; bytes: number }) {
     const registers = [this.registry];
     this.requests = new LocalCounter('sluice_inference_requests_total', 'Inference requests answered, by model, version and experiment arm', this.registry);
     this.errors = new Counter({ name: 'sluice_inference_errors_total', help: 'Inference requests that failed, by model, version and error code', labelNames: ['model', 'version', 'code'], registers });
@@ -141,7 +143,9 @@ export class ServingMetrics {
     this.shadow = new Counter({ name: 'sluice_shadow_requests_total', help: 'Shadow copies, by outcome (answered, failed, skipped)', labelNames: ['model', 'version', 'outcome'], registers });
     this.logWritten = new Counter({ name: 'sluice_inference_log_written_total', help: 'Inference log rows written to PostgreSQL', registers });
     this.logDropped = new Counter({ name: 'sluice_inference_log_dropped_total', help: 'Inference log rows dropped (buffer full, or the database failed)', labelNames: ['reason'], registers });
-    this.logBuffered = new Gauge({ name: 'sluice_inference_log_buffered_rows', help: 'Inference log rows waiting to be written', registers, collect() { this.set(logBuffered()); } });
+    this.logInputsDropped = new Counter({ name: 'sluice_inference_log_inputs_dropped_total', help: 'Inference log rows kept without their inputs because the buffer was over its byte budget', registers });
+    this.logBuffered = new Gauge({ name: 'sluice_inference_log_buffered_rows', help: 'Inference log rows waiting to be written', registers, collect() { this.set(logBuffered().rows); } });
+    this.logBufferedBytes = new Gauge({ name: 'sluice_inference_log_buffered_bytes', help: 'Bytes of tensor values in the inference log rows waiting to be written (bounded by SLUICE_LOG_BUFFER_BYTES)', registers, collect() { this.set(logBuffered().bytes); } });
     this.feedback = new Counter({ name: 'sluice_feedback_events_total', help: 'Feedback events stored', labelNames: ['model', 'metric'], registers });
   }
 

@@ -174,7 +174,8 @@ describe('telemetry and feedback', () => {
     const text = await (await fetch(`${w.url}/metrics`)).text();
     for (const name of ['sluice_inference_requests_total{model="credit",version="v1",arm=""}', 'sluice_inference_latency_seconds_bucket', 'sluice_batch_rows_bucket',
       'sluice_inference_errors_total{model="credit",version="v1",code="bad_request"}', 'sluice_execution_provider{provider="cpu",requested="cpu"} 1',
-      'sluice_queue_depth_rows{model="credit",version="v1"}', 'sluice_inference_log_dropped_total']) {
+      'sluice_queue_depth_rows{model="credit",version="v1"}', 'sluice_inference_log_dropped_total', 'sluice_inference_log_inputs_dropped_total 0',
+      'sluice_inference_log_buffered_bytes']) {
       expect(text, name).toContain(name);
     }
   });

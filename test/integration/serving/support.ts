@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { fixtureManifest, fixtureModel, type FixtureKind } from '../../../src/models/fixtures.js';
 import type { Database } from '../../../src/db/schema.js';
 import { buildServingApp, type ServingDeps } from '../../../src/serving/app.js';
-import type { ServingConfig } from '../../../src/serving/config.js';
+import type { ServingConfigOverrides } from '../../../src/serving/config.js';
 
 export { FIXTURE_DIR as FIXTURES, fixtureManifest as manifest, fixtureModel as fixture } from '../../../src/models/fixtures.js';
 
@@ -39,7 +39,7 @@ export interface TestWorker {
 export const TOKEN = 'test-admin-token-0123456789';
 
 /** A worker in this process, listening on a free port, joined (registered and reconciled). */
-export async function startWorker(db: Kysely<Database> | null, opts: { databaseUrl?: string; config?: Partial<ServingConfig>; random?: ServingDeps['random'] } = {}): Promise<TestWorker> {
+export async function startWorker(db: Kysely<Database> | null, opts: { databaseUrl?: string; config?: ServingConfigOverrides; random?: ServingDeps['random'] } = {}): Promise<TestWorker> {
   const app = await buildServingApp({
     db, databaseUrl: opts.databaseUrl ?? null, random: opts.random,
     config: { adminToken: TOKEN, heartbeatMs: 500, warmupRuns: 1, ...opts.config },

@@ -192,6 +192,43 @@ describe('buffer reuse', () => {
   });
 });
 
+describe('byte budget', () => {
+  it('keeps rows past its byte budget without their inputs (counted), drops a row whose outputs alone do not fit, and frees the budget once a batch is written', async () => {
+    const seen: Array<Array<Buffer | null>> = [];
+    let release!: () => void;
+    const written = new Promise<void>((r) => { release = r; });
+    const counts = { inputsDropped: 0, bufferFull: 0 };
+    const log = new InferenceLog({
+      write: async (rows) => { seen.push(...decodeCopy(encodeCopy(rows, 'w'))); await written; return rows; },
+      close: async () => undefined,
+    }, {
+      workerId: 'w', capacity: 1000, capacityBytes: 1024, batchRows: 1000, flushMs: 1000, sampleRate: 1, inputSampleRate: 1,
+      onInputsDropped: (n) => { counts.inputsDropped += n; },
+      onDropped: (n, reason) => { if (reason === 'buffer_full') counts.bufferFull += n; },
+    });
+    // A 64-value input and one output: 260 bytes a row, so three fit in 1,024 with their inputs.
+    const wide = (i: number) => record(i, { inputs: [new Float32Array(64).fill(i)], outputs: [Float32Array.of(i)] });
+    const accepted = [0, 1, 2, 3, 4].map((i) => log.append(wide(i)));
+    expect(accepted).toEqual([true, true, true, true, true]);
+    expect(counts.inputsDropped).toBe(2);
+    expect(log.bufferedBytes).toBe(3 * 260 + 2 * 4);
+    // 300 output values (1,200 bytes) cannot fit even alone: the row goes, counted.
+    expect(log.append(record(5, { inputs: null, outputs: [new Float32Array(300)] }))).toBe(false);
+    expect(counts.bufferFull).toBe(1);
+
+    // While the batch is being written its bytes still count; once written they are free again.
+    const closing = log.close();
+    await new Promise((r) => setImmediate(r));
+    expect(log.bufferedBytes).toBe(3 * 260 + 2 * 4);
+    release();
+    await closing;
+    expect(log.bufferedBytes).toBe(0);
+    expect(seen.map((r) => r[0]?.toString())).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    expect(seen.map((r) => (r[10] === null ? null : (r[10] as Buffer).length))).toEqual([256, 256, 256, null, null]);
+    expect(seen.map((r) => decodeRealArray(r[11] as Buffer))).toEqual([[0], [1], [2], [3], [4]]);
+  });
+});
+
 describe('float32sFromBytes (reading a logged inputs column back)', () => {
   it('copies little-endian floats out of a Buffer at any offset, and refuses a partial float', () => {
     const values = Float32Array.of(1.5, -0, 3.4028234663852886e38, Number.NaN);
