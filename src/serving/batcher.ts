@@ -114,7 +114,12 @@ export class MicroBatcher {
     while (this.queue.length > this.head && this.running < this.o.concurrency) {
       const batch = this.take();
       this.running++;
-      void this.execute(batch).finally(() => {
+      // execute() settles every request itself; anything it throws past that (splitting a batch's
+      // outputs, say) fails the requests still waiting instead of escaping as an unhandled
+      // rejection, which would end the process. Settling a settled promise does nothing.
+      void this.execute(batch).catch((err: unknown) => {
+        for (const p of batch) p.reject(err);
+      }).finally(() => {
         this.running--;
         if (this.queue.length > this.head) this.flush();
         else if (this.running === 0) this.notifyIdle();

@@ -86,6 +86,8 @@ function owned(a: TypedArray): ArrayBuffer {
  */
 export class ThreadExecutor implements InferenceExecutor {
   private worker: Worker | null = null;
+  /** Bumped when the thread exits: sessions opened in an earlier thread are gone. */
+  private threadEpoch = 0;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: ThreadReply) => void; reject: (e: Error) => void }>();
 
@@ -104,6 +106,7 @@ export class ThreadExecutor implements InferenceExecutor {
     w.on('error', (err) => this.failAll(err));
     w.on('exit', (code) => {
       this.worker = null;
+      this.threadEpoch++;
       this.failAll(new Error(`inference thread exited with code ${code}`));
     });
     this.worker = w;
@@ -124,11 +127,28 @@ export class ThreadExecutor implements InferenceExecutor {
   }
 
   async open(key: string, bytes: Uint8Array, provider: ExecutionProvider): Promise<OpenedVersion> {
-    const copy = bytes.slice().buffer;
-    const r = await this.call({ op: 'open', key, bytes: copy, provider }, [copy]);
-    if (!r.ok) throw new Error(r.error ?? 'the inference thread could not open the model');
+    // The model's bytes stay here: if the thread dies (an uncaught error, its heap exhausted), the
+    // next run starts a new one, and the version opens again in it instead of failing every
+    // request while it still reports ready.
+    // Copies, not views (Buffer's slice() is a view): each open transfers, and so detaches, its copy.
+    const model = new Uint8Array(bytes);
+    const openInThread = async (): Promise<ThreadReply> => {
+      const copy = new Uint8Array(model).buffer;
+      const epoch = this.threadEpoch;
+      const reply = await this.call({ op: 'open', key, bytes: copy, provider }, [copy]);
+      if (!reply.ok) throw new Error(reply.error ?? 'the inference thread could not open the model');
+      openedIn = epoch;
+      return reply;
+    };
+    let openedIn = -1;
+    let reopening: Promise<unknown> | null = null;
+    const r = await openInThread();
     const signature = signatureFromMetadata(r.inputs ?? [], r.outputs ?? []);
     const run = async (inputs: TypedArray[], shapes: number[][]): Promise<BatchOutput[]> => {
+      if (openedIn !== this.threadEpoch) {
+        reopening ??= openInThread().finally(() => { reopening = null; });
+        await reopening;
+      }
       const buffers = inputs.map(owned);
       const reply = await this.call({
         op: 'run', key,

@@ -105,7 +105,7 @@ class TextPool {
     const out = this.bytes;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) return this.appendUtf8(s, start);
+      if (c >= 0x80 || c === 0) return this.appendUtf8(s, start);
       out[start + i] = c;
     }
     this.used = start + s.length;
@@ -113,7 +113,8 @@ class TextPool {
   }
 
   private appendUtf8(s: string, start: number): number {
-    const { written } = utf8.encodeInto(s, this.bytes.subarray(start));
+    // PostgreSQL text cannot hold NUL, and one in a COPY fails the whole batch: U+FFFD instead.
+    const { written } = utf8.encodeInto(s.replaceAll('\0', '\uFFFD'), this.bytes.subarray(start));
     this.used = start + written;
     return written;
   }
@@ -153,8 +154,8 @@ class LogColumns {
     this.allocate(rowCapacity, rowCapacity * 32, rowCapacity * 4);
   }
 
-  /** Bytes of the tensor values appended so far (each stored as a float32). */
-  get valueBytes(): number { return (this.inputUsed + this.outputUsed) * 4; }
+  /** Bytes appended so far: tensor values (each stored as a float32) and text (ids, key hashes, errors). */
+  get valueBytes(): number { return (this.inputUsed + this.outputUsed) * 4 + this.requestIds.used + this.keyHashes.used + this.errors.used; }
 
   /**
    * Columns for `rows` rows: the whole buffers of `spare` (a batch the writer is done with, at
@@ -407,10 +408,11 @@ export interface InferenceLogOptions {
   /** Most rows waiting (buffered or being written); beyond it rows are dropped (and counted). */
   capacity: number;
   /**
-   * Most bytes of tensor values (inputs and outputs, 4 bytes each) waiting. A row that would go
-   * over keeps its place without its inputs (counted by onInputsDropped): a wide model's rows
-   * cannot pile up hundreds of megabytes while PostgreSQL lags, and an experiment still gets
-   * every row. One whose outputs alone do not fit is dropped. Default 64 MiB.
+   * Most bytes waiting: tensor values (inputs and outputs, 4 bytes each) and text (request ids,
+   * key hashes, errors of at most 1,024 characters). A row that would go over keeps its place
+   * without its inputs (counted by onInputsDropped): a wide model's rows cannot pile up hundreds
+   * of megabytes while PostgreSQL lags, and an experiment still gets every row. One that does not
+   * fit even without its inputs is dropped. Default 64 MiB.
    */
   capacityBytes?: number;
   /** Rows per INSERT, and the buffer level that triggers a flush before the timer. */
@@ -434,6 +436,7 @@ function valueBytes(parts: TypedArray[] | null): number {
   return n * 4;
 }
 
+const MAX_ERROR_CHARS = 1024;
 const SAMPLE_SEED = 0x10651e;
 const INPUT_SEED = 0x1f9a7c;
 const UINT32 = 4294967296;
@@ -464,7 +467,7 @@ export class InferenceLog {
   /** Rows waiting: buffered plus being written. */
   get buffered(): number { return this.columns.n + this.writingRows; }
 
-  /** Bytes of tensor values waiting: buffered plus being written. */
+  /** Bytes waiting (tensor values and text): buffered plus being written. */
   get bufferedBytes(): number { return this.columns.valueBytes + this.writingBytes; }
 
   start(): void {
@@ -486,13 +489,16 @@ export class InferenceLog {
       return false;
     }
     if (r.inputs !== null && !keep(r.requestId, INPUT_SEED, this.o.inputSampleRate)) r.inputs = null;
+    // An error's text can carry what the client sent (an input name): bounded per row.
+    if (r.error !== null && r.error.length > MAX_ERROR_CHARS) r.error = `${r.error.slice(0, MAX_ERROR_CHARS)}…`;
     const room = this.capacityBytes - this.bufferedBytes;
-    const outputBytes = valueBytes(r.outputs);
-    if (outputBytes > room) {
+    // The row without its inputs: outputs, request id, key hash, error.
+    const rowBytes = valueBytes(r.outputs) + r.requestId.length + (r.routingKeyHash?.length ?? 0) + (r.error?.length ?? 0);
+    if (rowBytes > room) {
       this.o.onDropped?.(1, 'buffer_full');
       return false;
     }
-    if (r.inputs !== null && outputBytes + valueBytes(r.inputs) > room) {
+    if (r.inputs !== null && rowBytes + valueBytes(r.inputs) > room) {
       r.inputs = null;
       this.o.onInputsDropped?.(1);
     }

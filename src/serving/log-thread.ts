@@ -67,6 +67,10 @@ function connection(): Promise<pg.Client> {
 
 function drop(c: pg.Client): void {
   if (client === c) client = null;
+  // Destroy the socket rather than end politely: an orderly end would still send the queued
+  // CopyData and CopyDone, and the server could commit a batch already counted as dropped,
+  // reading a payload the next batch has meanwhile overwritten.
+  (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   c.end().catch(() => undefined);
 }
 
@@ -84,6 +88,8 @@ async function write(rows: PackedRows): Promise<void> {
     });
     c.query(submittable as unknown as pg.QueryConfig);
   }).catch((err: Error) => {
+    // Writes of this payload may still sit in a socket queue: the next batch encodes elsewhere.
+    scratch = Buffer.allocUnsafe(0);
     // Connection-level failures leave the client unusable; a rejected row (a constraint) does not.
     if (!('code' in err) || (err as { code?: string }).code === undefined) drop(c);
     throw err;

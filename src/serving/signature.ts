@@ -49,7 +49,9 @@ export function signatureFromMetadata(inputs: readonly OrtValueMetadata[], outpu
   const ins = inputs.map((m) => contract(m, 'input'));
   const outs = outputs.map((m) => contract(m, 'output'));
   const batchAxis = (c: TensorContract) => c.shape.length >= 1 && c.shape[0] === -1 && c.shape.slice(1).every((d) => d >= 0);
-  const batchable = ins.length > 0 && ins.every(batchAxis) && outs.every(batchAxis) && ins.every((c) => c.datatype.array !== null);
+  // Strings (BYTES) have no typed array to concatenate or split by rows: such models run one request at a time.
+  const typed = (c: TensorContract) => c.datatype.array !== null;
+  const batchable = ins.length > 0 && ins.every(batchAxis) && outs.every(batchAxis) && ins.every(typed) && outs.every(typed);
   return { inputs: ins, outputs: outs, batchable };
 }
 

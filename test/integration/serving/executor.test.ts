@@ -1,7 +1,10 @@
 // Inference on the worker thread gives exactly the event loop's answers, batched or not; `auto`
 // keeps a fast model on the event loop.
+import fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, infer, inferBody, row, startWorker, type TestWorker } from './support.js';
+import { ThreadExecutor } from '../../../src/serving/executor.js';
+import { fixture, infer, inferBody, row, startWorker, WIDTH, type TestWorker } from './support.js';
 
 let loop: TestWorker;
 let thread: TestWorker;
@@ -43,6 +46,23 @@ describe('executors', () => {
       expect((await infer(w.url, 'credit', inferBody([row(1)]))).status).toBe(200);
     } finally {
       await w.close();
+    }
+  });
+
+  it('a worker thread that dies is replaced, and the versions it held open again in the new one', async () => {
+    const executor = new ThreadExecutor(1);
+    try {
+      const version = await executor.open('credit/v2', fs.readFileSync(fixture('mlp').path), 'cpu');
+      const x = Float32Array.from([...row(11), ...row(12)]);
+      const before = await version.run([x], [[2, WIDTH()]]);
+      const thread = (executor as unknown as { worker: Worker | null }).worker;
+      expect(thread).not.toBeNull();
+      await thread?.terminate();
+      const after = await version.run([x], [[2, WIDTH()]]);
+      expect(Array.from(after[0]?.data as Float32Array)).toEqual(Array.from(before[0]?.data as Float32Array));
+      expect((executor as unknown as { worker: Worker | null }).worker).not.toBe(thread);
+    } finally {
+      await executor.close();
     }
   });
 

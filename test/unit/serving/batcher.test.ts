@@ -49,6 +49,23 @@ describe('MicroBatcher', () => {
     expect(Array.from((settled[2] as PromiseFulfilledResult<{ data: TypedArray }[]>).value[0]!.data as Float32Array)).toEqual([4]);
   });
 
+  it('a batch whose outputs cannot be split fails its requests (no unhandled rejection), and the next batch is served', async () => {
+    let strings = true;
+    const run: BatchRun = async (_inputs, shapes) => {
+      const rows = (shapes[0] as number[])[0]!;
+      // A string tensor, as ONNX Runtime hands one back: a plain array, no subarray to split by rows.
+      const data = strings ? Array.from({ length: rows }, (_, i) => `label-${i}`) : new Float32Array(rows);
+      return [{ data: data as unknown as TypedArray, shape: [rows, 1] }];
+    };
+    const b = new MicroBatcher(run, options);
+    const settled = await Promise.allSettled([1, 2].map((k) => b.submit([Float32Array.of(k, k)], [[1, 2]], 1)));
+    expect(settled.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    strings = false;
+    const after = await b.submit([Float32Array.of(3, 3)], [[1, 2]], 1);
+    expect(after[0]!.shape).toEqual([1, 1]);
+    await b.idle();
+  });
+
   it('queues while a batch runs and reports depth, an estimated wait, and idleness', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });

@@ -206,12 +206,12 @@ describe('byte budget', () => {
       onInputsDropped: (n) => { counts.inputsDropped += n; },
       onDropped: (n, reason) => { if (reason === 'buffer_full') counts.bufferFull += n; },
     });
-    // A 64-value input and one output: 260 bytes a row, so three fit in 1,024 with their inputs.
+    // A 64-value input, one output and a 2-character id: 262 bytes a row, so three fit in 1,024 with their inputs.
     const wide = (i: number) => record(i, { inputs: [new Float32Array(64).fill(i)], outputs: [Float32Array.of(i)] });
     const accepted = [0, 1, 2, 3, 4].map((i) => log.append(wide(i)));
     expect(accepted).toEqual([true, true, true, true, true]);
     expect(counts.inputsDropped).toBe(2);
-    expect(log.bufferedBytes).toBe(3 * 260 + 2 * 4);
+    expect(log.bufferedBytes).toBe(3 * 262 + 2 * 6);
     // 300 output values (1,200 bytes) cannot fit even alone: the row goes, counted.
     expect(log.append(record(5, { inputs: null, outputs: [new Float32Array(300)] }))).toBe(false);
     expect(counts.bufferFull).toBe(1);
@@ -219,13 +219,30 @@ describe('byte budget', () => {
     // While the batch is being written its bytes still count; once written they are free again.
     const closing = log.close();
     await new Promise((r) => setImmediate(r));
-    expect(log.bufferedBytes).toBe(3 * 260 + 2 * 4);
+    expect(log.bufferedBytes).toBe(3 * 262 + 2 * 6);
     release();
     await closing;
     expect(log.bufferedBytes).toBe(0);
     expect(seen.map((r) => r[0]?.toString())).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
     expect(seen.map((r) => (r[10] === null ? null : (r[10] as Buffer).length))).toEqual([256, 256, 256, null, null]);
     expect(seen.map((r) => decodeRealArray(r[11] as Buffer))).toEqual([[0], [1], [2], [3], [4]]);
+  });
+});
+
+describe('text the database cannot take', () => {
+  it('writes NUL as U+FFFD (one NUL would fail the whole COPY) and cuts an error to 1,024 characters', async () => {
+    const seen: Array<Array<Buffer | null>> = [];
+    const log = new InferenceLog({ write: async (rows) => { seen.push(...decodeCopy(encodeCopy(rows, 'w'))); return rows; }, close: async () => undefined },
+      { workerId: 'w', capacity: 10, batchRows: 10, flushMs: 1000, sampleRate: 1, inputSampleRate: 1 });
+    log.append(record(0, { requestId: 'a\u0000b', routingKeyHash: 'k\u0000', error: `bad_request: input 'x\u0000${'y'.repeat(5000)}'` }));
+    await log.close();
+    expect(seen[0]?.[0]?.toString()).toBe('a\uFFFDb');
+    expect(seen[0]?.[6]?.toString()).toBe('k\uFFFD');
+    const error = seen[0]?.[13]?.toString() ?? '';
+    expect(error.includes('\u0000')).toBe(false);
+    expect(error.startsWith("bad_request: input 'x\uFFFDyyy")).toBe(true);
+    expect([...error].length).toBe(1025);
+    expect(error.endsWith('y…')).toBe(true);
   });
 });
 

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { signatureFromMetadata } from '../../../src/serving/signature.js';
+
+const tensor = (name: string, type: string, shape: Array<number | string>) => ({ name, isTensor: true, type, shape });
+
+describe('signatureFromMetadata', () => {
+  it('batches a model whose inputs and outputs are numeric with an open first dimension', () => {
+    const s = signatureFromMetadata([tensor('x', 'float32', ['batch', 4])], [tensor('p', 'float32', ['batch', 1])]);
+    expect(s.batchable).toBe(true);
+    expect(s.inputs[0]?.rowElements).toBe(4);
+  });
+
+  it('runs a model with a string output one request at a time: strings cannot be split by rows', () => {
+    const s = signatureFromMetadata([tensor('x', 'float32', ['batch', 4])], [tensor('label', 'string', ['batch'])]);
+    expect(s.batchable).toBe(false);
+    expect(s.outputs[0]?.datatype.oip).toBe('BYTES');
+  });
+});
