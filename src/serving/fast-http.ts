@@ -18,7 +18,10 @@
  * pipelining with responses in request order, `Content-Length` or chunked bodies, `Expect:
  * 100-continue`, a body limit (413), a header limit (431), an idle timeout and a request
  * timeout. Requests it cannot frame safely (both Content-Length and Transfer-Encoding, a transfer
- * coding other than chunked, a malformed request line) get 400 and the connection is closed.
+ * coding other than chunked, a malformed request line or header line, malformed chunk framing)
+ * get 400 and the connection is closed. A chunked body's framing (size lines, extensions, CRLFs,
+ * trailers) counts against a limit beside the body limit, and its trailers against the header
+ * limit, so framing cannot make a connection buffer more than the body limit allows.
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -75,6 +78,14 @@ export interface FastHttpOptions {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** A header or trailer field name: an RFC 9110 token, so no whitespace before the colon. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A chunk size line without its CRLF: hex size, optional whitespace, optional extensions. */
+const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/s;
+/** The longest chunk size line (with extensions) this module reads. */
+const MAX_CHUNK_LINE = 1024;
+/** Framing a chunked body may add beyond its data: this plus a quarter of the body limit. */
+const CHUNK_FRAMING_ALLOWANCE = 64 * 1024;
 const JSON_TYPE = 'content-type: application/json; charset=utf-8\r\n';
 /** Any failure that is not the caller's: details go to the log, never to the client. */
 const MASKED_500 = '{"error":"internal error; see the worker log"}';
@@ -133,9 +144,9 @@ function parseHead(text: string): Head {
     const line = lines[i] as string;
     const c = line.indexOf(':');
     if (c <= 0 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new FramingError(400, 'malformed header line');
-    const name = line.slice(0, c).toLowerCase();
-    if (name.charCodeAt(name.length - 1) === 32) throw new FramingError(400, 'whitespace before a header colon');
+    const name = checkFieldName(line, c).toLowerCase();
     const value = line.slice(c + 1).trim();
+    if (hasControl(value)) throw new FramingError(400, 'a control character in a header value');
     if (name === 'content-length') {
       if (!/^\d{1,15}$/.test(value)) throw new FramingError(400, 'Content-Length is not a number');
       const n = Number(value);
@@ -161,39 +172,155 @@ function parseHead(text: string): Head {
   return { method, url, http10, headers, keepAlive, contentLength: Math.max(0, contentLength), chunked, expectContinue: expect === '100-continue' };
 }
 
+/** Whether `text` has a control character other than HTAB (none belongs in a field value or chunk extension). */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return true;
+  }
+  return false;
+}
+
 /**
- * Decodes a chunked body starting at `start`. Returns null while incomplete, else the body and
- * the offset after the final CRLF (trailers are read and ignored).
+ * The name before the colon at `c` (RFC 9112 5.1: no whitespace between a field name and its
+ * colon; a request that has any is rejected, since some other parser may read it differently).
  */
-function decodeChunked(buf: Buffer, start: number, limit: number): { body: Buffer; end: number } | null {
-  const parts: Buffer[] = [];
-  let size = 0;
-  let at = start;
-  for (;;) {
-    const eol = buf.indexOf('\r\n', at, 'latin1');
-    if (eol < 0) {
-      if (buf.length - at > 1024) throw new FramingError(400, 'malformed chunk size line');
-      return null;
-    }
-    const sizeText = buf.toString('latin1', at, eol).split(';')[0]?.trim() ?? '';
-    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new FramingError(400, 'malformed chunk size');
-    const n = parseInt(sizeText, 16);
-    if (n === 0) {
-      // Trailers, then an empty line.
-      let t = eol + 2;
-      for (;;) {
-        const e = buf.indexOf('\r\n', t, 'latin1');
-        if (e < 0) return null;
-        if (e === t) return { body: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size), end: e + 2 };
-        t = e + 2;
+function checkFieldName(line: string, c: number): string {
+  const name = line.slice(0, c);
+  if (TOKEN.test(name)) return name;
+  const last = name.charCodeAt(name.length - 1);
+  if (last === 32 || last === 9) throw new FramingError(400, 'whitespace before a header colon');
+  throw new FramingError(400, 'malformed header name');
+}
+
+const SIZE_LINE = 0;
+const DATA = 1;
+const DATA_CR = 2;
+const DATA_LF = 3;
+const TRAILERS = 4;
+
+/** Data pieces shorter than this are copied together rather than kept as views, one each. */
+const SMALL_PIECE = 1024;
+const SMALL_POOL = 16 * 1024;
+
+/**
+ * A chunked body, decoded as its bytes arrive: each byte is looked at once, and the data is joined
+ * once at the end. Data counts against the body limit; size lines, extensions, CRLFs and trailers
+ * against the framing limit, trailers also against the header limit. Large pieces of data are
+ * kept as views of the socket's chunks; small ones (tiny chunks, a chunk's tail in a packet) are
+ * copied into a shared pool, so a body of many tiny chunks is not a Buffer object per byte.
+ */
+class ChunkedBody {
+  private readonly parts: Buffer[] = [];
+  private pool: Buffer | null = null;
+  private poolStart = 0;
+  private poolUsed = 0;
+  private size = 0;
+  private framing = 0;
+  private trailerBytes = 0;
+  private state = SIZE_LINE;
+  /** Data bytes still to come in the current chunk. */
+  private remaining = 0;
+  /** The size or trailer line read so far, when it spans socket chunks. */
+  private line = '';
+
+  constructor(readonly head: Head, private readonly bodyLimit: number, private readonly framingLimit: number, private readonly trailerLimit: number) {}
+
+  /** Reads `buf` from `from`: the offset just past the body's end, or -1 while it is incomplete. */
+  feed(buf: Buffer, from: number): number {
+    let at = from;
+    while (at < buf.length) {
+      if (this.state === DATA) {
+        const n = Math.min(this.remaining, buf.length - at);
+        this.append(buf, at, at + n);
+        this.remaining -= n;
+        at += n;
+        if (this.remaining === 0) this.state = DATA_CR;
+      } else if (this.state === DATA_CR || this.state === DATA_LF) {
+        if (buf[at] !== (this.state === DATA_CR ? 13 : 10)) throw new FramingError(400, 'a chunk is not followed by CRLF');
+        this.addFraming(1);
+        at++;
+        this.state = this.state === DATA_CR ? DATA_LF : SIZE_LINE;
+      } else {
+        const lf = buf.indexOf(10, at);
+        const stop = lf < 0 ? buf.length : lf + 1;
+        const n = stop - at;
+        this.addFraming(n);
+        if (this.state === TRAILERS) {
+          this.trailerBytes += n;
+          if (this.trailerBytes > this.trailerLimit) throw new FramingError(431, `the request's trailers are larger than ${this.trailerLimit} bytes`);
+        } else if (this.line.length + n > MAX_CHUNK_LINE + 2) {
+          throw new FramingError(400, `a chunk size line is longer than ${MAX_CHUNK_LINE} bytes`);
+        }
+        this.line += buf.toString('latin1', at, stop);
+        at = stop;
+        if (lf < 0) break;
+        const text = this.line;
+        this.line = '';
+        if (text.length < 2 || text.charCodeAt(text.length - 2) !== 13) throw new FramingError(400, 'a bare LF in chunk framing');
+        if (this.sizeOrTrailerLine(text.slice(0, -2))) return at;
       }
     }
-    size += n;
-    if (size > limit) throw new FramingError(413, `request body is larger than this worker's limit of ${limit} bytes`);
-    if (buf.length < eol + 2 + n + 2) return null;
-    parts.push(buf.subarray(eol + 2, eol + 2 + n));
-    if (buf[eol + 2 + n] !== 13 || buf[eol + 3 + n] !== 10) throw new FramingError(400, 'a chunk is not followed by CRLF');
-    at = eol + 4 + n;
+    return -1;
+  }
+
+  /** The body, once `feed` has found its end. */
+  body(): Buffer {
+    this.cut();
+    return this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size);
+  }
+
+  private append(buf: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n >= SMALL_PIECE) {
+      this.cut();
+      this.parts.push(buf.subarray(from, to));
+      return;
+    }
+    if (this.pool === null || this.poolUsed + n > this.pool.length) {
+      this.cut();
+      this.pool = Buffer.allocUnsafe(SMALL_POOL);
+      this.poolStart = 0;
+      this.poolUsed = 0;
+    }
+    buf.copy(this.pool, this.poolUsed, from, to);
+    this.poolUsed += n;
+  }
+
+  /** Ends the pool's current run of small pieces as one part. */
+  private cut(): void {
+    if (this.pool === null || this.poolUsed === this.poolStart) return;
+    this.parts.push(this.pool.subarray(this.poolStart, this.poolUsed));
+    this.poolStart = this.poolUsed;
+  }
+
+  private addFraming(n: number): void {
+    this.framing += n;
+    if (this.framing > this.framingLimit) throw new FramingError(413, `the request's chunk framing (sizes, extensions, trailers) is larger than ${this.framingLimit} bytes`);
+  }
+
+  /** Takes one line without its CRLF; true when it ends the body. */
+  private sizeOrTrailerLine(line: string): boolean {
+    if (hasControl(line)) throw new FramingError(400, 'a control character in chunk framing');
+    if (this.state === TRAILERS) {
+      if (line === '') return true;
+      const c = line.indexOf(':');
+      if (c <= 0) throw new FramingError(400, 'malformed trailer line');
+      checkFieldName(line, c);
+      return false;
+    }
+    const m = CHUNK_SIZE_LINE.exec(line);
+    if (m === null) throw new FramingError(400, 'malformed chunk size');
+    const n = parseInt(m[1] as string, 16);
+    if (n === 0) {
+      this.state = TRAILERS;
+      return false;
+    }
+    this.size += n;
+    if (this.size > this.bodyLimit) throw new FramingError(413, `request body is larger than this worker's limit of ${this.bodyLimit} bytes`);
+    this.remaining = n;
+    this.state = DATA;
+    return false;
   }
 }
 
@@ -216,6 +343,8 @@ class Connection {
   private buffered = 0;
   /** Bytes the request being read needs in all (head and body), once its head is parsed. */
   private need = 0;
+  /** The chunked body being read: every byte that arrives goes to it until it is whole. */
+  private chunked: ChunkedBody | null = null;
   private readonly slots: Slot[] = [];
   private requestTimer: NodeJS.Timeout | null = null;
   /** An HTTP/1.1 request asked for 100 Continue while earlier answers were still pending. */
@@ -225,14 +354,16 @@ class Connection {
   private dead = false;
   /** Answer what has been taken, read nothing more, then close. */
   private closing = false;
+  /** The client has finished sending: answer every whole request it sent, then close. */
+  private peerEnded = false;
 
   constructor(private readonly socket: Socket, private readonly server: FastHttpServer) {
     socket.setNoDelay(true);
     socket.setTimeout(server.keepAliveTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    // The client has finished sending (http.Server allows half-open sockets): answer what it
-    // sent, then close our side too.
-    socket.on('end', () => this.drain());
+    // The client has finished sending (http.Server allows half-open sockets): answer every whole
+    // request it sent, including those still buffered behind the in-flight limit, then close.
+    socket.on('end', () => this.onEnd());
     socket.on('timeout', () => this.onIdle());
     socket.on('drain', () => this.maybeResume());
     socket.on('error', () => this.destroy());
@@ -247,10 +378,28 @@ class Connection {
     if (this.slots.length === 0) this.end();
   }
 
+  private onEnd(): void {
+    this.peerEnded = true;
+    this.parseSafely();
+  }
+
+  /**
+   * After the client's end, once every whole request is taken (and reading is not paused behind
+   * answers in flight): what is left can never be completed, so it is dropped and the connection
+   * closes after the last answer.
+   */
+  private settleEnded(): void {
+    if (!this.peerEnded || this.dead || this.closing || this.paused) return;
+    this.closing = true;
+    this.discardInput();
+    if (this.slots.length === 0) this.end();
+  }
+
   private discardInput(): void {
     this.chunks = [];
     this.buffered = 0;
     this.need = 0;
+    this.chunked = null;
     this.clearRequestTimer();
   }
 
@@ -277,6 +426,10 @@ class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.dead || this.closing) return;
+    if (this.chunked !== null) {
+      this.guard(() => { if (this.feedChunked(chunk, 0) === 'next') this.parse(); });
+      return;
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     // A large body arrives in many chunks: keep them apart until the request is complete, so
@@ -286,13 +439,36 @@ class Connection {
   }
 
   private parseSafely(): void {
+    this.guard(() => this.parse());
+  }
+
+  /** Runs a step of reading; a framing error is answered and closes the connection. */
+  private guard(step: () => void): void {
     try {
-      this.parse();
+      step();
+      this.settleEnded();
     } catch (err) {
       if (!(err instanceof FramingError)) throw err;
       this.discardInput();
       this.fail(err.status, err.message);
     }
+  }
+
+  /**
+   * Gives `buf` from `from` to the chunked body being read. Once it is whole, the request is
+   * dispatched and what follows it kept for the next one. 'more': the body is incomplete; 'next':
+   * the caller parses on; 'stop': the connection reads no further requests.
+   */
+  private feedChunked(buf: Buffer, from: number): 'more' | 'next' | 'stop' {
+    const reading = this.chunked as ChunkedBody;
+    const end = reading.feed(buf, from);
+    if (end < 0) return 'more';
+    this.chunked = null;
+    if (end < buf.length) {
+      this.chunks.push(buf.subarray(end));
+      this.buffered += buf.length - end;
+    }
+    return this.complete(reading.head, reading.body()) ? 'next' : 'stop';
   }
 
   /** Answers a framing error after whatever is in flight, and closes. */
@@ -335,34 +511,41 @@ class Connection {
       if (headEnd > s.maxHeaderBytes) throw new FramingError(431, `the request head is larger than ${s.maxHeaderBytes} bytes`);
       const head = parseHead(buf.toString('latin1', 0, headEnd));
       const bodyStart = headEnd + 4;
-      let body: Buffer;
-      let next: number;
       if (head.chunked) {
-        const decoded = decodeChunked(buf, bodyStart, s.bodyLimitBytes);
-        if (decoded === null) { this.continueIfAsked(head); this.startRequestTimer(); return; }
-        body = decoded.body;
-        next = decoded.end;
-      } else {
-        if (head.contentLength > s.bodyLimitBytes) throw new FramingError(413, `request body is larger than this worker's limit of ${s.bodyLimitBytes} bytes`);
-        next = bodyStart + head.contentLength;
-        if (buf.length < next) { this.need = next; this.continueIfAsked(head); this.startRequestTimer(); return; }
-        body = buf.subarray(bodyStart, next);
+        // The buffer is handed over whole: the body reads it, then every later chunk as it
+        // arrives (onData), each byte once, and gives back what follows its end.
+        this.chunks = [];
+        this.buffered = 0;
+        this.chunked = new ChunkedBody(head, s.bodyLimitBytes, CHUNK_FRAMING_ALLOWANCE + Math.floor(s.bodyLimitBytes / 4), s.maxHeaderBytes);
+        const fed = this.feedChunked(buf, bodyStart);
+        if (fed === 'more') { this.continueIfAsked(head); this.startRequestTimer(); }
+        if (fed !== 'next') return;
+        continue;
       }
+      if (head.contentLength > s.bodyLimitBytes) throw new FramingError(413, `request body is larger than this worker's limit of ${s.bodyLimitBytes} bytes`);
+      const next = bodyStart + head.contentLength;
+      if (buf.length < next) { this.need = next; this.continueIfAsked(head); this.startRequestTimer(); return; }
       this.keep(buf, next);
-      this.need = 0;
-      this.continueSent = false;
-      this.continueOwed = false;
-      this.clearRequestTimer();
-      this.dispatch(head, body);
-      if (!head.keepAlive) {
-        // No further requests on this connection: whatever follows is ignored.
-        this.closing = true;
-        this.discardInput();
-        this.socket.pause();
-        return;
-      }
-      if (this.slots.length >= s.maxInflightPerConnection) this.pauseReading();
+      if (!this.complete(head, buf.subarray(bodyStart, next))) return;
     }
+  }
+
+  /** A whole request: dispatched in order. False when the connection reads no further requests. */
+  private complete(head: Head, body: Buffer): boolean {
+    this.need = 0;
+    this.continueSent = false;
+    this.continueOwed = false;
+    this.clearRequestTimer();
+    this.dispatch(head, body);
+    if (!head.keepAlive) {
+      // No further requests on this connection: whatever follows is ignored.
+      this.closing = true;
+      this.discardInput();
+      this.socket.pause();
+      return false;
+    }
+    if (this.slots.length >= this.server.maxInflightPerConnection) this.pauseReading();
+    return true;
   }
 
   /** A partial request is buffered: the rest must arrive within the request timeout. */
@@ -370,7 +553,7 @@ class Connection {
     if (this.requestTimer !== null) return;
     this.requestTimer = setTimeout(() => {
       this.requestTimer = null;
-      if (this.dead || this.buffered === 0) return;
+      if (this.dead || (this.buffered === 0 && this.chunked === null)) return;
       this.discardInput();
       this.fail(408, 'the request did not arrive in time');
     }, this.server.requestTimeoutMs);
@@ -385,7 +568,7 @@ class Connection {
 
   private continueIfAsked(head: Head): void {
     // HTTP/1.0 clients do not know 100 Continue (RFC 9110 10.1.1).
-    if (!head.expectContinue || head.http10 || this.continueSent) return;
+    if (!head.expectContinue || head.http10 || this.continueSent || this.peerEnded) return;
     // An interim response must not overtake earlier answers: owe it until they are written.
     if (this.slots.length > 0) { this.continueOwed = true; return; }
     this.continueSent = true;
@@ -403,7 +586,8 @@ class Connection {
     if (this.slots.length >= this.server.maxInflightPerConnection || this.socket.writableNeedDrain) return;
     this.paused = false;
     this.socket.resume();
-    if (this.buffered > 0) this.parseSafely();
+    // Also when nothing is buffered: a client that ended while reading was paused is closed here.
+    this.parseSafely();
   }
 
   private open(http10: boolean, close: boolean): Slot {

@@ -489,6 +489,8 @@ export class InferenceLog {
       return false;
     }
     if (r.inputs !== null && !keep(r.requestId, INPUT_SEED, this.o.inputSampleRate)) r.inputs = null;
+    // String outputs (BYTES) have no place in the real[] column: the numeric ones are kept.
+    if (r.outputs !== null && r.outputs.some((o) => Array.isArray(o as unknown))) r.outputs = r.outputs.filter((o) => !Array.isArray(o as unknown));
     // An error's text can carry what the client sent (an input name): bounded per row.
     if (r.error !== null && r.error.length > MAX_ERROR_CHARS) r.error = `${r.error.slice(0, MAX_ERROR_CHARS)}…`;
     const room = this.capacityBytes - this.bufferedBytes;

@@ -9,7 +9,7 @@
  */
 import type { Attributes } from './generation.js';
 import type { TensorContract, VersionSignature } from './signature.js';
-import { allocate, bytesOf, elementCount, formatShape, isFloat, viewOf, type DatatypeInfo, type TypedArray } from './tensors.js';
+import { allocate, bytesOf, checkedElementCount, formatShape, halfToNumber, isFloat, isHalfNonFinite, viewOf, type DatatypeInfo, type TypedArray } from './tensors.js';
 import { datatypeByOip } from './tensors.js';
 
 /** A request-level failure with its HTTP status; the message is safe to show the caller. */
@@ -51,6 +51,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A C0 control character, DEL or a C1 control character: not printable, and NUL is not even storable as PostgreSQL text. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Throws unless `s` is printable: the request id is stored in the inference log, and input and
+ * output names end up in its error column, where one NUL would fail the COPY of a whole batch.
+ */
+function checkPrintable(s: string, what: string): void {
+  const m = CONTROL.exec(s);
+  if (m !== null) {
+    const code = (m[0] as string).charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw bad(`${what} must be printable text; character ${m.index} is the control character U+${code}`);
+  }
+}
+
+/** Inference-Header-Content-Length as it must be written: a plain decimal number. */
+const DECIMAL = /^[0-9]+$/;
+
 /**
  * Splits the body into JSON header and binary tail and reads the envelope. `headerLength` is the
  * Inference-Header-Content-Length value, if any.
@@ -59,9 +78,10 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
   let jsonPart: string;
   let binary: Buffer | null = null;
   if (headerLength !== undefined) {
-    const n = Number(headerLength);
-    if (!Number.isInteger(n) || n < 0 || n > body.length) {
-      throw bad(`Inference-Header-Content-Length is ${headerLength}; expected an integer between 0 and the body length ${body.length}`);
+    const n = DECIMAL.test(headerLength) ? Number(headerLength) : -1;
+    if (n < 0 || n > body.length) {
+      const shown = headerLength === '' ? 'empty' : headerLength.length > 20 ? `${headerLength.slice(0, 20)}…` : headerLength;
+      throw bad(`Inference-Header-Content-Length is ${shown}; expected a decimal integer between 0 and the body length ${body.length}`);
     }
     jsonPart = body.toString('utf8', 0, n);
     binary = body.subarray(n);
@@ -78,7 +98,10 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
 
   const idRaw = parsed.id;
   if (idRaw !== undefined && typeof idRaw !== 'string') throw bad('"id" must be a string');
-  if (typeof idRaw === 'string' && idRaw.length > 256) throw bad('"id" is longer than 256 characters');
+  if (typeof idRaw === 'string') {
+    if (idRaw.length > 256) throw bad('"id" is longer than 256 characters');
+    checkPrintable(idRaw, '"id"');
+  }
 
   const params = parsed.parameters;
   if (params !== undefined && !isObject(params)) throw bad('"parameters" must be an object');
@@ -117,11 +140,13 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
     if (!isObject(x)) throw bad(`inputs[${i}] must be an object with name, shape, datatype and data`);
     const name = x.name;
     if (typeof name !== 'string' || name === '') throw bad(`inputs[${i}].name must be a non-empty string`);
+    checkPrintable(name, `inputs[${i}].name`);
     const datatype = x.datatype;
     if (typeof datatype !== 'string') throw bad(`input '${name}': datatype must be a string such as "FP32"`);
     const shape = x.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-      throw bad(`input '${name}': shape must be an array of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      const shown = Array.isArray(shape) ? ` ${JSON.stringify(shape).slice(0, 60)}` : '';
+      throw bad(`input '${name}': shape${shown} must be an array of non-negative integers no larger than ${Number.MAX_SAFE_INTEGER}`);
     }
     let binarySize: number | undefined;
     const p = x.parameters;
@@ -143,6 +168,7 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
     if (!Array.isArray(parsed.outputs)) throw bad('"outputs" must be an array');
     outputs = parsed.outputs.map((o: unknown, i: number) => {
       if (!isObject(o) || typeof o.name !== 'string') throw bad(`outputs[${i}] must be an object with a name`);
+      checkPrintable(o.name, `outputs[${i}].name`);
       const p = o.parameters;
       if (p !== undefined && !isObject(p)) throw bad(`output '${o.name}': parameters must be an object`);
       const b = p?.binary_data;
@@ -173,20 +199,19 @@ function elementError(name: string, index: number, value: unknown, d: DatatypeIn
 }
 
 /**
- * Copies JSON `data` (flat or nested row-major) into `out`, checking every element. Returns the
- * number of elements read, which the caller compares with the shape's count.
+ * Copies JSON `data` (flat or nested row-major) into `out`, checking every element. The caller
+ * has counted the elements (countJsonElements), so `out` has room for them all and the nesting is
+ * no deeper than the shape's rank.
  */
 function fillFromJson(name: string, d: DatatypeInfo, data: unknown[], out: TypedArray, start: number): number {
   let k = start;
   const n = data.length;
-  const cap = out.length;
   for (let i = 0; i < n; i++) {
     const v = data[i];
     if (Array.isArray(v)) {
       k = fillFromJson(name, d, v, out, k);
       continue;
     }
-    if (k >= cap) return k + 1; // too many elements: the caller reports the count
     switch (d.json) {
       case 'float':
         if (typeof v !== 'number') throw elementError(name, k, v, d);
@@ -213,10 +238,31 @@ function fillFromJson(name: string, d: DatatypeInfo, data: unknown[], out: Typed
   return k;
 }
 
-function countJsonElements(data: unknown[]): number {
+/**
+ * Elements in JSON `data`, nested at most `depth` arrays deep (the shape's rank; flat data is one
+ * deep). Runs before anything is allocated; the depth bound keeps a body of a few hundred
+ * kilobytes of brackets from overflowing the stack.
+ */
+function countJsonElements(name: string, shape: readonly number[], data: unknown[], depth: number): number {
   let n = 0;
-  for (const v of data) n += Array.isArray(v) ? countJsonElements(v) : 1;
+  for (const v of data) {
+    if (!Array.isArray(v)) n++;
+    else if (depth > 1) n += countJsonElements(name, shape, v, depth - 1);
+    else throw bad(`input '${name}': data is nested deeper than shape ${formatShape(shape)} allows; expected a flat array or arrays nested at most ${Math.max(shape.length, 1)} deep`);
+  }
   return n;
+}
+
+/** Where a binary BOOL tensor holds a byte other than 0 or 1, or -1. */
+function firstNonBoolean(a: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if ((a[i] as number) > 1) return i;
+  return -1;
+}
+
+/** First index of a half-float NaN or ±Infinity, or -1. */
+function firstNonFiniteHalf(a: Uint16Array): number {
+  for (let i = 0; i < a.length; i++) if (isHalfNonFinite(a[i] as number)) return i;
+  return -1;
 }
 
 /** First index of NaN or ±Infinity in a float array, or -1. */
@@ -291,8 +337,11 @@ export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: Che
     if (sig.batchable) {
       if (rows === -1) { rows = r; rowsFrom = c.name; }
       else if (r !== rows) throw bad(`inputs '${rowsFrom}' and '${c.name}' disagree on the batch dimension (${rows} vs ${r})`);
+      // Before anything is allocated for it: a tiny body can declare any shape.
+      if (r > opts.maxRows) throw bad(`input '${c.name}': shape ${formatShape(shape)} has ${r} rows; this worker accepts at most ${opts.maxRows} per request`);
     }
-    const count = elementCount(shape);
+    const count = checkedElementCount(shape);
+    if (count < 0) throw bad(`input '${c.name}': shape ${formatShape(shape)} has more than ${Number.MAX_SAFE_INTEGER} elements`);
     let array: TypedArray;
     if (raw.binarySize !== undefined) {
       if (d.array === null) throw bad(`input '${c.name}': ${d.oip} is not supported`);
@@ -302,19 +351,26 @@ export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: Che
       }
       const at = chunkOffset.get(c.name) as number;
       array = viewOf(d, (binary as Buffer).subarray(at, at + expectBytes));
+      if (d.oip === 'BOOL') {
+        const wrong = firstNonBoolean(array as Uint8Array);
+        if (wrong >= 0) throw bad(`input '${c.name}': element ${wrong} is the byte ${(array as Uint8Array)[wrong]}; expected 0 or 1 (BOOL)`);
+      }
     } else {
       if (d.array === null || d.json === 'none') throw bad(`input '${c.name}': ${d.oip} data must be sent as binary tensor data`);
       if (!Array.isArray(raw.data)) throw bad(`input '${c.name}': data must be an array of ${count} elements`);
+      // Counted first, so the array allocated is never larger than the data the body carries.
+      const got = countJsonElements(c.name, shape, raw.data, Math.max(shape.length, 1));
+      if (got !== count) throw bad(`input '${c.name}': shape ${formatShape(shape)} needs ${count} elements but data has ${got}`);
       array = allocate(d, count);
-      const got = fillFromJson(c.name, d, raw.data, array, 0);
-      if (got !== count) {
-        const actual = got > count ? countJsonElements(raw.data) : got;
-        throw bad(`input '${c.name}': shape ${formatShape(shape)} needs ${count} elements but data has ${actual}`);
-      }
+      fillFromJson(c.name, d, raw.data, array, 0);
     }
-    if (!opts.allowNonFinite && isFloat(d) && d.oip !== 'FP16') {
-      const at = firstNonFinite(array);
-      if (at >= 0) throw bad(`input '${c.name}': element ${at} is ${String((array as Float32Array)[at])}; the model's contract forbids NaN and Infinity`);
+    if (!opts.allowNonFinite && isFloat(d)) {
+      const half = d.oip === 'FP16';
+      const at = half ? firstNonFiniteHalf(array as Uint16Array) : firstNonFinite(array);
+      if (at >= 0) {
+        const v = half ? halfToNumber((array as Uint16Array)[at] as number) : (array as Float32Array)[at] as number;
+        throw bad(`input '${c.name}': element ${at} is ${String(v)}; the model's contract forbids NaN and Infinity`);
+      }
     }
     data[i] = array;
     shapes[i] = shape;
@@ -339,14 +395,40 @@ export interface ResponseOutput {
   name: string;
   datatype: string;
   shape: number[];
-  data: TypedArray;
+  /** A typed array; for BYTES, the strings ONNX Runtime returns for a string tensor. */
+  data: TypedArray | string[];
   binary: boolean;
+}
+
+/**
+ * A BYTES tensor as the binary data extension carries it (Triton's layout): each element as a
+ * 4-byte little-endian length and then its UTF-8 bytes.
+ */
+function bytesTensor(values: readonly string[]): Buffer {
+  const encoded = values.map((v) => Buffer.from(String(v), 'utf8'));
+  const out = Buffer.allocUnsafe(encoded.reduce((n, b) => n + 4 + b.length, 0));
+  let at = 0;
+  for (const b of encoded) {
+    at = out.writeUInt32LE(b.length, at);
+    at += b.copy(out, at);
+  }
+  return out;
 }
 
 function jsonData(data: TypedArray, datatype: string): string {
   if (datatype === 'BOOL') {
     let s = '';
     for (let i = 0; i < data.length; i++) s += (i ? ',' : '') + ((data as Uint8Array)[i] ? 'true' : 'false');
+    return s;
+  }
+  if (datatype === 'FP16') {
+    // The array holds half-float bit patterns; JSON carries the numbers they stand for (every
+    // half is exactly a double, so the shortest form round-trips). NaN and Infinity become null.
+    let s = '';
+    for (let i = 0; i < data.length; i++) {
+      const v = halfToNumber((data as Uint16Array)[i] as number);
+      s += (i ? ',' : '') + (Number.isFinite(v) ? String(v) : 'null');
+    }
     return s;
   }
   // Typed-array join is native and prints each value's shortest round-trip form, so a float32
@@ -367,7 +449,17 @@ export function encodeResponse(head: string, outputs: ResponseOutput[]): { body:
   for (let i = 0; i < outputs.length; i++) {
     const o = outputs[i] as ResponseOutput;
     json += `${i ? ',' : ''}{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
-    if (o.binary) {
+    if (Array.isArray(o.data)) {
+      // Strings (BYTES): JSON strings, or length-prefixed in the binary tail.
+      const strings = o.data;
+      if (o.binary) {
+        const tail = bytesTensor(strings);
+        json += `,"parameters":{"binary_data_size":${tail.length}}}`;
+        tails.push(tail);
+      } else {
+        json += `,"data":[${strings.map((v) => JSON.stringify(String(v))).join(',')}]}`;
+      }
+    } else if (o.binary) {
       json += `,"parameters":{"binary_data_size":${o.data.byteLength}}}`;
       tails.push(bytesOf(o.data));
     } else {

@@ -77,6 +77,35 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /**
+ * Number of elements in a shape from a request, or -1 when it exceeds Number.MAX_SAFE_INTEGER
+ * (where the product stops being exact). Any zero dimension makes it 0, whatever the others are.
+ */
+export function checkedElementCount(shape: readonly number[]): number {
+  if (shape.includes(0)) return 0;
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (n > Number.MAX_SAFE_INTEGER) return -1;
+  }
+  return n;
+}
+
+/** The number an IEEE 754 half-precision bit pattern (FP16, as a Uint16Array holds it) stands for. */
+export function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** Whether a half-precision bit pattern is NaN or ±Infinity (all exponent bits set). */
+export function isHalfNonFinite(h: number): boolean {
+  return (h & 0x7c00) === 0x7c00;
+}
+
+/**
  * Small tensors are carved from a shared slab rather than each getting its own ArrayBuffer: a
  * fresh buffer per request (a malloc, a zero fill and external-memory accounting in V8) was the
  * largest single allocation cost on the single-row request path. Regions are never reused, so

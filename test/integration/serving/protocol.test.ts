@@ -105,6 +105,12 @@ describe('bad input gets a 400 that names the problem, and the worker stays up',
     ['malformed JSON', () => '{"inputs": [{"name": ', /malformed JSON body/],
     ['no inputs', () => ({ inputs: [] }), /"inputs" must be a non-empty array/],
     ['unknown output', () => ({ ...good(), outputs: [{ name: 'logits' }] }), /unknown output 'logits'/],
+    // A hundred-byte body must not make the worker allocate for the shape it declares.
+    ['a huge shape in a tiny body', () => input({ shape: [200_000_000, WIDTH()], data: [1] }), /input '\w+': shape \[200000000,\d+\] has 200000000 rows; this worker accepts at most \d+ per request/],
+    ['a dimension past 2^53', () => input({ shape: [1e200, WIDTH()] }), /input '\w+': shape \[1e\+200,\d+\] must be an array of non-negative integers no larger than 9007199254740991/],
+    ['data nested 100k deep', () => JSON.stringify(input({ data: 0 })).replace('"data":0', `"data":${'['.repeat(100_000)}1${']'.repeat(100_000)}`),
+      /input '\w+': data is nested deeper than shape \[1,\d+\] allows/],
+    ['a request id with a NUL', () => ({ ...good(), id: 'a\u0000b' }), /"id" must be printable text; character 1 is the control character U\+0000/],
   ];
   for (const [name, body, message] of cases) {
     it(name, async () => {
@@ -122,6 +128,18 @@ describe('bad input gets a 400 that names the problem, and the worker stays up',
     const res = await post('/v2/models/credit/infer', Buffer.concat([header, Buffer.from(x.buffer)]), { 'inference-header-content-length': String(header.length) });
     expect(res.status).toBe(400);
     expect(JSON.parse(res.buffer.toString()).error).toMatch(/element 2 is Infinity; the model's contract forbids NaN and Infinity/);
+  });
+
+  it('an Inference-Header-Content-Length that is not a plain decimal number', async () => {
+    const x = Float32Array.from(row(1));
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: INPUT(), shape: [1, WIDTH()], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] }));
+    const body = Buffer.concat([header, Buffer.from(x.buffer)]);
+    expect((await post('/v2/models/credit/infer', body, { 'inference-header-content-length': String(header.length) })).status).toBe(200);
+    for (const v of [`0x${header.length.toString(16)}`, `${header.length}.0`, '']) {
+      const res = await post('/v2/models/credit/infer', body, { 'inference-header-content-length': v });
+      expect(res.status, JSON.stringify(v)).toBe(400);
+      expect(JSON.parse(res.buffer.toString()).error, JSON.stringify(v)).toMatch(/Inference-Header-Content-Length is .+; expected a decimal integer between 0 and the body length/);
+    }
   });
 
   it('a body over the size limit (413) and an empty body', async () => {
@@ -192,6 +210,19 @@ describe('telemetry and feedback', () => {
     expect(logged.outputs).toHaveLength(1);
     expect(logged.latency_us).toBeGreaterThan(0);
     expect(logged.error).toBeNull();
+  });
+
+  it('a request id or input name with a NUL is refused before the log, so the log batch it would have shared is written', async () => {
+    const [badId, badName, ok] = await Promise.all([
+      infer(w.url, 'credit', inferBody([row(8)], {}, { id: 'nul-\u0000-id' })),
+      infer(w.url, 'credit', { id: 'nul-name-1', inputs: [{ name: 'in\u0000put', shape: [1, WIDTH()], datatype: 'FP32', data: row(8) }] }),
+      infer(w.url, 'credit', inferBody([row(8)], {}, { id: 'beside-nul-1' })),
+    ]);
+    expect(badId).toMatchObject({ status: 400, body: { error: expect.stringMatching(/"id" must be printable text/) as unknown } });
+    expect(badName).toMatchObject({ status: 400, body: { error: expect.stringMatching(/inputs\[0\].name must be printable text/) as unknown } });
+    expect(ok.status).toBe(200);
+    await waitFor('the row beside them', async () => (await t.db.selectFrom('inference_log').select('request_id').where('request_id', '=', 'beside-nul-1').executeTakeFirst()) ?? undefined);
+    expect(await t.db.selectFrom('inference_log').select('request_id').where('request_id', '=', 'nul-name-1').executeTakeFirst()).toBeUndefined();
   });
 
   it('requests the routed version turned away are logged with their error, for per-version error rates', async () => {

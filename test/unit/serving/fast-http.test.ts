@@ -1,10 +1,11 @@
 // FastHttpServer over real TCP: a plain node:http server with the fast layer installed, raw bytes
 // written from node:net clients (and a node:http agent), responses parsed here. `infer` and `other`
 // are small test functions, wrapped to record what they were given.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FastHttpServer, type FastHttpOptions, type PlainRequest, type PlainResponse } from '../../../src/serving/fast-http.js';
 import type { InferResult } from '../../../src/serving/inference.js';
 import { InferError } from '../../../src/serving/protocol.js';
@@ -284,6 +285,10 @@ describe('FastHttpServer over TCP', () => {
     ['both Content-Length and Transfer-Encoding', request('POST', INFER_URL, { headers: { 'content-length': '2', 'transfer-encoding': 'chunked' }, body: '{}' }), 400],
     ['conflicting Content-Length headers', 'POST /v2/models/m/infer HTTP/1.1\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}', 400],
     ['HTTP/2.0 in the request line', request('GET', '/', { version: 'HTTP/2.0' }), 505],
+    // Read as some other header, the chunked body would be parsed as a second request.
+    ['a tab between a header name and its colon', 'POST /feedback HTTP/1.1\r\nhost: t\r\nTransfer-Encoding\t: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 400],
+    ['a space inside a header name', 'POST /feedback HTTP/1.1\r\nhost: t\r\nTransfer Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 400],
+    ['a bare LF inside a header value', 'POST /feedback HTTP/1.1\r\nhost: t\r\nx-a: b\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 400],
   ];
   it.each(framingErrors)('answers %s with its status and closes', async (_what, bytes, status) => {
     const h = await start();
@@ -295,6 +300,108 @@ describe('FastHttpServer over TCP', () => {
     expect(res.headers.connection).toBe('close');
     await within(1000, 'connection close', c.closed);
     expect(h.inferCalls.length + h.otherCalls.length).toBe(0);
+  });
+
+  const chunkedHead = 'POST /v2/models/m/infer HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n';
+  const chunkedErrors: Array<[string, string, number]> = [
+    ['trailers over maxHeaderBytes', `1\r\na\r\n0\r\n${'x-trailer: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n'.repeat(12)}\r\n`, 431],
+    ['a chunk size line over 1 KiB (extensions), CRLF and all', `1;ext=${'x'.repeat(2000)}\r\na\r\n0\r\n\r\n`, 400],
+    ['a bare LF in a chunk extension', '1;a\nb\r\na\r\n0\r\n\r\n', 400],
+    ['a malformed trailer line', '1\r\na\r\n0\r\nno colon here\r\n\r\n', 400],
+  ];
+  it.each(chunkedErrors)('answers a chunked body with %s with its status and closes', async (_what, body, status) => {
+    const h = await start();
+    const c = await connect(h);
+    c.write(chunkedHead + body);
+    const res = await within(1000, 'the answer', c.read());
+    expect(res.status).toBe(status);
+    expect(res.headers.connection).toBe('close');
+    await within(1000, 'connection close', c.closed);
+    expect(h.inferCalls).toEqual([]);
+  });
+
+  it('counts chunk framing against a limit: extensions cannot pile up far past the body limit', async () => {
+    // A 1 KiB extension per data byte: 2 MiB of framing carries under 2 KiB of data, well within
+    // the body limit, and was buffered without an answer.
+    const h = await start({ bodyLimitBytes: 16 * 1024 });
+    const c = await connect(h);
+    c.write(chunkedHead);
+    const packet = `1;ext=${'x'.repeat(1000)}\r\na\r\n`.repeat(64);
+    let sent = 0;
+    while (sent < 2 * 1024 * 1024 && c.buffered === 0 && !c.hasClosed) {
+      c.write(packet);
+      sent += packet.length;
+      await sleep(5);
+    }
+    const res = await within(2000, 'the 413', c.read());
+    expect(res.status).toBe(413);
+    expect((json(res) as { error: string }).error).toMatch(/chunk framing/);
+    expect(res.headers.connection).toBe('close');
+    // Answered once the framing passed its limit (64 KiB plus a quarter of the body limit).
+    expect(sent).toBeLessThan(256 * 1024);
+    await within(3000, 'connection close', c.closed);
+    expect(h.inferCalls).toEqual([]);
+  });
+
+  it('decodes a large chunked body sent in many small packets whole, joining its bytes once', async () => {
+    const h = await start({
+      bodyLimitBytes: 32 * 1024 * 1024,
+      infer: async (_m, _v, body) => ({ body: JSON.stringify({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') }), headerLength: null }),
+    });
+    const c = await connect(h);
+    const body = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31 + (i >> 11)) & 0xff;
+    // Chunks of 1 byte to 6 KiB, some with extensions, each its own write; then a trailer.
+    const pieces: Buffer[] = [];
+    let at = 0;
+    for (let k = 0; at < body.length; k++) {
+      const n = Math.min(body.length - at, k % 7 === 0 ? 1 + (k % 5) : 500 + ((k * 977) % 5700));
+      pieces.push(Buffer.concat([Buffer.from(`${n.toString(16)}${k % 3 === 0 ? ';k=v' : ''}\r\n`), body.subarray(at, at + n), Buffer.from('\r\n')]));
+      at += n;
+    }
+    const realConcat = Buffer.concat.bind(Buffer);
+    let copied = 0;
+    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list: readonly Uint8Array[], totalLength?: number) => {
+      const out = realConcat(list, totalLength);
+      copied += out.length;
+      return out;
+    });
+    try {
+      c.write(chunkedHead);
+      for (const piece of pieces) c.write(piece);
+      c.write('0\r\nx-checksum: none\r\n\r\n');
+      const res = await within(10_000, 'the answer', c.read());
+      expect(res.status).toBe(200);
+      expect(json(res)).toEqual({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    } finally {
+      spy.mockRestore();
+    }
+    // Joining everything received so far on every packet copied hundreds of MiB here.
+    expect(copied).toBeLessThan(2 * body.length);
+    // The connection goes on.
+    c.write(request('POST', INFER_URL, { body: '{}' }));
+    expect(json(await c.read())).toEqual({ bytes: 2, sha256: createHash('sha256').update('{}').digest('hex') });
+  });
+
+  it('answers every request sent before a half-close, past the in-flight limit, drops an incomplete tail, then closes', async () => {
+    const h = await start({
+      maxInflightPerConnection: 4,
+      infer: async (_m, _v, body) => { await sleep(2); return { body: body.toString(), headerLength: null }; },
+    });
+    const c = await connect(h);
+    const n = 12;
+    const whole = Array.from({ length: n }, (_, i) => request('POST', INFER_URL, { body: JSON.stringify({ id: i }) })).join('');
+    c.write(whole + 'POST /v2/models/m/infer HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\n{"id"');
+    c.socket.end();
+    const answers: RawResponse[] = [];
+    for (let i = 0; i < n; i++) answers.push(await within(2000, `answer ${i}`, c.read()));
+    expect(answers.map((r) => r.status)).toEqual(Array<number>(n).fill(200));
+    expect(answers.map((r) => (json(r) as { id: number }).id)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(answers.slice(0, -1).every((r) => r.headers.connection === undefined)).toBe(true);
+    expect(answers.at(-1)?.headers.connection).toBe('close');
+    await within(1000, 'the server closing', c.closed);
+    expect(c.buffered).toBe(0);
+    expect(h.inferCalls).toHaveLength(n);
   });
 
   it('closes after Connection: close, and after HTTP/1.0 unless it asks for keep-alive', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkInputs, encodeResponse, readEnvelope, selectOutputs } from '../../../src/serving/protocol.js';
 import { signatureFromMetadata } from '../../../src/serving/signature.js';
+import { halfToNumber } from '../../../src/serving/tensors.js';
 
 const sig = signatureFromMetadata(
   [{ name: 'x', isTensor: true, type: 'float32', shape: ['batch', 3] }, { name: 'ids', isTensor: true, type: 'int64', shape: ['batch', 2] }],
@@ -77,6 +78,54 @@ describe('reading infer requests', () => {
     expect(checkInputs(readEnvelope(body, String(header.length)), sig, { ...opts, allowNonFinite: true }).rows).toBe(1);
   });
 
+  it('checks a declared shape against the row limit and the data before allocating for it', () => {
+    // A body of a hundred bytes declaring 800 million elements: refused by the row limit, naming the input.
+    bad({ inputs: [{ ...x1, shape: [200_000_000, 3], data: [1] }, { ...ids1, shape: [200_000_000, 2], data: [1] }] },
+      /input 'x': shape \[200000000,3\] has 200000000 rows; this worker accepts at most 100 per request/);
+    // Dimensions past 2^53 (1e200 is an integer to JavaScript) are not shapes.
+    bad({ inputs: [{ ...x1, shape: [1e200, 3] }, ids1] }, /input 'x': shape \[1e\+200,3\] must be an array of non-negative integers no larger than 9007199254740991/);
+    // A model with open dimensions and no batch axis: no row limit applies, so the data's own count must.
+    const open = signatureFromMetadata([{ name: 'm', isTensor: true, type: 'float32', shape: ['a', 'b'] }], [{ name: 'y', isTensor: true, type: 'float32', shape: ['a'] }]);
+    const check = (shape: number[], data: unknown) => () => checkInputs(readEnvelope(json({ inputs: [{ name: 'm', shape, datatype: 'FP32', data }] }), undefined), open, opts);
+    expect(check([100_000_000, 50_000_000], [1])).toThrow(/input 'm': shape \[100000000,50000000\] needs 5000000000000000 elements but data has 1/);
+    expect(check([1 << 30, 1 << 30], [1])).toThrow(/input 'm': shape \[1073741824,1073741824\] has more than 9007199254740991 elements/);
+    expect(check([2, 2], [[1, 2], [3, 4]])).not.toThrow();
+    expect(check([1, 2], [[[1, 2]]])).toThrow(/input 'm': data is nested deeper than shape \[1,2\] allows; expected a flat array or arrays nested at most 2 deep/);
+  });
+
+  it('refuses data nested far deeper than the shape with a 400, not a stack overflow', () => {
+    const depth = 200_000;
+    const body = Buffer.from(`{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":${'['.repeat(depth)}1${']'.repeat(depth)}},${JSON.stringify(ids1)}]}`);
+    let thrown: unknown;
+    try {
+      checkInputs(readEnvelope(body, undefined), sig, opts);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ name: 'InferError', statusCode: 400 });
+    expect((thrown as Error).message).toMatch(/input 'x': data is nested deeper than shape \[1,3\] allows/);
+  });
+
+  it('refuses request ids, input and output names with control characters, which the inference log cannot store', () => {
+    bad({ id: 'a\u0000b', inputs: [x1, ids1] }, /"id" must be printable text; character 1 is the control character U\+0000/);
+    bad({ id: 'tab\there', inputs: [x1, ids1] }, /"id" must be printable text; character 3 is the control character U\+0009/);
+    bad({ id: 'del\u007f', inputs: [x1, ids1] }, /"id" must be printable text/);
+    bad({ id: 'x'.repeat(257), inputs: [x1, ids1] }, /"id" is longer than 256 characters/);
+    bad({ inputs: [x1, ids1, { ...x1, name: 'z\u0000' }] }, /inputs\[2\].name must be printable text; character 1 is the control character U\+0000/);
+    expect(() => readEnvelope(json({ inputs: [x1], outputs: [{ name: 'y\u0001' }] }), undefined)).toThrow(/outputs\[0\].name must be printable text/);
+    expect(readEnvelope(json({ id: 'ünïcode id – ok 🙂', inputs: [x1] }), undefined).id).toBe('ünïcode id – ok 🙂');
+  });
+
+  it('accepts Inference-Header-Content-Length only as a plain decimal integer', () => {
+    const body = json({ inputs: [x1, ids1] });
+    const n = body.length;
+    expect(checkInputs(readEnvelope(body, String(n)), sig, opts).rows).toBe(1);
+    for (const v of [`0x${n.toString(16)}`, `${n}.0`, `+${n}`, '1e1', '', ' ', '-0']) {
+      expect(() => readEnvelope(body, v), JSON.stringify(v)).toThrow(/Inference-Header-Content-Length is .*; expected a decimal integer between 0 and the body length/);
+    }
+    expect(() => readEnvelope(body, '')).toThrow(/Inference-Header-Content-Length is empty/);
+  });
+
   it('checks binary sizes against the shape and the body', () => {
     const header = json({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 8 } }, ids1] });
     bad(Buffer.concat([header, Buffer.alloc(8)]), /binary_data_size is 8 bytes; shape \[1,3\] of FP32 needs 12/, String(header.length));
@@ -86,7 +135,52 @@ describe('reading infer requests', () => {
   });
 });
 
+describe('FP16 and BOOL binary inputs', () => {
+  const typed = signatureFromMetadata(
+    [{ name: 'h', isTensor: true, type: 'float16', shape: ['batch', 2] }, { name: 'b', isTensor: true, type: 'bool', shape: ['batch', 2] }],
+    [{ name: 'y', isTensor: true, type: 'float32', shape: ['batch', 1] }],
+  );
+  const body = (h: number[], b: number[]) => {
+    const header = json({ inputs: [
+      { name: 'h', shape: [1, 2], datatype: 'FP16', parameters: { binary_data_size: 4 } },
+      { name: 'b', shape: [1, 2], datatype: 'BOOL', parameters: { binary_data_size: 2 } },
+    ] });
+    return { buf: Buffer.concat([header, Buffer.from(Uint16Array.from(h).buffer), Buffer.from(b)]), hl: String(header.length) };
+  };
+  const check = (h: number[], b: number[], allowNonFinite = false) => {
+    const { buf, hl } = body(h, b);
+    return () => checkInputs(readEnvelope(buf, hl), typed, { ...opts, allowNonFinite });
+  };
+
+  it('rejects half-float NaN and Infinity unless the contract allows them', () => {
+    expect(check([0x3c00, 0xc000], [0, 1])()).toMatchObject({ rows: 1 });
+    expect(check([0x3c00, 0x7c00], [0, 1])).toThrow(/input 'h': element 1 is Infinity; the model's contract forbids NaN and Infinity/);
+    expect(check([0xfc00, 0x3c00], [0, 1])).toThrow(/input 'h': element 0 is -Infinity/);
+    expect(check([0x7e00, 0x3c00], [0, 1])).toThrow(/input 'h': element 0 is NaN/);
+    expect(check([0x7e00, 0x7c00], [0, 1], true)).not.toThrow();
+  });
+
+  it('rejects BOOL bytes other than 0 and 1', () => {
+    expect(check([0, 0], [1, 2])).toThrow(/input 'b': element 1 is the byte 2; expected 0 or 1 \(BOOL\)/);
+    expect(check([0, 0], [255, 0])).toThrow(/input 'b': element 0 is the byte 255/);
+  });
+
+  it('decodes half-float bit patterns', () => {
+    expect([0x3c00, 0xc000, 0x3555, 0x0001, 0x7bff, 0x8000].map(halfToNumber)).toEqual([1, -2, 0.333251953125, 2 ** -24, 65504, -0]);
+    expect(halfToNumber(0x7c00)).toBe(Infinity);
+    expect(halfToNumber(0x7c01)).toBeNaN();
+  });
+});
+
 describe('writing responses', () => {
+  it('FP16 JSON outputs are numbers, not bit patterns; binary FP16 outputs stay raw', () => {
+    const data = Uint16Array.of(0x3c00, 0xc100, 0x3555, 0x7e00);
+    const r = encodeResponse('{"id":"a"', [{ name: 'y', datatype: 'FP16', shape: [4, 1], data, binary: false }]);
+    expect(JSON.parse(r.body as string).outputs[0].data).toEqual([1, -2.5, 0.333251953125, null]);
+    const b = encodeResponse('{"id":"a"', [{ name: 'y', datatype: 'FP16', shape: [4, 1], data, binary: true }]);
+    expect((b.body as Buffer).subarray(b.headerLength!)).toEqual(Buffer.from(data.buffer));
+  });
+
   it('JSON outputs print exact float32 values; NaN becomes null', () => {
     const r = encodeResponse('{"id":"a"', [{ name: 'y', datatype: 'FP32', shape: [3, 1], data: Float32Array.of(0.1, Number.NaN, -Infinity), binary: false }]);
     expect(r.headerLength).toBeNull();
