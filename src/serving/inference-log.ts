@@ -25,7 +25,8 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { murmur3 } from '../shared/routing-hash.js';
-import type { TypedArray } from './tensors.js';
+import type { TensorContract } from './signature.js';
+import { halfToNumber, type TypedArray } from './tensors.js';
 import { startModuleThread } from './threads.js';
 import type { Worker } from 'node:worker_threads';
 import { LITTLE_ENDIAN } from '../shared/float32-bytes.js';
@@ -716,4 +717,15 @@ export function encodeCopy(p: PackedRows, workerId: string, into?: Buffer): Buff
   }
   at = out.writeInt16BE(-1, at);
   return at === out.length ? out : out.subarray(0, at);
+}
+
+/**
+ * Tensors as the log stores them, every value a float32: FP16 arrives as half-float bit patterns
+ * in a Uint16Array, which would read back as integers (1.0 as 15360), so it is decoded first.
+ */
+export function loggable(contracts: readonly TensorContract[], arrays: TypedArray[]): TypedArray[] {
+  let half = false;
+  for (const c of contracts) if (c.datatype.oip === 'FP16') half = true;
+  if (!half) return arrays;
+  return arrays.map((a, i) => (contracts[i]?.datatype.oip === 'FP16' ? Float32Array.from(a as Uint16Array, halfToNumber) : a));
 }

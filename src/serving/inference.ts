@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { routingKeyHash } from '../shared/routing-hash.js';
 import type { HostedModel, HostedVersion, ModelHost } from './host.js';
-import type { InferenceLog } from './inference-log.js';
+import { loggable, type InferenceLog } from './inference-log.js';
 import { describeViolation, findViolations } from './input-checks.js';
 import type { ServingMetrics } from './metrics.js';
 import { checkInputs, encodeResponse, InferError, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol.js';
@@ -70,7 +70,7 @@ export class InferenceService {
     } catch (err) {
       // The version's contract turned the request away: an error of this version's traffic.
       this.metrics.errors.inc({ model: m.name, version: v.version, code: 'bad_request' });
-      this.record(m.name, v.version, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `bad_request: ${(err as Error).message}`);
+      this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `bad_request: ${(err as Error).message}`);
       throw err;
     }
 
@@ -81,14 +81,14 @@ export class InferenceService {
     } catch (err) {
       const injected = err instanceof InjectedFault;
       this.metrics.errors.inc({ model: m.name, version: v.version, code: injected ? 'fault_injected' : 'inference_failed' });
-      this.record(m.name, v.version, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `${injected ? 'fault_injected' : 'inference_failed'}: ${(err as Error).message}`);
+      this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `${injected ? 'fault_injected' : 'inference_failed'}: ${(err as Error).message}`);
       throw injected ? new InferError(503, (err as Error).message, 'unavailable') : err;
     }
     const latencyUs = (performance.now() - started) * 1000;
     const children = this.metrics.forRequest(m.name, v.version, decision.arm);
     children.requests.inc();
     children.latency.observe(latencyUs / 1e6);
-    this.record(m.name, v.version, false, decision, requestId, arrivedMs, keyHash, started, checked, outputs.map((o) => o.data), null);
+    this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, outputs.map((o) => o.data), null);
 
     const generation = m.generation;
     if (pinned === null && generation !== null && generation.shadow !== null) {
@@ -114,12 +114,15 @@ export class InferenceService {
   }
 
   /** Appends a log row (answers subject to sampling; errors always). */
-  private record(model: string, version: string, shadow: boolean, d: Decision, requestId: string, arrivedMs: number, keyHash: string | null,
+  private record(model: string, v: HostedVersion, shadow: boolean, d: Decision, requestId: string, arrivedMs: number, keyHash: string | null,
     started: number, inputs: CheckedInputs | null, outputs: TypedArray[] | null, error: string | null): void {
     if (error === null && !this.log.sampled(requestId, d.experimentId)) return;
     this.log.append({
-      requestId, atMs: arrivedMs, model, version, arm: d.arm, experimentId: d.experimentId, routingKeyHash: keyHash, segment: d.segment,
-      shadow, fallback: d.fallback, rows: inputs?.rows ?? 0, inputs: inputs?.data ?? null, outputs, latencyUs: (performance.now() - started) * 1000, error,
+      requestId, atMs: arrivedMs, model, version: v.version, arm: d.arm, experimentId: d.experimentId, routingKeyHash: keyHash, segment: d.segment,
+      shadow, fallback: d.fallback, rows: inputs?.rows ?? 0,
+      inputs: inputs === null ? null : loggable(v.signature.inputs, inputs.data),
+      outputs: outputs === null ? null : loggable(v.signature.outputs, outputs),
+      latencyUs: (performance.now() - started) * 1000, error,
     });
   }
 
@@ -196,7 +199,7 @@ export class InferenceService {
     const started = performance.now();
     const shadowDecision: Decision = { ...decision, arm: null, fallback: false };
     const record = (inputs: CheckedInputs | null, outputs: TypedArray[] | null, error: string | null) =>
-      this.record(m.name, name, true, shadowDecision, requestId, arrivedMs, keyHash, started, inputs, outputs, error);
+      this.record(m.name, sv, true, shadowDecision, requestId, arrivedMs, keyHash, started, inputs, outputs, error);
     let checked = primaryInputs;
     if (!sameInputs(sv.signature, primary.signature)) {
       try {
@@ -216,3 +219,4 @@ export class InferenceService {
     });
   }
 }
+

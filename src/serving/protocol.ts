@@ -37,6 +37,8 @@ export interface InferEnvelope {
   attributes: Attributes | undefined;
   /** Raw tensor bytes after the JSON header (binary extension), or null. */
   binary: Buffer | null;
+  /** Characters of the JSON part: its `data` arrays cannot hold more than half as many elements. */
+  jsonLength: number;
 }
 
 interface RawInput {
@@ -177,7 +179,7 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
     });
   }
 
-  return { id: idRaw, inputs, outputs, binaryOutput, routingKey, attributes, binary };
+  return { id: idRaw, inputs, outputs, binaryOutput, routingKey, attributes, binary, jsonLength: jsonPart.length };
 }
 
 /** A request's inputs checked against a version's contract: one typed array per model input, in model order. */
@@ -199,19 +201,23 @@ function elementError(name: string, index: number, value: unknown, d: DatatypeIn
 }
 
 /**
- * Copies JSON `data` (flat or nested row-major) into `out`, checking every element. The caller
- * has counted the elements (countJsonElements), so `out` has room for them all and the nesting is
- * no deeper than the shape's rank.
+ * Copies JSON `data` (flat or nested row-major, at most `depth` arrays deep: the shape's rank)
+ * into `out`, checking every element. Returns the number of elements read; past `out`'s end it
+ * stops and returns one more than fits, and the caller counts the rest for its message.
  */
-function fillFromJson(name: string, d: DatatypeInfo, data: unknown[], out: TypedArray, start: number): number {
+function fillFromJson(name: string, shape: readonly number[], d: DatatypeInfo, data: unknown[], out: TypedArray, start: number, depth: number): number {
   let k = start;
   const n = data.length;
+  const cap = out.length;
   for (let i = 0; i < n; i++) {
     const v = data[i];
     if (Array.isArray(v)) {
-      k = fillFromJson(name, d, v, out, k);
+      if (depth <= 1) throw nestedTooDeep(name, shape);
+      k = fillFromJson(name, shape, d, v, out, k, depth - 1);
+      if (k > cap) return k;
       continue;
     }
+    if (k >= cap) return k + 1;
     switch (d.json) {
       case 'float':
         if (typeof v !== 'number') throw elementError(name, k, v, d);
@@ -238,17 +244,20 @@ function fillFromJson(name: string, d: DatatypeInfo, data: unknown[], out: Typed
   return k;
 }
 
+function nestedTooDeep(name: string, shape: readonly number[]): InferError {
+  return bad(`input '${name}': data is nested deeper than shape ${formatShape(shape)} allows; expected a flat array or arrays nested at most ${Math.max(shape.length, 1)} deep`);
+}
+
 /**
  * Elements in JSON `data`, nested at most `depth` arrays deep (the shape's rank; flat data is one
- * deep). Runs before anything is allocated; the depth bound keeps a body of a few hundred
- * kilobytes of brackets from overflowing the stack.
+ * deep): the depth bound keeps a body of a few hundred kilobytes of brackets from overflowing the stack.
  */
 function countJsonElements(name: string, shape: readonly number[], data: unknown[], depth: number): number {
   let n = 0;
   for (const v of data) {
     if (!Array.isArray(v)) n++;
     else if (depth > 1) n += countJsonElements(name, shape, v, depth - 1);
-    else throw bad(`input '${name}': data is nested deeper than shape ${formatShape(shape)} allows; expected a flat array or arrays nested at most ${Math.max(shape.length, 1)} deep`);
+    else throw nestedTooDeep(name, shape);
   }
   return n;
 }
@@ -358,11 +367,14 @@ export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: Che
     } else {
       if (d.array === null || d.json === 'none') throw bad(`input '${c.name}': ${d.oip} data must be sent as binary tensor data`);
       if (!Array.isArray(raw.data)) throw bad(`input '${c.name}': data must be an array of ${count} elements`);
-      // Counted first, so the array allocated is never larger than the data the body carries.
-      const got = countJsonElements(c.name, shape, raw.data, Math.max(shape.length, 1));
-      if (got !== count) throw bad(`input '${c.name}': shape ${formatShape(shape)} needs ${count} elements but data has ${got}`);
+      const depth = Math.max(shape.length, 1);
+      const mismatch = (got: number) => bad(`input '${c.name}': shape ${formatShape(shape)} needs ${count} elements but data has ${got}`);
+      // Each element takes at least two characters of JSON ("1,"): a shape the body cannot fill
+      // is refused before anything is allocated for it (a tiny body can declare any shape).
+      if (count > (env.jsonLength + 1) / 2) throw mismatch(countJsonElements(c.name, shape, raw.data, depth));
       array = allocate(d, count);
-      fillFromJson(c.name, d, raw.data, array, 0);
+      const got = fillFromJson(c.name, shape, d, raw.data, array, 0, depth);
+      if (got !== count) throw mismatch(got > count ? countJsonElements(c.name, shape, raw.data, depth) : got);
     }
     if (!opts.allowNonFinite && isFloat(d)) {
       const half = d.oip === 'FP16';

@@ -1,7 +1,8 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type DatabaseConnection, type QueryResult } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/schema.js';
-import { encodeCopy, InferenceLog, kyselyLogWriter, type LogRecord, type PackedRows } from '../../../src/serving/inference-log.js';
+import { encodeCopy, InferenceLog, kyselyLogWriter, loggable, type LogRecord, type PackedRows } from '../../../src/serving/inference-log.js';
+import { signatureFromMetadata } from '../../../src/serving/signature.js';
 import { float32sFromBytes } from '../../../src/shared/float32-bytes.js';
 
 /** A database whose queries hang (a stalled server), fail, or succeed, recording what was sent. */
@@ -243,6 +244,19 @@ describe('text the database cannot take', () => {
     expect(error.startsWith("bad_request: input 'x\uFFFDyyy")).toBe(true);
     expect([...error].length).toBe(1025);
     expect(error.endsWith('y…')).toBe(true);
+  });
+});
+
+describe('loggable', () => {
+  it('decodes FP16 bit patterns to the numbers they stand for, and leaves other tensors as they are', () => {
+    const sig = signatureFromMetadata([{ name: 'h', isTensor: true, type: 'float16', shape: ['b', 2] }, { name: 'n', isTensor: true, type: 'uint16', shape: ['b', 1] }], []);
+    const half = Uint16Array.of(0x3c00, 0xc000); // 1.0, -2.0
+    const plain = Uint16Array.of(15360);
+    const [h, n] = loggable(sig.inputs, [half, plain]);
+    expect(Array.from(h as Float32Array)).toEqual([1, -2]);
+    expect(n).toBe(plain);
+    const f = Float32Array.of(0.5);
+    expect(loggable(signatureFromMetadata([{ name: 'x', isTensor: true, type: 'float32', shape: ['b', 1] }], []).inputs, [f])[0]).toBe(f);
   });
 });
 
