@@ -244,6 +244,10 @@ function fillFromJson(name: string, shape: readonly number[], d: DatatypeInfo, d
   return k;
 }
 
+function countMismatch(name: string, shape: readonly number[], count: number, got: number): InferError {
+  return bad(`input '${name}': shape ${formatShape(shape)} needs ${count} elements but data has ${got}`);
+}
+
 function nestedTooDeep(name: string, shape: readonly number[]): InferError {
   return bad(`input '${name}': data is nested deeper than shape ${formatShape(shape)} allows; expected a flat array or arrays nested at most ${Math.max(shape.length, 1)} deep`);
 }
@@ -368,13 +372,12 @@ export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: Che
       if (d.array === null || d.json === 'none') throw bad(`input '${c.name}': ${d.oip} data must be sent as binary tensor data`);
       if (!Array.isArray(raw.data)) throw bad(`input '${c.name}': data must be an array of ${count} elements`);
       const depth = Math.max(shape.length, 1);
-      const mismatch = (got: number) => bad(`input '${c.name}': shape ${formatShape(shape)} needs ${count} elements but data has ${got}`);
       // Each element takes at least two characters of JSON ("1,"): a shape the body cannot fill
       // is refused before anything is allocated for it (a tiny body can declare any shape).
-      if (count > (env.jsonLength + 1) / 2) throw mismatch(countJsonElements(c.name, shape, raw.data, depth));
+      if (count > (env.jsonLength + 1) / 2) throw countMismatch(c.name, shape, count, countJsonElements(c.name, shape, raw.data, depth));
       array = allocate(d, count);
       const got = fillFromJson(c.name, shape, d, raw.data, array, 0, depth);
-      if (got !== count) throw mismatch(got > count ? countJsonElements(c.name, shape, raw.data, depth) : got);
+      if (got !== count) throw countMismatch(c.name, shape, count, got > count ? countJsonElements(c.name, shape, raw.data, depth) : got);
     }
     if (!opts.allowNonFinite && isFloat(d)) {
       const half = d.oip === 'FP16';
