@@ -1,69 +1,10 @@
 // HTTP/1.1 framing on the socket (fast-http.ts) against a real worker: raw bytes from a node:net
 // client, responses parsed here. Pipelined requests followed by a half-close, chunked bodies large
 // and abusive, and a header the worker must refuse rather than read some other way.
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bytesJoined, RawClient, type RawResponse } from '../../support/raw-http.js';
 import { fixture, inferBody, row, startWorker, type InferReply, type TestWorker } from './support.js';
-
-interface RawResponse { status: number; headers: Record<string, string>; body: Buffer }
-
-/** A node:net client that writes raw bytes and reads responses off the socket in order. */
-class RawClient {
-  private buf = Buffer.alloc(0);
-  private wake: () => void = () => undefined;
-  hasClosed = false;
-  readonly closed: Promise<void>;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => { this.buf = Buffer.concat([this.buf, chunk]); this.wake(); });
-    socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.on('close', () => { this.hasClosed = true; this.wake(); resolve(); }));
-  }
-
-  static connect(url: string): Promise<RawClient> {
-    const { hostname, port } = new URL(url);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(port), hostname, () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  get buffered(): number { return this.buf.length; }
-
-  write(data: string | Buffer): void { this.socket.write(data); }
-
-  /** The next response, or a failure after `ms`. */
-  async read(ms = 5000): Promise<RawResponse> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const parsed = this.tryParse();
-      if (parsed !== null) return parsed;
-      if (this.hasClosed) throw new Error(`connection closed with ${this.buf.length} unparsed bytes`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no response within ${ms} ms`);
-      await Promise.race([new Promise<void>((resolve) => { this.wake = resolve; }), sleep(left)]);
-    }
-  }
-
-  private tryParse(): RawResponse | null {
-    const headEnd = this.buf.indexOf('\r\n\r\n');
-    if (headEnd < 0) return null;
-    const [statusLine = '', ...lines] = this.buf.toString('latin1', 0, headEnd).split('\r\n');
-    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1]);
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const c = line.indexOf(':');
-      headers[line.slice(0, c).toLowerCase()] = line.slice(c + 1).trim();
-    }
-    const start = headEnd + 4;
-    const end = start + Number(headers['content-length'] ?? 0);
-    if (this.buf.length < end) return null;
-    const body = this.buf.subarray(start, end);
-    this.buf = this.buf.subarray(end);
-    return { status, headers, body };
-  }
-}
 
 const BODY_LIMIT = 8 * 1024 * 1024;
 const URL_PATH = '/v2/models/credit/infer';
@@ -122,15 +63,7 @@ describe('HTTP framing on the worker socket', () => {
     const plain = await c.read();
     expect(plain.status).toBe(200);
 
-    const realConcat = Buffer.concat.bind(Buffer);
-    let copied = 0;
-    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list: readonly Uint8Array[], totalLength?: number) => {
-      const out = realConcat(list, totalLength);
-      copied += out.length;
-      return out;
-    });
-    let chunked: RawResponse;
-    try {
+    const { result: chunked, joined } = await bytesJoined(async () => {
       c.write(CHUNKED_HEAD);
       for (let at = 0, k = 0; at < body.length; k++) {
         const n = Math.min(body.length - at, 1000 + ((k * 1237) % 3000));
@@ -140,14 +73,12 @@ describe('HTTP framing on the worker socket', () => {
         at += n;
       }
       c.write('0\r\n\r\n');
-      chunked = await c.read(20_000);
-    } finally {
-      spy.mockRestore();
-    }
+      return await c.read({ timeoutMs: 20_000 });
+    });
     expect(chunked.status).toBe(200);
     expect(reply(chunked).outputs).toEqual(reply(plain).outputs);
     // Joining all that had arrived on every packet copied the body hundreds of times over.
-    expect(copied).toBeLessThan(2 * body.length);
+    expect(joined).toBeLessThan(2 * body.length);
   });
 
   it('answers chunk extensions that pile up past the framing allowance with 413, without reading the rest', async () => {
@@ -161,7 +92,7 @@ describe('HTTP framing on the worker socket', () => {
       sent += packet.length;
       await sleep(1);
     }
-    const res = await c.read(2000);
+    const res = await c.read({ timeoutMs: 2000 });
     expect(res.status).toBe(413);
     expect(res.headers.connection).toBe('close');
     // The allowance is 64 KiB plus a quarter of the body limit.
@@ -177,7 +108,7 @@ describe('HTTP framing on the worker socket', () => {
   it.each(refused)('refuses %s and closes', async (_what, bytes, status, message) => {
     const c = await connect();
     c.write(bytes);
-    const res = await c.read(2000);
+    const res = await c.read({ timeoutMs: 2000 });
     expect(res.status).toBe(status);
     expect(reply(res).error).toMatch(message);
     expect(res.headers.connection).toBe('close');

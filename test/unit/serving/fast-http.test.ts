@@ -3,77 +3,15 @@
 // are small test functions, wrapped to record what they were given.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FastHttpServer, type FastHttpOptions, type PlainRequest, type PlainResponse } from '../../../src/serving/fast-http.js';
 import type { InferResult } from '../../../src/serving/inference.js';
 import { InferError } from '../../../src/serving/protocol.js';
+import { bytesJoined, RawClient, type RawResponse } from '../../support/raw-http.js';
 
-interface RawResponse { status: number; headers: Record<string, string>; body: Buffer }
 interface InferCall { model: string; version: string | null; body: string; headerLength: string | undefined }
-
-/** A node:net client that writes raw bytes and reads responses off the socket in order. */
-class RawClient {
-  private buf = Buffer.alloc(0);
-  private wake: () => void = () => undefined;
-  ended = false;
-  hasClosed = false;
-  readonly closed: Promise<void>;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => { this.buf = Buffer.concat([this.buf, chunk]); this.wake(); });
-    socket.on('end', () => { this.ended = true; this.wake(); });
-    socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.on('close', () => { this.hasClosed = true; this.wake(); resolve(); }));
-  }
-
-  static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  get buffered(): number { return this.buf.length; }
-
-  write(data: string | Buffer): void { this.socket.write(data); }
-
-  /** The next response; `head` for a response to HEAD (no body whatever the headers say). */
-  async read(opts: { head?: boolean } = {}): Promise<RawResponse> {
-    for (;;) {
-      const parsed = this.tryParse(opts.head ?? false);
-      if (parsed !== null) return parsed;
-      if (this.ended || this.hasClosed) throw new Error(`connection ended with ${this.buf.length} unparsed bytes: ${JSON.stringify(this.buf.toString('latin1'))}`);
-      await new Promise<void>((resolve) => { this.wake = resolve; });
-    }
-  }
-
-  private tryParse(head: boolean): RawResponse | null {
-    const headEnd = this.buf.indexOf('\r\n\r\n');
-    if (headEnd < 0) return null;
-    const [statusLine = '', ...lines] = this.buf.toString('latin1', 0, headEnd).split('\r\n');
-    const match = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine);
-    if (match === null) throw new Error(`bad status line ${JSON.stringify(statusLine)}`);
-    const status = Number(match[1]);
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const c = line.indexOf(':');
-      const name = line.slice(0, c).toLowerCase();
-      const value = line.slice(c + 1).trim();
-      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    }
-    const bodyless = head || status === 204 || status === 304 || (status >= 100 && status < 200);
-    if (!bodyless && headers['content-length'] === undefined) throw new Error(`response ${status} has no content-length`);
-    const length = bodyless ? 0 : Number(headers['content-length']);
-    const start = headEnd + 4;
-    if (this.buf.length < start + length) return null;
-    const body = this.buf.subarray(start, start + length);
-    this.buf = this.buf.subarray(start + length);
-    return { status, headers, body };
-  }
-}
 
 const json = (r: RawResponse): unknown => JSON.parse(r.body.toString('utf8'));
 
@@ -359,25 +297,16 @@ describe('FastHttpServer over TCP', () => {
       pieces.push(Buffer.concat([Buffer.from(`${n.toString(16)}${k % 3 === 0 ? ';k=v' : ''}\r\n`), body.subarray(at, at + n), Buffer.from('\r\n')]));
       at += n;
     }
-    const realConcat = Buffer.concat.bind(Buffer);
-    let copied = 0;
-    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list: readonly Uint8Array[], totalLength?: number) => {
-      const out = realConcat(list, totalLength);
-      copied += out.length;
-      return out;
-    });
-    try {
+    const { joined } = await bytesJoined(async () => {
       c.write(chunkedHead);
       for (const piece of pieces) c.write(piece);
       c.write('0\r\nx-checksum: none\r\n\r\n');
       const res = await within(10_000, 'the answer', c.read());
       expect(res.status).toBe(200);
       expect(json(res)).toEqual({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
-    } finally {
-      spy.mockRestore();
-    }
+    });
     // Joining everything received so far on every packet copied hundreds of MiB here.
-    expect(copied).toBeLessThan(2 * body.length);
+    expect(joined).toBeLessThan(2 * body.length);
     // The connection goes on.
     c.write(request('POST', INFER_URL, { body: '{}' }));
     expect(json(await c.read())).toEqual({ bytes: 2, sha256: createHash('sha256').update('{}').digest('hex') });
