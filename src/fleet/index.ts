@@ -12,7 +12,8 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { AppliedGeneration, FleetClient, PrewarmResult, WorkerAck } from '../activities/fleet.js';
 import type { Database } from '../db/schema.js';
-import type { GenerationSpec, TrafficGeneration } from '../serving/generation.js';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Predicate, TrafficGeneration, type GenerationSpec } from '../serving/generation.js';
 import { compileGeneration, GenerationError } from '../serving/routing.js';
 import { adminRequest } from './admin-client.js';
 
@@ -53,22 +54,41 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === '23505';
 }
 
+// The schema the workers' PUT /models/:model/generation route validates against (compiled on
+// first use). What a worker would refuse must be refused here, before it is written: a written
+// row reaches every worker by NOTIFY and reconcile whatever the push answered.
+let generationSchema: TypeCheck<typeof TrafficGeneration> | undefined;
+
+/** Why `g` fails the workers' generation schema, or null when it passes. */
+function schemaProblem(g: unknown): string | null {
+  generationSchema ??= TypeCompiler.Compile(TrafficGeneration, [Predicate]);
+  if (generationSchema.Check(g)) return null;
+  const first = generationSchema.Errors(g).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'does not match the generation schema';
+}
+
 /**
- * Writes a model's traffic generation. Validates it as the workers will (weights in [0,1]
- * summing to 1, experiment arms covering the versions with traffic, well-formed predicates) and
+ * Writes a model's traffic generation. Validates it as the workers will (their route's schema;
+ * weights in [0,1] summing to 1, experiment arms covering the versions with traffic, well-formed
+ * predicates with one condition each) and
  * checks every referenced version is registered, so no worker is asked to load what is not there.
  * Writing the same generation number twice is harmless when the content is the same, and a
  * FleetError('conflict') when it differs.
  */
 export async function publishGeneration(db: Kysely<Database>, input: PublishGenerationInput): Promise<PublishedGeneration> {
   const spec = (input.spec ?? {}) as Record<string, unknown>;
+  const candidate = { ...(spec as GenerationSpec), generation: input.generation ?? 1, weights: input.weights } as TrafficGeneration;
   let referenced: string[];
   try {
-    referenced = compileGeneration(input.model, { ...(spec as GenerationSpec), generation: input.generation ?? 1, weights: input.weights } as TrafficGeneration).referenced;
+    // The compiler first: its messages name the problem; the schema then catches anything else
+    // a worker's route would refuse.
+    referenced = compileGeneration(input.model, candidate).referenced;
   } catch (err) {
     if (err instanceof GenerationError) throw new FleetError('invalid', `generation for ${input.model} is invalid: ${err.message}`);
     throw err;
   }
+  const problem = schemaProblem(candidate);
+  if (problem !== null) throw new FleetError('invalid', `generation for ${input.model} is invalid: ${problem}`);
   const versions = [...new Set(referenced)];
   const weights = JSON.stringify(input.weights);
   const specJson = JSON.stringify(spec);

@@ -185,7 +185,8 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     inferenceLog.start();
     try {
       if (member) await member.join(address, `${address}/admin`);
-      services.ready = true;
+      // A close that began while joining (join then stops early) leaves the worker not ready.
+      services.ready = member === null || member.status === 'ready';
       resolveJoined();
     } catch (err) {
       app.log.error({ err }, 'joining the fleet failed');

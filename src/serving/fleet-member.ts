@@ -11,7 +11,7 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../db/schema.js';
 import { generationFromRow, type TrafficGeneration } from './generation.js';
-import type { ModelHost, VersionSource } from './host.js';
+import { HostError, type ModelHost, type VersionSource } from './host.js';
 import type { ExecutionProvider } from './session.js';
 
 export interface FleetMemberOptions {
@@ -29,6 +29,9 @@ export interface FleetMemberOptions {
 
 interface LatestRow { model: string; generation: number; weights: Record<string, number>; spec: Record<string, unknown> }
 
+/** Load-then-apply rounds before applyWithLoad gives up (each round loses only to a concurrent unload). */
+const APPLY_ATTEMPTS = 3;
+
 export class FleetMember {
   private heartbeat: NodeJS.Timeout | null = null;
   private listener: pg.Client | null = null;
@@ -41,17 +44,35 @@ export class FleetMember {
 
   constructor(private readonly db: Kysely<Database>, private readonly host: ModelHost, private readonly o: FleetMemberOptions) {}
 
-  /** Registers, reconciles every model, then marks the worker ready and starts heartbeat and LISTEN. */
+  /**
+   * Registers, starts LISTEN, reconciles every model, then marks the worker ready and starts the
+   * heartbeat. A `leave` that comes while this is under way wins: after each step join checks
+   * whether the worker has left and, if so, stops there (no 'ready' row, no heartbeat).
+   */
   async join(address: string, adminAddress: string): Promise<void> {
     this.address = address;
     this.adminAddress = adminAddress;
     await this.upsert('starting');
+    if (this.left()) return;
     await this.startListener();
+    if (this.left()) return;
     await this.reconcileAll();
+    if (this.left()) return;
     this.status = 'ready';
     await this.upsert('ready');
+    if (this.left()) {
+      // leave() ran while the 'ready' row was being written, and its own write may have landed
+      // first: write its status again so the row does not say ready with a fresh heartbeat.
+      await this.markRow(this.stopping ? 'stopped' : 'draining');
+      return;
+    }
     this.heartbeat = setInterval(() => { void this.beat(); }, this.o.heartbeatMs);
     this.heartbeat.unref();
+  }
+
+  /** Whether leave() has been called (draining or stopped). */
+  private left(): boolean {
+    return this.stopping || this.status === 'draining' || this.status === 'stopped';
   }
 
   private async upsert(status: FleetMember['status']): Promise<void> {
@@ -90,9 +111,11 @@ export class FleetMember {
       }).where('id', '=', this.o.workerId).execute();
       // Converge on anything a lost notification left behind.
       const latest = await this.latest();
+      if (this.stopping) return;
       for (const row of latest) {
         const have = this.host.models.get(row.model)?.generation?.generation ?? 0;
-        if (row.generation > have) this.reconcileModel(row.model, row);
+        // reconcileModel logs its own failure; the rejection is handled here so it is not unhandled.
+        if (row.generation > have) this.reconcileModel(row.model, row).catch(() => undefined);
       }
     } catch (err) {
       this.o.log.warn(`heartbeat failed: ${(err as Error).message}`);
@@ -130,8 +153,9 @@ export class FleetMember {
     if (this.o.models !== null && !this.o.models.includes(model)) return Promise.resolve();
     const previous = this.chains.get(model) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(async () => {
+      if (this.stopping) return;
       const current = row ?? (await this.latest(model))[0];
-      if (current === undefined) return;
+      if (current === undefined || this.stopping) return;
       const have = this.host.models.get(model)?.generation?.generation ?? 0;
       if (current.generation <= have) return;
       await this.applyWithLoad(model, generationFromRow(current));
@@ -144,16 +168,32 @@ export class FleetMember {
     return tracked;
   }
 
-  /** Loads any referenced version that is not ready here (from the registry), then applies. */
+  /**
+   * Loads any referenced version that is not ready here (from the registry), then applies.
+   *
+   * Loading and applying are separate steps, and an unload may come between them (the current
+   * generation does not route to the version, so unload allows it). host.applyGeneration
+   * therefore checks readiness and swaps in one synchronous step and refuses, naming the missing
+   * versions, when one is not ready; this loads those and tries again, a few rounds at most.
+   */
   async applyWithLoad(model: string, g: TrafficGeneration): Promise<{ applied: boolean; current: number }> {
-    const missing = this.host.missing(model, g);
-    if (missing.length > 0) {
-      const sources = await this.resolveVersions(model, missing);
-      await Promise.all(sources.map((s) => this.host.load(s)));
+    let missing = this.host.missing(model, g);
+    for (let attempt = 1; ; attempt++) {
+      if (missing.length > 0) {
+        if (this.stopping) throw new Error(`worker ${this.o.workerId} is stopping; not loading ${missing.join(', ')} of ${model}`);
+        const sources = await this.resolveVersions(model, missing);
+        await Promise.all(sources.map((s) => this.host.load(s)));
+      }
+      const result = this.host.applyGeneration(model, g);
+      if (result.missing === undefined) {
+        if (result.applied) this.o.onGeneration?.(model, result.current);
+        return { applied: result.applied, current: result.current };
+      }
+      if (attempt >= APPLY_ATTEMPTS) {
+        throw new HostError('conflict', `versions ${result.missing.join(', ')} of ${model} were unloaded while generation ${g.generation} was being applied (${attempt} attempts); try again`);
+      }
+      missing = result.missing;
     }
-    const result = this.host.applyGeneration(model, g);
-    if (result.applied) this.o.onGeneration?.(model, result.current);
-    return result;
   }
 
   /** Registry rows for versions of a model; throws naming any that are not registered. */
@@ -183,7 +223,8 @@ export class FleetMember {
       const delay = this.reconnectDelayMs;
       this.reconnectDelayMs = Math.min(10_000, delay * 2);
       setTimeout(() => {
-        void this.startListener().then(() => this.reconcileAll()).catch(() => undefined);
+        if (this.stopping) return;
+        void this.startListener().then(() => (this.stopping ? undefined : this.reconcileAll())).catch(() => undefined);
       }, delay).unref();
     };
     this.listener = client;
@@ -238,6 +279,10 @@ export class FleetMember {
       this.listener = null;
       if (l) { l.removeAllListeners(); l.on('error', () => undefined); await l.end().catch(() => undefined); }
     }
+    await this.markRow(status);
+  }
+
+  private async markRow(status: 'draining' | 'stopped'): Promise<void> {
     try {
       await this.db.updateTable('serving_workers').set({ status, heartbeat_at: sql<Date>`now()` as never, models: JSON.stringify(this.loadedModels()) as never })
         .where('id', '=', this.o.workerId).execute();

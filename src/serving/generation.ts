@@ -13,22 +13,34 @@ export type Attributes = Readonly<Record<string, AttributeValue>>;
 
 /**
  * A targeting predicate over request attributes. Leaves compare one attribute; `all`, `any` and
- * `not` combine. A leaf on an attribute the request does not carry is false (unknown traffic is
- * never eligible), including `notIn`.
+ * `not` combine. Each predicate has exactly one condition (unknown keys, or e.g. `equals` beside
+ * `gt`, or `all` beside `any`, are refused).
+ *
+ * Evaluation is three-valued: a leaf on an attribute the request does not carry is unknown, not
+ * false, and so is `notIn`. `not` leaves unknown unknown; `all` is false when any part is false,
+ * else unknown when any part is unknown; `any` is true when any part is true, else unknown when
+ * any part is unknown. A request matches (is eligible, is claimed by a segment) only when the
+ * predicate is true, so unknown traffic is never eligible, not even through `not`:
+ * `{not: {attribute: 'country', equals: 'US'}}` does not match a request without a country.
  */
+// Other keys are refused, not dropped. `additionalProperties: false` would do under a plain
+// validator, but Fastify's Ajv runs with `removeAdditional: true`, which deletes the extra keys
+// while it tries each branch of the union: {attribute, equals, gt} would pass as {attribute,
+// equals}. A schema (never valid) for additional properties is checked, never removed.
+const Closed = { additionalProperties: Type.Never() };
 export const Predicate = Type.Recursive((This) => Type.Union([
-  Type.Object({ all: Type.Array(This) }, { additionalProperties: false }),
-  Type.Object({ any: Type.Array(This) }, { additionalProperties: false }),
-  Type.Object({ not: This }, { additionalProperties: false }),
-  Type.Object({ attribute: Type.String({ minLength: 1 }), equals: Type.Union([Type.String(), Type.Number(), Type.Boolean()]) }, { additionalProperties: false }),
-  Type.Object({ attribute: Type.String({ minLength: 1 }), in: Type.Array(Type.Union([Type.String(), Type.Number()])) }, { additionalProperties: false }),
-  Type.Object({ attribute: Type.String({ minLength: 1 }), notIn: Type.Array(Type.Union([Type.String(), Type.Number()])) }, { additionalProperties: false }),
+  Type.Object({ all: Type.Array(This) }, Closed),
+  Type.Object({ any: Type.Array(This) }, Closed),
+  Type.Object({ not: This }, Closed),
+  Type.Object({ attribute: Type.String({ minLength: 1 }), equals: Type.Union([Type.String(), Type.Number(), Type.Boolean()]) }, Closed),
+  Type.Object({ attribute: Type.String({ minLength: 1 }), in: Type.Array(Type.Union([Type.String(), Type.Number()])) }, Closed),
+  Type.Object({ attribute: Type.String({ minLength: 1 }), notIn: Type.Array(Type.Union([Type.String(), Type.Number()])) }, Closed),
   // A numeric range; every bound given must hold. At least one bound.
   Type.Object({
     attribute: Type.String({ minLength: 1 }),
     gt: Type.Optional(Type.Number()), gte: Type.Optional(Type.Number()),
     lt: Type.Optional(Type.Number()), lte: Type.Optional(Type.Number()),
-  }, { additionalProperties: false, minProperties: 2 }),
+  }, { ...Closed, minProperties: 2 }),
 ]), { $id: 'SluicePredicate' });
 export type Predicate = Static<typeof Predicate>;
 /**

@@ -83,6 +83,10 @@ export interface HostedModel {
   generation: CompiledGeneration | null;
 }
 
+function loadKey(model: string, version: string): string {
+  return `${model}\u0000${version}`;
+}
+
 async function readArtifact(uri: string): Promise<Uint8Array> {
   let path: string;
   try {
@@ -100,9 +104,19 @@ async function readArtifact(uri: string): Promise<Uint8Array> {
   }
 }
 
+function conflictingSha(source: VersionSource, sha256: string): HostError {
+  return new HostError('conflict', `${source.model} version ${source.version} is loaded with sha256 ${sha256}, not ${source.sha256}`);
+}
+
+/** A load in progress: what it loads (so a second load can be checked against it) and its result. */
+interface PendingLoad {
+  source: VersionSource;
+  promise: Promise<HostedVersion>;
+}
+
 export class ModelHost {
   readonly models = new Map<string, HostedModel>();
-  private readonly loads = new Map<string, Promise<HostedVersion>>();
+  private readonly loads = new Map<string, PendingLoad>();
 
   constructor(private readonly o: HostOptions) {}
 
@@ -121,22 +135,29 @@ export class ModelHost {
 
   /**
    * Loads a version (or returns it when already loaded with the same sha256). Concurrent loads
-   * of one version share one promise. Resolves once the version is ready.
+   * of one version with the same sha256 share one promise; one with another sha256 is a
+   * conflict, whether the first load has finished or not. Resolves once the version is ready.
    */
   load(source: VersionSource): Promise<HostedVersion> {
-    const key = `${source.model}\u0000${source.version}`;
+    const key = loadKey(source.model, source.version);
     const existing = this.find(source.model, source.version);
     if (existing && existing.state !== 'draining') {
-      if (existing.source.sha256 !== source.sha256) {
-        return Promise.reject(new HostError('conflict', `${source.model} version ${source.version} is loaded with sha256 ${existing.source.sha256}, not ${source.sha256}`));
-      }
+      if (existing.source.sha256 !== source.sha256) return Promise.reject(conflictingSha(source, existing.source.sha256));
       if (existing.state === 'ready') return Promise.resolve(existing);
     }
     const inflight = this.loads.get(key);
-    if (inflight) return inflight;
-    const p = this.doLoad(source).finally(() => this.loads.delete(key));
-    this.loads.set(key, p);
-    return p;
+    if (inflight) {
+      if (inflight.source.sha256 !== source.sha256) return Promise.reject(conflictingSha(source, inflight.source.sha256));
+      return inflight.promise;
+    }
+    const pending: PendingLoad = {
+      source,
+      promise: this.doLoad(source).finally(() => {
+        if (this.loads.get(key) === pending) this.loads.delete(key);
+      }),
+    };
+    this.loads.set(key, pending);
+    return pending.promise;
   }
 
   private async doLoad(source: VersionSource): Promise<HostedVersion> {
@@ -156,9 +177,10 @@ export class ModelHost {
     }
     v.signature = opened.signature;
     v.provider = opened.provider;
-    if (opened.provider !== this.o.provider) {
+    const requested = this.o.provider;
+    if (opened.provider !== requested) {
       this.o.provider = opened.provider;
-      this.o.onProviderFallback?.(opened.providerNote ?? `the ${this.o.provider} execution provider was not available; using ${opened.provider}`);
+      this.o.onProviderFallback?.(opened.providerNote ?? `the ${requested} execution provider was not available; using ${opened.provider}`);
     }
     v.release = opened.release;
     v.allowNonFinite = source.metadata?.allowNonFinite === true;
@@ -211,18 +233,33 @@ export class ModelHost {
 
   /**
    * Unloads a version: refuses while the model's generation still sends it traffic (unless
-   * `force`), then drains and releases it.
+   * `force`), then drains and releases it. A version whose load is still in flight is waited for
+   * and then unloaded (so a rolled-back canary's load cannot finish into a ready version after
+   * its unload answered); if that load fails, the answer is as for a version not loaded (false).
+   * The traffic check is made again once the load has settled.
    */
   async unload(model: string, version: string, opts: { force?: boolean } = {}): Promise<boolean> {
-    const m = this.models.get(model);
-    const v = m?.versions.get(version);
-    if (!m || !v) return false;
-    if (!opts.force && m.generation?.referenced.includes(version)) {
-      throw new HostError('conflict', `${model} version ${version} still receives traffic in generation ${m.generation.generation}; publish a generation without it first`);
+    const key = loadKey(model, version);
+    for (;;) {
+      const m = this.models.get(model);
+      const v = m?.versions.get(version);
+      const pending = this.loads.get(key);
+      if (!v && !pending) return false;
+      if (!opts.force && m?.generation?.referenced.includes(version)) {
+        throw new HostError('conflict', `${model} version ${version} still receives traffic in generation ${m.generation.generation}; publish a generation without it first`);
+      }
+      if (pending) {
+        // The load's own promise removes it from `loads` before this resumes; look again.
+        await pending.promise.catch(() => undefined);
+        continue;
+      }
+      if (!m || !v) return false;
+      // Check and removal happen in one synchronous step, so applyGeneration (also synchronous)
+      // sees either the version ready or it gone, never one that is about to go.
+      m.versions.delete(version);
+      await this.retire(v);
+      return true;
     }
-    m.versions.delete(version);
-    await this.retire(v);
-    return true;
   }
 
   private async retire(v: HostedVersion): Promise<void> {
@@ -234,8 +271,14 @@ export class ModelHost {
   /**
    * Applies a generation if it is newer than the model's current one. Atomic: requests read
    * `model.generation` once, so each sees either the old or the new one whole.
+   *
+   * A newer generation that references a version not ready here is refused: the answer is
+   * `applied: false` with the `missing` versions, and the current generation stays. The check and
+   * the swap happen in one synchronous step, as do unload's traffic check and removal, so a
+   * version cannot be unloaded between "it is ready" and "the generation routes to it": callers
+   * that load first (FleetMember.applyWithLoad) load what is missing and try again.
    */
-  applyGeneration(model: string, g: TrafficGeneration): { applied: boolean; current: number } {
+  applyGeneration(model: string, g: TrafficGeneration): { applied: boolean; current: number; missing?: string[] } {
     let compiled: CompiledGeneration;
     try {
       compiled = compileGeneration(model, g);
@@ -244,6 +287,8 @@ export class ModelHost {
     }
     const m = this.model(model);
     if (!supersedes(m.generation, compiled)) return { applied: false, current: m.generation?.generation ?? 0 };
+    const missing = this.missing(model, compiled);
+    if (missing.length > 0) return { applied: false, current: m.generation?.generation ?? 0, missing };
     m.generation = compiled;
     return { applied: true, current: compiled.generation };
   }
@@ -266,7 +311,7 @@ export class ModelHost {
   }
 
   async releaseAll(): Promise<void> {
-    await Promise.all([...this.loads.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all([...this.loads.values()].map((p) => p.promise.catch(() => undefined)));
     const all = [...this.models.values()].flatMap((m) => [...m.versions.values()]);
     await Promise.all(all.map((v) => v.release().catch(() => undefined)));
     this.models.clear();

@@ -102,41 +102,83 @@ function isAttributeValue(v: unknown): v is AttributeValue {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
-/** Compiles a predicate to a closure; throws GenerationError naming what is malformed. */
-export function compilePredicate(p: Predicate, where = 'predicate'): Matcher {
-  if (typeof p !== 'object' || p === null) throw new GenerationError(`${where} must be an object`);
+/**
+ * Three-valued truth for predicates: true, false, or null when the answer depends on an attribute
+ * the request does not carry. `not` keeps unknown unknown; `all`/`any` combine as Kleene logic
+ * (a false conjunct or a true disjunct decides regardless of unknowns). Only true matches.
+ */
+type Truth = boolean | null;
+type TriMatcher = (attributes: Attributes | undefined) => Truth;
+
+const RANGE_KEYS = ['gt', 'gte', 'lt', 'lte'] as const;
+const PREDICATE_KEYS = new Set(['all', 'any', 'not', 'attribute', 'equals', 'in', 'notIn', ...RANGE_KEYS]);
+
+/** The predicate as short JSON, for error messages. */
+function describePredicate(p: unknown): string {
+  let text: string;
+  try { text = JSON.stringify(p) ?? String(p); } catch { text = String(p); }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+function compileTri(p: Predicate, where: string): TriMatcher {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new GenerationError(`${where} must be an object, got ${describePredicate(p)}`);
   const q = p as Record<string, unknown>;
-  if ('all' in q || 'any' in q) {
-    const list = (q.all ?? q.any) as unknown;
-    if (!Array.isArray(list)) throw new GenerationError(`${where}.${'all' in q ? 'all' : 'any'} must be an array`);
-    const parts = list.map((x, i) => compilePredicate(x as Predicate, `${where}.${'all' in q ? 'all' : 'any'}[${i}]`));
-    return 'all' in q ? (a) => parts.every((m) => m(a)) : (a) => parts.some((m) => m(a));
+  const keys = Object.keys(q);
+  const unknown = keys.filter((k) => !PREDICATE_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new GenerationError(`${where} ${describePredicate(p)} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; a predicate is all, any, not, or an attribute with equals, in, notIn or a range (gt, gte, lt, lte)`);
   }
-  if ('not' in q) {
-    const inner = compilePredicate(q.not as Predicate, `${where}.not`);
-    return (a) => !inner(a);
+  // Exactly one kind of condition per predicate: {attribute, equals, gt} or {all, any} would
+  // otherwise have one part silently ignored. Several conditions are combined with all/any.
+  const kinds = keys.filter((k) => k !== 'attribute' && !(RANGE_KEYS as readonly string[]).includes(k));
+  if (RANGE_KEYS.some((b) => Object.hasOwn(q, b))) kinds.push('a range');
+  if (kinds.length > 1) {
+    throw new GenerationError(`${where} ${describePredicate(p)} mixes ${kinds.join(' and ')}; a predicate has exactly one condition (combine several with all or any)`);
+  }
+  const kind = kinds[0];
+  if (kind === 'all' || kind === 'any' || kind === 'not') {
+    if (Object.hasOwn(q, 'attribute')) throw new GenerationError(`${where} ${describePredicate(p)} combines predicates and takes no attribute`);
+    if (kind === 'not') {
+      const inner = compileTri(q.not as Predicate, `${where}.not`);
+      return (a) => { const v = inner(a); return v === null ? null : !v; };
+    }
+    const list = q[kind];
+    if (!Array.isArray(list)) throw new GenerationError(`${where}.${kind} must be an array`);
+    const parts = list.map((x, i) => compileTri(x as Predicate, `${where}.${kind}[${i}]`));
+    // Kleene: all is false if any part is false, else unknown if any is unknown; any is the dual.
+    const decisive = kind === 'any';
+    return (a) => {
+      let unsure = false;
+      for (const m of parts) {
+        const v = m(a);
+        if (v === decisive) return decisive;
+        if (v === null) unsure = true;
+      }
+      return unsure ? null : !decisive;
+    };
   }
   const attribute = q.attribute;
-  if (typeof attribute !== 'string' || attribute === '') throw new GenerationError(`${where} needs an attribute name (or all/any/not)`);
+  if (typeof attribute !== 'string' || attribute === '') throw new GenerationError(`${where} ${describePredicate(p)} needs an attribute name (or all/any/not)`);
+  // An attribute the request does not carry makes the leaf unknown, not false: under `not` it
+  // stays unknown, so unknown traffic is never eligible (not even via not/notIn).
   const read = (a: Attributes | undefined): AttributeValue | undefined => (a && Object.hasOwn(a, attribute) ? a[attribute] : undefined);
-  if ('equals' in q) {
+  if (kind === 'equals') {
     const expected = q.equals;
     if (!isAttributeValue(expected)) throw new GenerationError(`${where}.equals must be a string, number or boolean`);
-    return (a) => read(a) === expected;
+    return (a) => { const v = read(a); return v === undefined ? null : v === expected; };
   }
-  if ('in' in q || 'notIn' in q) {
-    const key = 'in' in q ? 'in' : 'notIn';
-    const list = q[key];
+  if (kind === 'in' || kind === 'notIn') {
+    const list = q[kind];
     if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' || typeof x === 'number')) {
-      throw new GenerationError(`${where}.${key} must be an array of strings or numbers`);
+      throw new GenerationError(`${where}.${kind} must be an array of strings or numbers`);
     }
     const set = new Set<AttributeValue>(list as Array<string | number>);
-    return key === 'in'
-      ? (a) => { const v = read(a); return v !== undefined && set.has(v); }
-      : (a) => { const v = read(a); return v !== undefined && !set.has(v); };
+    return kind === 'in'
+      ? (a) => { const v = read(a); return v === undefined ? null : set.has(v); }
+      : (a) => { const v = read(a); return v === undefined ? null : !set.has(v); };
   }
-  const bounds = (['gt', 'gte', 'lt', 'lte'] as const).filter((b) => b in q);
-  if (bounds.length === 0) throw new GenerationError(`${where} on ${attribute} needs equals, in, notIn or a range (gt, gte, lt, lte)`);
+  if (kind === undefined) throw new GenerationError(`${where} on ${attribute} needs equals, in, notIn or a range (gt, gte, lt, lte)`);
+  const bounds = RANGE_KEYS.filter((b) => Object.hasOwn(q, b));
   for (const b of bounds) if (typeof q[b] !== 'number' || !Number.isFinite(q[b])) throw new GenerationError(`${where}.${b} must be a finite number`);
   const gt = (q.gt as number | undefined) ?? -Infinity;
   const gte = (q.gte as number | undefined) ?? -Infinity;
@@ -144,8 +186,20 @@ export function compilePredicate(p: Predicate, where = 'predicate'): Matcher {
   const lte = (q.lte as number | undefined) ?? Infinity;
   return (a) => {
     const v = read(a);
+    if (v === undefined) return null;
     return typeof v === 'number' && v > gt && v >= gte && v < lt && v <= lte;
   };
+}
+
+/**
+ * Compiles a predicate to a closure that is true only when the predicate is definitely true:
+ * false and unknown (it depends on an attribute the request lacks) both do not match. Throws
+ * GenerationError naming what is malformed: unknown keys, more than one kind of condition, or
+ * a condition of the wrong type.
+ */
+export function compilePredicate(p: Predicate, where = 'predicate'): Matcher {
+  const tri = compileTri(p, where);
+  return (a) => tri(a) === true;
 }
 
 function normaliseArms(arms: unknown): Array<{ name: string; version: string }> {
@@ -227,15 +281,29 @@ export function versionForBucket(c: CompiledGeneration, bucket: number): string 
   return order[order.length - 1] as string;
 }
 
+const NON_BLANK = /\S/;
+
+/**
+ * The routing key to assign by, or undefined when there is none. An empty or whitespace-only key
+ * is no key: hashing it would send every such request to one bucket (all of it to one arm), and
+ * feedback cannot name it to join outcomes. Anything that logs or hashes the key for a request
+ * should go through this too, so that routing and the logged key hash agree.
+ */
+export function effectiveRoutingKey(key: string | undefined): string | undefined {
+  return key !== undefined && NON_BLANK.test(key) ? key : undefined;
+}
+
 /**
  * The weighted split (experiment included), ignoring segments: sticky by routing key and salt,
- * random without a key. Ineligible traffic goes to the baseline, outside any experiment.
+ * random without a key (an empty or blank key counts as none). Ineligible traffic goes to the
+ * baseline, outside any experiment.
  */
 export function routeGlobal(c: CompiledGeneration, req: RouteRequest, random: Random): RouteDecision {
   if (c.eligible !== null && !c.eligible(req.attributes)) {
     return { version: c.baseline, arm: null, experimentId: null, segment: null, bucket: -1 };
   }
-  const bucket = req.routingKey !== undefined ? routingBucket(c.salt, req.routingKey) : Math.min(BUCKETS - 1, Math.floor(random() * BUCKETS));
+  const key = effectiveRoutingKey(req.routingKey);
+  const bucket = key !== undefined ? routingBucket(c.salt, key) : Math.min(BUCKETS - 1, Math.floor(random() * BUCKETS));
   const version = versionForBucket(c, bucket);
   if (c.experiment === null) return { version, arm: null, experimentId: null, segment: null, bucket };
   return { version, arm: c.experiment.armByVersion.get(version) ?? version, experimentId: c.experiment.id, segment: null, bucket };

@@ -79,7 +79,8 @@ export const InferResponse = Type.Object({
 export const FeedbackEvent = Type.Object({
   model: Type.String({ minLength: 1, maxLength: 128 }),
   request_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  routing_key: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  /** A blank key ("" or whitespace) counts as none, as it does for routing; a request_id is then required. */
+  routing_key: Type.Optional(Type.String({ maxLength: 512 })),
   metric: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }),
   value: Type.Number(),
   /** When the outcome happened: ISO 8601, or epoch milliseconds. Defaults to now. */

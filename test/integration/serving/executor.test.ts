@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ThreadExecutor } from '../../../src/serving/executor.js';
+import { EventLoopExecutor, ThreadExecutor, type InferenceExecutor } from '../../../src/serving/executor.js';
+import { ModelHost } from '../../../src/serving/host.js';
 import { fixture, infer, inferBody, row, startWorker, WIDTH, type TestWorker } from './support.js';
 
 let loop: TestWorker;
@@ -46,6 +47,26 @@ describe('executors', () => {
       expect((await infer(w.url, 'credit', inferBody([row(1)]))).status).toBe(200);
     } finally {
       await w.close();
+    }
+  });
+
+  it('a fallback the executor gives no note for names the provider that was asked for', async () => {
+    // An executor that opens on CPU whatever it is asked for, and says nothing about why.
+    const inner = new EventLoopExecutor();
+    const executor: InferenceExecutor = {
+      open: async (key, bytes) => ({ ...(await inner.open(key, bytes, 'cpu')), providerNote: null }),
+      close: () => inner.close(),
+    };
+    const notes: string[] = [];
+    const host = new ModelHost({ provider: 'cuda', maxBatchRows: 8, maxWaitUs: 100, executor, warmupRuns: 1, onProviderFallback: (n) => notes.push(n) });
+    try {
+      const mlp = fixture('mlp');
+      const v = await host.load({ model: 'credit', version: 'v2', artifactUri: mlp.uri, sha256: mlp.sha256 });
+      expect(v.provider).toBe('cpu');
+      expect(notes).toEqual(['the cuda execution provider was not available; using cpu']);
+    } finally {
+      await host.releaseAll();
+      await executor.close();
     }
   });
 

@@ -1,14 +1,19 @@
 // The fleet client against real workers, and workers converging from PostgreSQL: idempotent
 // publishing, pushes with per-worker acks, prewarm and unload, LISTEN without a push, and a
-// worker process that restarts into the current split.
+// worker process that restarts into the current split; loads, unloads, applies and leaving that
+// race one another on one worker.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../src/config.js';
 import { createFleetClient, FleetError, liveWorkers, prewarmVersion, publishGeneration, pushGeneration, unloadVersion } from '../../../src/fleet/index.js';
+import { EventLoopExecutor, type InferenceExecutor } from '../../../src/serving/executor.js';
+import { FleetMember } from '../../../src/serving/fleet-member.js';
+import { ModelHost } from '../../../src/serving/host.js';
 import { freePort } from '../../../src/shared/ports.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { infer, inferBody, registerModel, row, startWorker, TOKEN, waitFor, type TestWorker } from './support.js';
+import { fixture, infer, inferBody, registerModel, row, startWorker, TOKEN, waitFor, type TestWorker } from './support.js';
 
 let t: TestDatabase;
 let a: TestWorker;
@@ -19,6 +24,8 @@ const opts = { adminToken: TOKEN, maxHeartbeatAgeMs: 120_000 };
 beforeAll(async () => {
   t = await createTestDatabase();
   await registerModel(t.db, 'credit', { v1: 'logreg', v2: 'mlp', v3: 'bad' });
+  // Registered, never published: only the races below touch it, by admin calls to worker a.
+  await registerModel(t.db, 'race', { r1: 'logreg', r2: 'mlp', r3: 'logreg' });
   await publishGeneration(t.db, { model: 'credit', weights: { v1: 1 }, createdBy: 'test' });
   [a, b] = await Promise.all([
     startWorker(t.db, { databaseUrl: t.url, config: { workerId: 'fleet-a' } }),
@@ -52,6 +59,29 @@ describe('publishGeneration', () => {
     expect(unknownModel).toBeInstanceOf(FleetError);
     expect((unknownModel as FleetError).code).toBe('not_found');
     expect(await count()).toBe(before);
+  });
+
+  it('refuses what the workers\' generation route would refuse: a predicate with two conditions, or anything off the schema', async () => {
+    const count = async () => Number((await t.db.selectFrom('traffic_generations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    const invalid = async (spec: Record<string, unknown>, msg: RegExp) => {
+      const err = await publishGeneration(t.db, { model: 'credit', weights: { v1: 1 }, spec, createdBy: 'test' }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(spec)).toBeInstanceOf(FleetError);
+      expect((err as FleetError).code).toBe('invalid');
+      expect((err as FleetError).message).toMatch(msg);
+    };
+    // The compiler used to ignore the second condition ({x equals 1, gt 5} matched x=1).
+    await invalid({ targeting: { attribute: 'x', equals: 1, gt: 5 } }, /targeting .* mixes equals and a range/);
+    await invalid({ targeting: { all: [], any: [] } }, /mixes all and any/);
+    await invalid({ segments: [{ name: 'eu', when: { attribute: 'region', equals: 'eu', colour: 'red' }, version: 'v1' }] }, /segments\[0\]\.when .* unknown key colour/);
+    // Only the schema knows this one (segment names are at most 128 characters).
+    await invalid({ segments: [{ name: 'x'.repeat(200), when: { attribute: 'region', equals: 'eu' }, version: 'v1' }] }, /\/segments\/0\/name/);
+    expect(await count()).toBe(before);
+
+    // A worker's route refuses the same predicate (400) instead of dropping the extra condition.
+    const put = await a.admin('PUT', '/models/credit/generation', { generation: 999, weights: { v1: 1 }, targeting: { attribute: 'x', equals: 1, gt: 5 } });
+    expect(put.status).toBe(400);
+    expect(a.app.serving.host.models.get('credit')?.generation?.generation).not.toBe(999);
   });
 });
 
@@ -105,6 +135,139 @@ describe('workers converge', () => {
     await fleet.unload({ model: 'credit', version: 'v2' });
     await fleet.unload({ model: 'credit', version: 'v3' });
     for (const w of [a, b]) expect([...(w.app.serving.host.models.get('credit')?.versions.keys() ?? [])]).toEqual(['v1']);
+  });
+});
+
+/**
+ * Holds every session the executor opens at a gate (the load stays pending) until `release`,
+ * which also puts the executor back; `reached` lists the keys (model/version/sha) held.
+ */
+function holdOpens(executor: InferenceExecutor, opts: { fail?: boolean } = {}): { reached: string[]; release: () => void } {
+  const open = executor.open.bind(executor);
+  const reached: string[] = [];
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => { openGate = resolve; });
+  executor.open = async (key, bytes, provider) => {
+    reached.push(key);
+    await gate;
+    if (opts.fail) throw new Error('the held load failed');
+    return open(key, bytes, provider);
+  };
+  return { reached, release: () => { executor.open = open; openGate(); } };
+}
+
+const reachedVersion = (held: { reached: string[] }, model: string, version: string) =>
+  waitFor(`the load of ${model} ${version} to reach the executor`, async () => held.reached.some((k) => k.startsWith(`${model}/${version}/`)));
+
+describe('loads, unloads and applies that race on one worker', () => {
+  it('a generation is applied with every version it references loaded, even when one is unloaded while another loads', async () => {
+    expect((await a.admin('PUT', '/models/race/generation', { generation: 1, weights: { r1: 1 } })).body).toMatchObject({ applied: true });
+    expect((await a.admin('POST', '/models/race/versions/r2/load', {})).status).toBe(200);
+    const held = holdOpens(a.app.serving.executor);
+    // r2 is ready, so only r3 is loaded before the apply; r2 goes while r3 loads (generation 1
+    // does not route to it, so the unload is allowed).
+    const put = a.admin('PUT', '/models/race/generation', { generation: 2, weights: { r2: 0.5, r3: 0.5 } });
+    await reachedVersion(held, 'race', 'r3');
+    expect(await a.admin('DELETE', '/models/race/versions/r2')).toMatchObject({ status: 200, body: { unloaded: true } });
+    held.release();
+    expect(await put).toMatchObject({ status: 200, body: { generation: 2, applied: true } });
+    expect(a.app.serving.host.find('race', 'r2')?.ready).toBe(true);
+    expect(a.app.serving.host.find('race', 'r3')?.ready).toBe(true);
+    const served = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const r = await infer(a.url, 'race', inferBody([row(i)], { routing_key: `race-${i}` }));
+      expect(r.status).toBe(200);
+      served.add(r.body.model_version as string);
+    }
+    expect([...served].sort()).toEqual(['r2', 'r3']);
+  });
+
+  it('a second load of a version with another sha256 conflicts while the first is still loading', async () => {
+    const [mlp, logreg] = [fixture('mlp'), fixture('logreg')];
+    expect(mlp.sha256).not.toBe(logreg.sha256);
+    const held = holdOpens(a.app.serving.executor);
+    const first = a.admin('POST', '/models/race/versions/s1/load', { artifactUri: mlp.uri, sha256: mlp.sha256 });
+    await reachedVersion(held, 'race', 's1');
+    const second = a.admin('POST', '/models/race/versions/s1/load', { artifactUri: logreg.uri, sha256: logreg.sha256 });
+    // Answered at once, not when the first load finishes.
+    const early = await Promise.race([second, delay(2000, 'still waiting' as const)]);
+    held.release();
+    expect((await first).status).toBe(200);
+    expect(early).not.toBe('still waiting');
+    const conflict = await second;
+    expect(conflict.status).toBe(409);
+    expect(String(conflict.body.error)).toMatch(new RegExp(`is loaded with sha256 ${mlp.sha256}, not ${logreg.sha256}`));
+    expect(a.app.serving.host.find('race', 's1')?.source.sha256).toBe(mlp.sha256);
+    expect(await a.admin('DELETE', '/models/race/versions/s1')).toMatchObject({ status: 200, body: { unloaded: true } });
+  });
+
+  it('an unload that comes while the version loads waits for the load, then unloads it', async () => {
+    const mlp = fixture('mlp');
+    const held = holdOpens(a.app.serving.executor);
+    const load = a.admin('POST', '/models/race/versions/s2/load', { artifactUri: mlp.uri, sha256: mlp.sha256 });
+    await reachedVersion(held, 'race', 's2');
+    const unload = a.admin('DELETE', '/models/race/versions/s2');
+    expect(await Promise.race([unload, delay(300, 'pending' as const)])).toBe('pending');
+    held.release();
+    expect((await load).status).toBe(200);
+    expect(await unload).toMatchObject({ status: 200, body: { model: 'race', version: 's2', unloaded: true } });
+    expect(a.app.serving.host.find('race', 's2')).toBeUndefined();
+    const status = await a.admin('GET', '/status');
+    expect(JSON.stringify(status.body)).not.toContain('"s2"');
+  });
+
+  it('an unload that comes while the version loads answers unloaded: false when the load fails', async () => {
+    const mlp = fixture('mlp');
+    const held = holdOpens(a.app.serving.executor, { fail: true });
+    const load = a.admin('POST', '/models/race/versions/s3/load', { artifactUri: mlp.uri, sha256: mlp.sha256 });
+    await reachedVersion(held, 'race', 's3');
+    const unload = a.admin('DELETE', '/models/race/versions/s3');
+    expect(await Promise.race([unload, delay(300, 'pending' as const)])).toBe('pending');
+    held.release();
+    expect((await load).status).toBe(422);
+    expect(await unload).toMatchObject({ status: 200, body: { unloaded: false } });
+    expect(a.app.serving.host.find('race', 's3')).toBeUndefined();
+  });
+
+  it('an unload of a loading version the generation routes to is refused at once, unless forced', async () => {
+    // Generation 2 routes to r3: force it out, then load it again and try a plain unload meanwhile.
+    expect(await a.admin('DELETE', '/models/race/versions/r3?force=true')).toMatchObject({ status: 200, body: { unloaded: true } });
+    const held = holdOpens(a.app.serving.executor);
+    const load = a.admin('POST', '/models/race/versions/r3/load', {});
+    await reachedVersion(held, 'race', 'r3');
+    const refused = await Promise.race([a.admin('DELETE', '/models/race/versions/r3'), delay(2000, 'still waiting' as const)]);
+    expect(refused).toMatchObject({ status: 409 });
+    expect(String((refused as { body: { error?: unknown } }).body.error)).toMatch(/still receives traffic in generation 2/);
+    const forced = a.admin('DELETE', '/models/race/versions/r3?force=true');
+    held.release();
+    expect((await load).status).toBe(200);
+    expect(await forced).toMatchObject({ status: 200, body: { unloaded: true } });
+    expect(a.app.serving.host.find('race', 'r3')).toBeUndefined();
+  });
+
+  it('a worker told to stop while it joins stays stopped: no ready row, no heartbeat', async () => {
+    const executor = new EventLoopExecutor();
+    const host = new ModelHost({ provider: 'cpu', maxBatchRows: 8, maxWaitUs: 100, executor, warmupRuns: 1 });
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const member = new FleetMember(t.db, host, { workerId: 'joining', databaseUrl: null, provider: 'cpu', heartbeatMs: 20, notifyDelayMs: 0, models: ['credit'], log: quiet });
+    const held = holdOpens(executor);
+    try {
+      // join reconciles credit and so loads v1, which is held: the worker stops meanwhile.
+      const joining = member.join('http://127.0.0.1:9', 'http://127.0.0.1:9/admin');
+      await reachedVersion(held, 'credit', 'v1');
+      await member.leave('stopped');
+      held.release();
+      await joining;
+      expect(member.status).toBe('stopped');
+      expect((member as unknown as { heartbeat: unknown }).heartbeat).toBeNull();
+      await delay(100);
+      const stored = await t.db.selectFrom('serving_workers').select(['status']).where('id', '=', 'joining').executeTakeFirstOrThrow();
+      expect(stored.status).toBe('stopped');
+    } finally {
+      held.release();
+      await host.releaseAll();
+      await executor.close();
+    }
   });
 });
 

@@ -252,6 +252,41 @@ describe('telemetry and feedback', () => {
       expect(JSON.parse(r.buffer.toString()).error).toBeTruthy();
     }
   });
+
+  it('feedback metrics label only hosted models and a bounded set of metric names; anything else is "other"', async () => {
+    const feedbackSeries = async () => (await (await fetch(`${w.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('sluice_feedback_events_total{'));
+    const unknown = await post('/v2/feedback', JSON.stringify([
+      { model: 'no-such-model-7f3a', request_id: 'r-1', metric: 'repaid', value: 1 },
+      { model: 'no-such-model-9c1e', request_id: 'r-2', metric: 'repaid', value: 1 },
+    ]));
+    expect(unknown.status).toBe(200);
+    let series = await feedbackSeries();
+    expect(series.join('\n')).not.toContain('no-such-model');
+    expect(await metric(w.url, 'sluice_feedback_events_total', { model: 'other', metric: 'repaid' })).toBe(2);
+    expect(await metric(w.url, 'sluice_feedback_events_total', { model: 'credit', metric: 'repaid' })).toBeGreaterThanOrEqual(1);
+
+    // Metric names are caller-chosen too: past a bound they are counted as "other".
+    const names = Array.from({ length: 100 }, (_, i) => `made_up_${i}`);
+    expect((await post('/v2/feedback', JSON.stringify(names.map((metric) => ({ model: 'credit', request_id: 'r-3', metric, value: 1 }))))).status).toBe(200);
+    series = await feedbackSeries();
+    const metricLabels = new Set(series.map((l) => /metric="([^"]*)"/.exec(l)?.[1]));
+    expect(metricLabels.size).toBeLessThanOrEqual(65);
+    expect(metricLabels).toContain('other');
+    expect(series.join('\n')).not.toContain('made_up_99');
+  });
+
+  it('a blank routing key in feedback is no key, as in routing: a request_id is then needed', async () => {
+    const before = await t.db.selectFrom('feedback').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const withId = await post('/v2/feedback', JSON.stringify({ model: 'credit', request_id: 'r-blank', routing_key: '', metric: 'repaid', value: 1 }));
+    expect(withId.status).toBe(200);
+    const stored = await t.db.selectFrom('feedback').selectAll().where('id', '>', before?.id ?? '0').execute();
+    expect(stored.map((r) => [r.request_id, r.routing_key_hash])).toEqual([['r-blank', null]]);
+    for (const key of ['', '   ']) {
+      const r = await post('/v2/feedback', JSON.stringify({ model: 'credit', routing_key: key, metric: 'repaid', value: 1 }));
+      expect(r.status, JSON.stringify(key)).toBe(400);
+      expect(JSON.parse(r.buffer.toString()).error).toMatch(/needs a request_id or a non-blank routing_key/);
+    }
+  });
 });
 
 describe('admin', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrafficGeneration } from '../../../src/serving/generation.js';
-import { compileGeneration, compilePredicate, GenerationError, route, routeGlobal, shadowFor, supersedes, versionForBucket } from '../../../src/serving/routing.js';
+import { compileGeneration, compilePredicate, effectiveRoutingKey, GenerationError, route, routeGlobal, shadowFor, supersedes, versionForBucket } from '../../../src/serving/routing.js';
 
 /** mulberry32: a small seeded source, enough for assignment tests. */
 const rng = (seed: number) => () => {
@@ -49,6 +49,29 @@ describe('weighted split', () => {
       if (a === 'v2') expect(routeGlobal(g5, { routingKey: key }, r).version).toBe('v2');
       if (routeGlobal(g5, { routingKey: key }, r).version === 'v2') expect(routeGlobal(g20, { routingKey: key }, r).version).toBe('v2');
     }
+  });
+
+  it('an empty or blank routing key is no key: assigned at random, not all to one bucket', () => {
+    const c = compileGeneration('credit', { generation: 1, weights: { v1: 0.5, v2: 0.5 } });
+    for (const key of ['', ' ', '\t\n ']) {
+      const r = rng(6);
+      const counts: Record<string, number> = {};
+      for (let i = 0; i < 1000; i++) {
+        const d = routeGlobal(c, { routingKey: key }, r);
+        counts[d.version] = (counts[d.version] ?? 0) + 1;
+      }
+      // Binomial sd at n=1000, p=0.5 is 15.8: 5 sd either side of 500.
+      expect(counts.v1 ?? 0, JSON.stringify(key)).toBeGreaterThan(420);
+      expect(counts.v2 ?? 0, JSON.stringify(key)).toBeGreaterThan(420);
+      // Exactly what a keyless request gets from the same random source.
+      expect(routeGlobal(c, { routingKey: key }, rng(7))).toEqual(routeGlobal(c, {}, rng(7)));
+    }
+    expect(effectiveRoutingKey('')).toBeUndefined();
+    expect(effectiveRoutingKey('  ')).toBeUndefined();
+    expect(effectiveRoutingKey(undefined)).toBeUndefined();
+    expect(effectiveRoutingKey(' u1 ')).toBe(' u1 ');
+    // A real key is still sticky.
+    expect(new Set(Array.from({ length: 50 }, (_, i) => routeGlobal(c, { routingKey: 'user-1' }, rng(i)).bucket)).size).toBe(1);
   });
 
   it('shares become whole buckets summing to 10,000; zero shares get none', () => {
@@ -115,11 +138,53 @@ describe('experiments and targeting', () => {
     expect(p({ tier: 'gold' })).toBe(true);
     expect(p({ region: 'eu' })).toBe(true);
     expect(p({ region: 'us' })).toBe(false);
-    expect(p({})).toBe(true); // not(notIn on a missing attribute = false)
+    expect(p({})).toBe(false); // not(notIn on a missing attribute) is unknown, and unknown never matches
     const range = compilePredicate({ attribute: 'score', gt: 0.5, lte: 1 });
     expect([range({ score: 0.5 }), range({ score: 0.51 }), range({ score: 1 }), range({ score: '0.7' }), range(undefined)]).toEqual([false, true, true, false, false]);
     expect(compilePredicate({ attribute: 'beta', equals: true })({ beta: true })).toBe(true);
     expect(compilePredicate({ attribute: 'tier', notIn: ['free'] })({})).toBe(false);
+  });
+});
+
+describe('predicates: one condition each, three-valued', () => {
+  it('refuses a predicate with more than one kind of condition, naming it', () => {
+    const refused = (p: unknown, msg: RegExp) => {
+      expect(() => compilePredicate(p as never, 'targeting')).toThrow(GenerationError);
+      expect(() => compilePredicate(p as never, 'targeting')).toThrow(msg);
+    };
+    refused({ attribute: 'x', equals: 1, gt: 5 }, /targeting \{"attribute":"x","equals":1,"gt":5\} mixes equals and a range/);
+    refused({ all: [], any: [] }, /targeting .* mixes all and any/);
+    refused({ attribute: 'x', in: [1], notIn: [2] }, /mixes in and notIn/);
+    refused({ not: { attribute: 'x', equals: 1 }, attribute: 'y' }, /takes no attribute/);
+    refused({ any: [{ attribute: 'x', equals: 'a', lte: 3 }] }, /targeting\.any\[0\] .* mixes equals and a range/);
+    refused({ attribute: 'x', equals: 1, eq: 2 }, /targeting .* has unknown key eq/);
+    refused({ all: [], foo: 1, bar: 2 }, /has unknown keys foo, bar/);
+    refused([], /must be an object/);
+    // A range with several bounds is one condition.
+    expect(compilePredicate({ attribute: 'x', gt: 1, lte: 3 })({ x: 2 })).toBe(true);
+    // Without the check, {x equals 1, gt 5} matched x=1: the range was silently ignored.
+    expect(() => compileGeneration('m', { generation: 1, weights: { v1: 1 }, targeting: { attribute: 'x', equals: 1, gt: 5 } as never })).toThrow(/targeting .* mixes equals and a range/);
+    expect(() => compileGeneration('m', { generation: 1, weights: { v1: 1 }, segments: [{ name: 's', when: { all: [], any: [] } as never, version: 'v1' }] })).toThrow(/segments\[0\]\.when .* mixes all and any/);
+  });
+
+  it('a missing attribute is unknown: not keeps it unknown, and unknown never matches', () => {
+    const notUS = compilePredicate({ not: { attribute: 'country', equals: 'US' } });
+    expect([notUS({ country: 'DE' }), notUS({ country: 'US' }), notUS({}), notUS(undefined)]).toEqual([true, false, false, false]);
+    const notIn = compilePredicate({ not: { attribute: 'tier', in: ['free'] } });
+    expect([notIn({ tier: 'gold' }), notIn({ tier: 'free' }), notIn({})]).toEqual([true, false, false]);
+    // Kleene logic: a false conjunct or a true disjunct decides despite an unknown part.
+    const a = { attribute: 'a', equals: 1 }, b = { attribute: 'b', equals: 1 };
+    expect(compilePredicate({ not: { all: [a, b] } })({ b: 0 })).toBe(true); // all(unknown, false) = false
+    expect(compilePredicate({ not: { all: [a, b] } })({ b: 1 })).toBe(false); // all(unknown, true) = unknown
+    expect(compilePredicate({ any: [a, b] })({ b: 1 })).toBe(true); // any(unknown, true) = true
+    expect(compilePredicate({ not: { any: [a, b] } })({ b: 0 })).toBe(false); // not any(unknown, false) = unknown
+    expect(compilePredicate({ not: { not: a } })({})).toBe(false);
+    expect(compilePredicate({ all: [] })({})).toBe(true);
+    expect(compilePredicate({ any: [] })({})).toBe(false);
+    // Requests without the attribute stay outside the experiment, at the baseline.
+    const c = compileGeneration('credit', { generation: 1, weights: { v1: 0.5, v2: 0.5 }, baseline: 'v1', experiment: { id: 'e', salt: 's', arms: ['v1', 'v2'], targeting: { not: { attribute: 'country', equals: 'US' } } } });
+    for (let i = 0; i < 200; i++) expect(route(c, { routingKey: `u${i}` }, Math.random)).toMatchObject({ version: 'v1', experimentId: null });
+    expect(route(c, { routingKey: 'u1', attributes: { country: 'DE' } }, Math.random).experimentId).toBe('e');
   });
 });
 
