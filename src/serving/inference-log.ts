@@ -490,8 +490,6 @@ export class InferenceLog {
       return false;
     }
     if (r.inputs !== null && !keep(r.requestId, INPUT_SEED, this.o.inputSampleRate)) r.inputs = null;
-    // String outputs (BYTES) have no place in the real[] column: the numeric ones are kept.
-    if (r.outputs !== null && r.outputs.some((o) => Array.isArray(o as unknown))) r.outputs = r.outputs.filter((o) => !Array.isArray(o as unknown));
     // An error's text can carry what the client sent (an input name): bounded per row.
     if (r.error !== null && r.error.length > MAX_ERROR_CHARS) r.error = `${r.error.slice(0, MAX_ERROR_CHARS)}…`;
     const room = this.capacityBytes - this.bufferedBytes;
@@ -720,12 +718,19 @@ export function encodeCopy(p: PackedRows, workerId: string, into?: Buffer): Buff
 }
 
 /**
- * Tensors as the log stores them, every value a float32: FP16 arrives as half-float bit patterns
- * in a Uint16Array, which would read back as integers (1.0 as 15360), so it is decoded first.
+ * Tensors as the log stores them, every value a float32, decided by each tensor's datatype: FP16
+ * arrives as half-float bit patterns in a Uint16Array, which would read back as integers (1.0 as
+ * 15360), so it is decoded first; strings (BYTES) have no place in a float column and are left out.
  */
 export function loggable(contracts: readonly TensorContract[], arrays: TypedArray[]): TypedArray[] {
-  let half = false;
-  for (const c of contracts) if (c.datatype.oip === 'FP16') half = true;
-  if (!half) return arrays;
-  return arrays.map((a, i) => (contracts[i]?.datatype.oip === 'FP16' ? Float32Array.from(a as Uint16Array, halfToNumber) : a));
+  let special = false;
+  for (const c of contracts) if (c.datatype.oip === 'FP16' || c.datatype.oip === 'BYTES') special = true;
+  if (!special) return arrays;
+  const out: TypedArray[] = [];
+  arrays.forEach((a, i) => {
+    const oip = contracts[i]?.datatype.oip;
+    if (oip === 'FP16') out.push(Float32Array.from(a as Uint16Array, halfToNumber));
+    else if (oip !== 'BYTES') out.push(a);
+  });
+  return out;
 }

@@ -10,7 +10,7 @@ import { loggable, type InferenceLog } from './inference-log.js';
 import { describeViolation, findViolations } from './input-checks.js';
 import type { ServingMetrics } from './metrics.js';
 import { checkInputs, encodeResponse, InferError, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol.js';
-import { effectiveRoutingKey, matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from './routing.js';
+import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from './routing.js';
 import { sameInputs } from './signature.js';
 import type { TypedArray } from './tensors.js';
 import { FaultInjector, InjectedFault } from './faults.js';
@@ -60,9 +60,7 @@ export class InferenceService {
     const env = readEnvelope(body, headerLength);
     const { version: v, decision } = pinned !== null ? this.pin(m, pinned) : this.route(m, env);
     const requestId = env.id ?? randomUUID();
-    // A blank key is no key: routed at random (routing.ts) and logged without a hash.
-    const routingKey = effectiveRoutingKey(env.routingKey);
-    const keyHash = routingKey !== undefined ? routingKeyHash(routingKey) : null;
+    const keyHash = env.routingKey !== undefined ? routingKeyHash(env.routingKey) : null;
     let checked: CheckedInputs | null = null;
     let selected: ReturnType<typeof selectOutputs>;
     try {

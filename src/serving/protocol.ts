@@ -8,6 +8,7 @@
  * here finishes before a request joins a batch, so a bad request can only fail itself.
  */
 import type { Attributes } from './generation.js';
+import { effectiveRoutingKey } from './routing.js';
 import type { TensorContract, VersionSignature } from './signature.js';
 import { allocate, bytesOf, checkedElementCount, formatShape, halfToNumber, isFloat, isHalfNonFinite, viewOf, type DatatypeInfo, type TypedArray } from './tensors.js';
 import { datatypeByOip } from './tensors.js';
@@ -117,6 +118,8 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
       else if (typeof key === 'number' && Number.isFinite(key)) routingKey = String(key);
       else throw bad('parameters.routing_key must be a string (a user id)');
       if (routingKey.length > 512) throw bad('parameters.routing_key is longer than 512 characters');
+      // A blank key is no key, for routing (random assignment) and for the log (no key hash) alike.
+      routingKey = effectiveRoutingKey(routingKey);
     }
     const attrs = params.attributes;
     if (attrs !== undefined && attrs !== null) {

@@ -257,6 +257,9 @@ describe('loggable', () => {
     expect(n).toBe(plain);
     const f = Float32Array.of(0.5);
     expect(loggable(signatureFromMetadata([{ name: 'x', isTensor: true, type: 'float32', shape: ['b', 1] }], []).inputs, [f])[0]).toBe(f);
+    // Strings have no place in the float column: the numeric outputs are kept, in order.
+    const outs = signatureFromMetadata([], [{ name: 'label', isTensor: true, type: 'string', shape: ['b'] }, { name: 'p', isTensor: true, type: 'float32', shape: ['b', 1] }]).outputs;
+    expect(loggable(outs, [['cat'] as unknown as Float32Array, f])).toEqual([f]);
   });
 });
 

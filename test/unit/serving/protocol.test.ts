@@ -135,6 +135,16 @@ describe('reading infer requests', () => {
   });
 });
 
+describe('routing keys', () => {
+  it('reads a blank routing key as none (random assignment, no key hash in the log), and keeps others as sent', () => {
+    const key = (k: unknown) => readEnvelope(json({ inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }], parameters: { routing_key: k } }), undefined).routingKey;
+    expect(key('')).toBeUndefined();
+    expect(key(' \t ')).toBeUndefined();
+    expect(key(' u1 ')).toBe(' u1 ');
+    expect(key(42)).toBe('42');
+  });
+});
+
 describe('FP16 and BOOL binary inputs', () => {
   const typed = signatureFromMetadata(
     [{ name: 'h', isTensor: true, type: 'float16', shape: ['batch', 2] }, { name: 'b', isTensor: true, type: 'bool', shape: ['batch', 2] }],
