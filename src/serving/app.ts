@@ -57,6 +57,8 @@ export interface ServingServices {
   ready: boolean;
   /** The URL this worker advertises (set when it starts listening). */
   address: string | null;
+  /** With a shared port (config.sharedPort), the URL of this process's own listener; else null. */
+  ownAddress: string | null;
 }
 
 declare module 'fastify' {
@@ -90,6 +92,9 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     bodyLimitBytes: config.bodyLimitBytes,
     onError: (err) => app.log.error({ err }, 'request failed'),
   }) : null;
+  // Fastify's handler, kept for the listener of this process's own (config.sharedPort).
+  let requestHandler: http.RequestListener | null = null;
+  let ownServer: http.Server | null = null;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
@@ -97,6 +102,7 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     // No type coercion: a predicate's `equals: true` must stay a boolean, not become "true".
     ajv: { customOptions: { coerceTypes: false } },
     serverFactory: (handler) => {
+      requestHandler = handler;
       const server = http.createServer(handler);
       fastHttp?.install(server);
       return server;
@@ -171,7 +177,7 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
   let rejectJoined!: (err: unknown) => void;
   const joined = new Promise<void>((resolve, reject) => { resolveJoined = resolve; rejectJoined = reject; });
   joined.catch(() => undefined);
-  const services: ServingServices = { config, db: deps.db, provider, host, executor, metrics: m, inferenceLog, inference, member, joined, ready: false, address: null };
+  const services: ServingServices = { config, db: deps.db, provider, host, executor, metrics: m, inferenceLog, inference, member, joined, ready: false, address: null, ownAddress: null };
   app.decorate('serving', services);
   if (provider.note) app.log.warn(provider.note);
 
@@ -180,11 +186,31 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     const bound = app.server.address();
     const port = typeof bound === 'object' && bound ? bound.port : 0;
     const hostName = typeof bound === 'object' && bound ? (bound.family === 'IPv6' ? `[${bound.address}]` : bound.address) : '127.0.0.1';
-    const address = config.advertiseUrl ?? `http://${hostName === '0.0.0.0' || hostName === '[::]' ? '127.0.0.1' : hostName}:${port}`;
+    const reachableHost = config.advertiseUrl !== null ? new URL(config.advertiseUrl).hostname
+      : hostName === '0.0.0.0' || hostName === '[::]' ? '127.0.0.1' : hostName;
+    const address = config.advertiseUrl ?? `http://${reachableHost}:${port}`;
     services.address = address;
     inferenceLog.start();
     try {
-      if (member) await member.join(address, `${address}/admin`);
+      let adminBase = address;
+      if (config.sharedPort) {
+        // Sibling processes share the port, so a push sent there would reach one of them: this
+        // process also serves every route on a port of its own, and registers that for admin.
+        const own = http.createServer(requestHandler ?? undefined);
+        fastHttp?.install(own);
+        ownServer = own;
+        const ownPort = await new Promise<number>((resolve, reject) => {
+          own.once('error', reject);
+          // exclusive: in a cluster child, listen on this process's own socket, not the shared one.
+          own.listen({ host: typeof bound === 'object' && bound ? bound.address : '127.0.0.1', port: 0, exclusive: true }, () => {
+            own.off('error', reject);
+            resolve((own.address() as { port: number }).port);
+          });
+        });
+        adminBase = `http://${reachableHost}:${ownPort}`;
+        services.ownAddress = adminBase;
+      }
+      if (member) await member.join(address, `${adminBase}/admin`);
       // A close that began while joining (join then stops early) leaves the worker not ready.
       services.ready = member === null || member.status === 'ready';
       resolveJoined();
@@ -196,6 +222,9 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
 
   app.addHook('preClose', async () => {
     services.ready = false;
+    // Takes no new connections on the own port either; its open ones end as the shared port's do.
+    ownServer?.close();
+    ownServer?.closeIdleConnections();
     await member?.leave('draining');
   });
   app.addHook('onClose', async () => {

@@ -43,6 +43,13 @@ export interface ServingConfig {
   models: string[] | null;
   /** URL other processes reach this worker at; defaults to http://HOST:PORT. */
   advertiseUrl: string | null;
+  /**
+   * The port is shared with sibling processes of one worker (SLUICE_PROCESSES > 1), so a request
+   * to it reaches one of them: this process then also listens on a port of its own and registers
+   * that as its admin address, where a push reaches exactly it. Set by server.ts, not read from
+   * the environment.
+   */
+  sharedPort: boolean;
   shadowQueueLimitRows: number;
   /** Answer infer requests ahead of Fastify's lifecycle (fast-http.ts: HTTP read and written on the socket); off only to compare. */
   fastPath: boolean;
@@ -70,6 +77,7 @@ export function defaultServingConfig(overrides: ServingConfigOverrides = {}): Se
     notifyDelayMs: 100,
     models: null,
     advertiseUrl: null,
+    sharedPort: false,
     shadowQueueLimitRows: 256,
     fastPath: true,
     inferenceLog: { enabled: true, capacity: 100_000, capacityBytes: 64 * 1024 * 1024, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
@@ -125,6 +133,7 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
     notifyDelayMs: int(env, 'SLUICE_NOTIFY_DELAY_MS', d.notifyDelayMs, 0, 60_000),
     models: env.SLUICE_MODELS ? env.SLUICE_MODELS.split(',').map((s) => s.trim()).filter(Boolean) : null,
     advertiseUrl: env.SLUICE_ADVERTISE_URL || null,
+    sharedPort: false,
     shadowQueueLimitRows: int(env, 'SLUICE_SHADOW_QUEUE_LIMIT_ROWS', maxBatchRows * 4, 0, 1 << 24),
     fastPath: env.SLUICE_INFER_FAST_PATH === undefined ? true : flag(env, 'SLUICE_INFER_FAST_PATH'),
     inferenceLog: {
@@ -137,4 +146,19 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
       inputSampleRate: rate(env, 'SLUICE_LOG_INPUT_SAMPLE_RATE', d.inferenceLog.inputSampleRate),
     },
   };
+}
+
+/**
+ * How many processes serve one worker's port (SLUICE_PROCESSES): 1 by default, a number up to
+ * 256, or `auto` for one per core. One process answers HTTP on one event loop, which costs more
+ * per request than its inference does, so on a machine with cores to spare a worker serves more
+ * with a process per core; each process is a fleet member of its own (see process-group.ts).
+ */
+export function processCountFromEnv(env: Env = process.env): number {
+  const raw = (env.SLUICE_PROCESSES ?? '').trim().toLowerCase();
+  if (raw === '') return 1;
+  if (raw === 'auto') return os.availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new SetupError(`SLUICE_PROCESSES=${env.SLUICE_PROCESSES} must be auto or an integer in [1, 256].`);
+  return n;
 }

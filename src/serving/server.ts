@@ -1,10 +1,14 @@
 // The serving worker process: reads the environment, builds the app, listens, and announces one
-// line when it has registered and reconciled. See config.ts for every setting.
+// line when it has registered and reconciled. See config.ts for every setting. With
+// SLUICE_PROCESSES > 1 this process only supervises that many copies of itself on one port
+// (process-group.ts), and announces the line once every copy has joined.
+import cluster from 'node:cluster';
 import { createDb } from '../db/connect.js';
 import { SetupError } from '../shared/errors.js';
 import { announceReady, onShutdown } from '../shared/lifecycle.js';
 import { buildServingApp } from './app.js';
-import { servingConfigFromEnv } from './config.js';
+import { processCountFromEnv, servingConfigFromEnv, type ServingConfig } from './config.js';
+import { startProcessGroup, type ProcessReady } from './process-group.js';
 
 function fail(message: string, code = 2): never {
   console.error(`sluice serving: ${message}`);
@@ -17,37 +21,66 @@ const port = Number(process.env.PORT ?? process.env.SLUICE_SERVING_PORT ?? 8001)
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`port ${process.env.PORT ?? process.env.SLUICE_SERVING_PORT} is not a valid port number.`);
 const host = process.env.HOST ?? '127.0.0.1';
 
-let config;
+let config: ServingConfig;
+let processes: number;
 try {
   config = servingConfigFromEnv();
+  processes = processCountFromEnv();
 } catch (err) {
   fail(err instanceof SetupError ? err.message : String(err));
 }
-// Room for the LISTEN connection's neighbours: heartbeat, log writes and admin loads share this pool.
-const db = createDb(databaseUrl, { max: 4 });
-let app;
-try {
-  app = await buildServingApp({ db, databaseUrl, closeDb: () => db.destroy(), config, logger: process.env.SLUICE_LOG === '1' ? { level: 'info' } : { level: 'warn' } });
-} catch (err) {
-  await db.destroy();
-  fail(err instanceof SetupError ? err.message : String(err));
+
+if (processes > 1 && cluster.isPrimary) {
+  const group = startProcessGroup({
+    processes,
+    workerId: config.workerId,
+    log: (message) => console.error(`sluice serving: ${message}`),
+    onStartFailed: (message) => fail(message, 1),
+    onReady: (ready: ProcessReady[]) => {
+      announceReady('serving', { ...ready[0]?.details, workerId: config.workerId, processes: ready.map((r) => ({ workerId: r.workerId, adminUrl: r.ownUrl })) });
+    },
+  });
+  onShutdown(() => group.stop());
+} else {
+  await serve();
 }
-try {
-  await app.listen({ port, host });
-} catch (err) {
-  const code = (err as NodeJS.ErrnoException).code;
-  await db.destroy();
-  fail(code === 'EADDRINUSE' ? `port ${port} is already taken; set PORT or SLUICE_SERVING_PORT.` : (err as Error).message, 1);
+
+async function serve(): Promise<void> {
+  const inGroup = cluster.isWorker;
+  // Room for the LISTEN connection's neighbours: heartbeat, log writes and admin loads share this pool.
+  const db = createDb(databaseUrl as string, { max: 4 });
+  let app;
+  try {
+    app = await buildServingApp({ db, databaseUrl, closeDb: () => db.destroy(), config: { ...config, sharedPort: inGroup }, logger: process.env.SLUICE_LOG === '1' ? { level: 'info' } : { level: 'warn' } });
+  } catch (err) {
+    await db.destroy();
+    fail(err instanceof SetupError ? err.message : String(err));
+  }
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    await db.destroy();
+    fail(code === 'EADDRINUSE' ? `port ${port} is already taken; set PORT or SLUICE_SERVING_PORT.` : (err as Error).message, 1);
+  }
+  onShutdown(() => app.close());
+  // A process of a group ends with its primary (whose IPC channel closes when it dies).
+  if (inGroup) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  try {
+    await app.serving.joined;
+  } catch (err) {
+    await app.close();
+    fail(`could not join the fleet: ${(err as Error).message}`, 1);
+  }
+  const s = app.serving;
+  const details = {
+    url: s.address, workerId: s.config.workerId, provider: s.provider.provider, executor: s.config.executor,
+    batch: { maxRows: s.config.maxBatchRows, maxWaitUs: s.config.maxBatchWaitUs }, models: Object.fromEntries([...s.host.models.values()].map((m) => [m.name, m.generation?.generation ?? null])),
+  };
+  if (inGroup) {
+    const ready: ProcessReady = { type: 'sluice-process-ready', workerId: s.config.workerId, url: s.address ?? '', ownUrl: s.ownAddress, details };
+    process.send?.(ready);
+  } else {
+    announceReady('serving', details);
+  }
 }
-onShutdown(() => app.close());
-try {
-  await app.serving.joined;
-} catch (err) {
-  await app.close();
-  fail(`could not join the fleet: ${(err as Error).message}`, 1);
-}
-const s = app.serving;
-announceReady('serving', {
-  url: s.address, workerId: s.config.workerId, provider: s.provider.provider, executor: s.config.executor,
-  batch: { maxRows: s.config.maxBatchRows, maxWaitUs: s.config.maxBatchWaitUs }, models: Object.fromEntries([...s.host.models.values()].map((m) => [m.name, m.generation?.generation ?? null])),
-});

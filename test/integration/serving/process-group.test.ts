@@ -1,0 +1,129 @@
+// A worker of two processes on one port (SLUICE_PROCESSES=2, node:cluster), as real processes
+// against a real PostgreSQL: each process is its own fleet member with an admin port of its own,
+// both answer on the shared port, a weight change is acked by both and served by both, a process
+// that dies is started again, and SIGTERM stops both with their rows marked stopped.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../../src/config.js';
+import { createFleetClient, publishGeneration } from '../../../src/fleet/index.js';
+import { processCountFromEnv } from '../../../src/serving/config.js';
+import { freePort } from '../../../src/shared/ports.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { infer, inferBody, registerModel, row, TOKEN, waitFor } from './support.js';
+
+let t: TestDatabase;
+let primary: ChildProcess | null = null;
+let output = '';
+let url = '';
+
+/** The worker id in GET /v2 from a fresh connection: which process the shared port gave us. */
+async function answeringProcess(): Promise<string> {
+  const res = await fetch(`${url}/v2`, { headers: { connection: 'close' } });
+  const body = (await res.json()) as { parameters: { worker_id: string } };
+  return body.parameters.worker_id;
+}
+
+async function processesSeen(connections: number): Promise<string[]> {
+  const seen = new Set<string>();
+  for (let i = 0; i < connections; i++) seen.add(await answeringProcess());
+  return [...seen].sort();
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await registerModel(t.db, 'credit', { v1: 'logreg', v2: 'mlp' });
+  await publishGeneration(t.db, { model: 'credit', weights: { v1: 1 }, createdBy: 'test' });
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  primary = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+    cwd: projectRoot,
+    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: 'pair', SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: '2', SLUICE_HEARTBEAT_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  primary.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
+  primary.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
+  await waitFor('SLUICE_READY from the primary', async () => (output.includes('SLUICE_READY') ? true : primary?.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 90_000, 20);
+}, 120_000);
+afterAll(async () => {
+  primary?.kill('SIGKILL');
+  await t?.drop();
+});
+
+describe('SLUICE_PROCESSES', () => {
+  it('reads auto as one per core, and refuses anything but a count in [1, 256]', () => {
+    expect(processCountFromEnv({})).toBe(1);
+    expect(processCountFromEnv({ SLUICE_PROCESSES: '3' })).toBe(3);
+    expect(processCountFromEnv({ SLUICE_PROCESSES: 'auto' })).toBeGreaterThanOrEqual(1);
+    expect(() => processCountFromEnv({ SLUICE_PROCESSES: '0' })).toThrow(/SLUICE_PROCESSES=0 must be auto or an integer in \[1, 256\]/);
+    expect(() => processCountFromEnv({ SLUICE_PROCESSES: 'two' })).toThrow(/SLUICE_PROCESSES=two/);
+  });
+});
+
+describe('a worker of two processes on one port', () => {
+  it('announces ready once both joined, each as its own fleet member with an admin port of its own', async () => {
+    const line = output.split('\n').find((l) => l.startsWith('SLUICE_READY')) ?? '';
+    const ready = JSON.parse(line.slice('SLUICE_READY '.length)) as { url: string; processes: Array<{ workerId: string; adminUrl: string }> };
+    expect(ready.url).toBe(url);
+    expect(ready.processes.map((p) => p.workerId).sort()).toEqual(['pair-1', 'pair-2']);
+    const rows = await t.db.selectFrom('serving_workers').select(['id', 'address', 'admin_address', 'status']).where('id', 'like', 'pair-%').orderBy('id').execute();
+    expect(rows.map((r) => [r.id, r.address, r.status])).toEqual([['pair-1', url, 'ready'], ['pair-2', url, 'ready']]);
+    expect(new Set(rows.map((r) => r.admin_address)).size).toBe(2);
+    for (const r of rows) expect(r.admin_address).not.toBe(`${url}/admin`);
+    // Each admin address reaches its own process, and only with the token.
+    for (const r of rows) {
+      const meta = await fetch(r.admin_address.replace(/\/admin$/, '/v2'));
+      expect(((await meta.json()) as { parameters: { worker_id: string } }).parameters.worker_id).toBe(r.id);
+      expect((await fetch(`${r.admin_address}/status`)).status).toBe(401);
+    }
+  });
+
+  it('answers on the shared port from both processes', async () => {
+    expect(await processesSeen(16)).toEqual(['pair-1', 'pair-2']);
+  });
+
+  it('a weight change is acked by both processes and then served by whichever answers', async () => {
+    const fleet = createFleetClient(t.db, { adminToken: TOKEN });
+    const applied = await fleet.applyGeneration({ model: 'credit', generation: 7, weights: { v2: 1 }, spec: {}, createdBy: 'test', reason: 'two processes' });
+    expect(applied.acks.map((a) => [a.worker, a.ok]).sort()).toEqual([['pair-1', true], ['pair-2', true]]);
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${url}/v2/models/credit/infer`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify(inferBody([row(i)], { routing_key: `k${i}` })) });
+      expect(await res.json()).toMatchObject({ model_version: 'v2', parameters: { generation: 7 } });
+    }
+  });
+
+  it('starts a process that dies again, and it rejoins into the current split', async () => {
+    const pids = fs.readFileSync(`/proc/${primary?.pid}/task/${primary?.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((p) => p > 0);
+    expect(pids).toHaveLength(2);
+    const before = await t.db.selectFrom('serving_workers').select(['id', 'started_at']).where('id', 'like', 'pair-%').orderBy('id').execute();
+    process.kill(pids[0] as number, 'SIGKILL');
+    await publishGeneration(t.db, { model: 'credit', generation: 8, weights: { v1: 0.5, v2: 0.5 }, createdBy: 'test', reason: 'while one process is down' });
+    // The replacement registers again under the dead process's id (a new started_at) and serves generation 8.
+    await waitFor('the process to be started again', async () => {
+      const now = await t.db.selectFrom('serving_workers').select(['id', 'started_at', 'status', 'generations']).where('id', 'like', 'pair-%').orderBy('id').execute();
+      const restarted = now.filter((r, i) => r.started_at.getTime() !== before[i]?.started_at.getTime());
+      return restarted.length === 1 && now.every((r) => r.status === 'ready' && r.generations.credit === 8) ? true : undefined;
+    }, 30_000, 100);
+    expect(await processesSeen(16)).toEqual(['pair-1', 'pair-2']);
+    // A 50/50 split now: a key gets the same version from either process (each asked at its own port).
+    const own = (await t.db.selectFrom('serving_workers').select('admin_address').where('id', 'like', 'pair-%').orderBy('id').execute()).map((r) => r.admin_address.replace(/\/admin$/, ''));
+    const versions = new Set<string>();
+    for (let k = 0; k < 24; k++) {
+      const [x, y] = await Promise.all(own.map((u) => infer(u, 'credit', inferBody([row(k)], { routing_key: `user-${k}` }))));
+      expect(x?.body.model_version).toBe(y?.body.model_version);
+      versions.add(String(x?.body.model_version));
+    }
+    expect([...versions].sort()).toEqual(['v1', 'v2']);
+    expect(output).toMatch(/process \d \(pair-\d\) exited \(signal SIGKILL\); starting it again/);
+  });
+
+  it('SIGTERM stops both processes, each marking its row stopped', async () => {
+    const exited = new Promise<number | null>((resolve) => primary?.once('exit', (code) => resolve(code)));
+    primary?.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const rows = await t.db.selectFrom('serving_workers').select(['id', 'status']).where('id', 'like', 'pair-%').orderBy('id').execute();
+    expect(rows).toEqual([{ id: 'pair-1', status: 'stopped' }, { id: 'pair-2', status: 'stopped' }]);
+    primary = null;
+  });
+});
