@@ -1,10 +1,12 @@
 // Serving throughput and latency, side by side in one run on one machine, with one load generator
-// (autocannon in its own process, see bench/support/load.ts):
+// (wrk, or autocannon where wrk cannot be installed; see bench/support/load.ts):
 //   hello_rps                  bare Fastify JSON endpoint (GET)
 //   naive_rps                  Fastify + one ONNX Runtime run per request (single-row JSON POST)
-//   sluice_rps                 a real Sluice worker process: single-row JSON, routing (a 50/50
-//                              experiment over two versions, 1000 distinct routing keys) and the
-//                              inference log into PostgreSQL on
+//   sluice_rps                 a real Sluice worker: single-row JSON, routing (a 50/50 experiment
+//                              over two versions, 1000 distinct routing keys) and the inference log
+//                              into PostgreSQL on; SLUICE_PROCESSES=auto (a process per core, as
+//                              deployed; SLUICE_BENCH_PROCESSES to change), and beside it the same
+//                              worker as one process (sluice_rps_one_process)
 //   sluice_p99_ms_half_load    p99 at half of sluice_rps (a paced run: requests spread evenly over
 //                              each second by bench/support/paced-child.ts; hello at the same rate beside it)
 //   batch64_rows_per_s         64-row JSON requests
@@ -24,11 +26,12 @@ import ort from 'onnxruntime-node';
 import { projectRoot } from '../src/config.js';
 import { publishGeneration } from '../src/fleet/index.js';
 import { loadModelSession } from '../src/models/onnx-runtime.js';
-import { fmt, phaseSeconds, runLoad, sleep, type LoadOptions, type LoadResult } from './support/load.js';
-import { cpuSeconds, fixtureManifest, fixturePath, machine, registerFixtureModel, startBenchDatabase, startServingWorker, startTarget, type Child } from './support/processes.js';
+import { fmt, loadGeneratorName, phaseSeconds, runLoad, sleep, type LoadOptions, type LoadResult } from './support/load.js';
+import { fixtureManifest, fixturePath, machine, registerFixtureModel, startBenchDatabase, startServingWorker, startTarget, treeCpuSeconds, type Child } from './support/processes.js';
 
 const seconds = phaseSeconds(12);
 const connections = Number(process.env.SLUICE_BENCH_CONNECTIONS ?? 64);
+const processes = process.env.SLUICE_BENCH_PROCESSES ?? 'auto';
 const manifest = fixtureManifest();
 const width = manifest.featureNames.length;
 const inputName = manifest.input.name;
@@ -55,9 +58,9 @@ interface Phase { result: LoadResult; serverCpuUsPerRequest: number; loadAverage
 
 /** One load phase against `target`, with the target process's CPU time per request. */
 async function phase(name: string, target: Child, o: Omit<LoadOptions, 'durationS'>, durationS = seconds): Promise<Phase> {
-  const cpu0 = cpuSeconds(target.process.pid);
+  const cpu0 = treeCpuSeconds(target.process.pid);
   const result = await runLoad({ connections, ...o, durationS });
-  const cpu = cpuSeconds(target.process.pid) - cpu0;
+  const cpu = treeCpuSeconds(target.process.pid) - cpu0;
   const serverCpuUsPerRequest = result.total > 0 ? (cpu / result.total) * 1e6 : 0;
   const bad = result.errors + result.non2xx + result.timeouts;
   console.log(`  ${name.padEnd(28)} ${fmt(result.requestsPerSecond).padStart(8)} req/s   p50 ${fmt(result.latencyMs.p50, 2)} ms   p99 ${fmt(result.latencyMs.p99, 2)} ms   server CPU ${fmt(serverCpuUsPerRequest, 1)} µs/req${bad ? `   FAILED ${bad}` : ''}`);
@@ -95,7 +98,8 @@ async function inProcessRowsPerSecond(durationS: number): Promise<{ rowsPerSecon
 }
 
 async function main(): Promise<void> {
-  console.log(`Sluice serving benchmark: ${seconds} s per phase, ${connections} connections, load generator in a child process`);
+  const generator = await loadGeneratorName();
+  console.log(`Sluice serving benchmark: ${seconds} s per phase, ${connections} connections, ${generator} in its own process, Sluice with SLUICE_PROCESSES=${processes}`);
   console.log(`machine: ${JSON.stringify(machine())}`);
   const database = await startBenchDatabase();
   const children: Child[] = [];
@@ -108,15 +112,17 @@ async function main(): Promise<void> {
     const hello = await startTarget('hello');
     const sink = await startTarget('sink');
     const naive = await startTarget('naive', fixturePath('mlp'));
-    const sluice = await startServingWorker({ databaseUrl: database.url, workerId: 'bench-serving' });
-    children.push(hello, sink, naive, sluice);
+    const sluice = await startServingWorker({ databaseUrl: database.url, workerId: 'bench-serving', env: { SLUICE_PROCESSES: processes } });
+    const single = await startServingWorker({ databaseUrl: database.url, workerId: 'bench-serving-single', env: { SLUICE_PROCESSES: '1' } });
+    children.push(hello, sink, naive, sluice, single);
     const json = { 'content-type': 'application/json' };
     // Warm every target's JIT before measuring: a cold worker runs about a third slower for its
     // first seconds of load (measured), and a benchmark is about the steady state.
     const bin = binaryBody(64);
     const binaryHeaders = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) };
     for (const [t, o] of [[hello, { url: `${hello.url}/hello` }], [sink, { url: `${sink.url}/sink`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }], [naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) }],
-      [sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }]] as const) {
+      [sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }],
+      [single, { url: `${single.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }]] as const) {
       await runLoad({ connections, durationS: Math.min(6, seconds), ...(o as Omit<LoadOptions, 'durationS'>) });
       void t;
     }
@@ -125,6 +131,7 @@ async function main(): Promise<void> {
     const helloP = await phase('hello', hello, { url: `${hello.url}/hello` });
     const naiveP = await phase('naive (1 run per request)', naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) });
     const sluiceP = await phase('sluice (single row)', sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 });
+    const singleP = await phase('sluice, one process', single, { url: `${single.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 });
     const halfRate = Math.max(1, Math.round(sluiceP.result.requestsPerSecond / 2));
     const halfP = await phase(`sluice at ${fmt(halfRate)} req/s`, sluice, {
       url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000, overallRate: halfRate,
@@ -143,11 +150,12 @@ async function main(): Promise<void> {
     await sleep(500);
     const { rowsPerSecond: inproc, runUsByRows } = await inProcessRowsPerSecond(seconds);
 
-    const failed = [helloP, naiveP, sluiceP, halfP, helloHalfP, batchP, binaryP, sinkSingleP, sinkBinaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
+    const failed = [helloP, naiveP, sluiceP, singleP, halfP, helloHalfP, batchP, binaryP, sinkSingleP, sinkBinaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
     const figures = {
       hello_rps: Math.round(helloP.result.requestsPerSecond),
       naive_rps: Math.round(naiveP.result.requestsPerSecond),
       sluice_rps: Math.round(sluiceP.result.requestsPerSecond),
+      sluice_rps_one_process: Math.round(singleP.result.requestsPerSecond),
       sluice_p99_ms_half_load: Math.round(halfP.result.latencyMs.p99 * 1000) / 1000,
       batch64_rows_per_s: Math.round(batchP.result.requestsPerSecond * 64),
       batch64_binary_rows_per_s: Math.round(binaryP.result.requestsPerSecond * 64),
@@ -166,17 +174,17 @@ async function main(): Promise<void> {
       'no failed requests': failed === 0,
     };
     const report = {
-      benchmark: 'serving', at: new Date().toISOString(), machine: machine(), durationS: seconds, connections,
+      benchmark: 'serving', at: new Date().toISOString(), machine: machine(), durationS: seconds, connections, loadGenerator: generator, sluiceProcesses: processes,
       model: 'credit-mlp-v2 fixture (19 features, 16 hidden units)',
       figures,
       ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       goals,
       serverCpuUsPerRequest: {
-        hello: round1(helloP.serverCpuUsPerRequest), naive: round1(naiveP.serverCpuUsPerRequest), sluice: round1(sluiceP.serverCpuUsPerRequest),
+        hello: round1(helloP.serverCpuUsPerRequest), naive: round1(naiveP.serverCpuUsPerRequest), sluice: round1(sluiceP.serverCpuUsPerRequest), sluice_one_process: round1(singleP.serverCpuUsPerRequest),
         sluice_half_load: round1(halfP.serverCpuUsPerRequest), hello_half_load: round1(helloHalfP.serverCpuUsPerRequest), batch64_json: round1(batchP.serverCpuUsPerRequest), batch64_binary: round1(binaryP.serverCpuUsPerRequest),
         sink_single_row: round1(sinkSingleP.serverCpuUsPerRequest), sink_binary64: round1(sinkBinaryP.serverCpuUsPerRequest),
       },
-      latencyMs: { hello: helloP.result.latencyMs, naive: naiveP.result.latencyMs, sluice: sluiceP.result.latencyMs, sluice_half_load: halfP.result.latencyMs, hello_same_rate: helloHalfP.result.latencyMs },
+      latencyMs: { hello: helloP.result.latencyMs, naive: naiveP.result.latencyMs, sluice: sluiceP.result.latencyMs, sluice_one_process: singleP.result.latencyMs, sluice_half_load: halfP.result.latencyMs, hello_same_rate: helloHalfP.result.latencyMs },
       inprocRunUsByRows: runUsByRows,
       reference: {
         hello_p99_ms_same_rate: Math.round(helloHalfP.result.latencyMs.p99 * 1000) / 1000,

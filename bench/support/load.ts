@@ -1,16 +1,25 @@
 /**
- * Shared load-generator helpers for the benchmarks: autocannon runs in a child process (so its
+ * Shared load-generator helpers for the benchmarks: the load runs in a separate process (so its
  * event loop never competes with the server's inside one process), plus small utilities to start
  * and stop the processes under test and to print results.
  *
- * On a 2-core machine the generator still takes one of the two cores; every figure in one run is
- * measured under the same handicap, which is why the goals are ratios.
+ * Unlimited-rate phases use wrk (wrk.ts) when scripts/ensure-wrk.sh finds or installs it, else
+ * autocannon in a child process; SLUICE_BENCH_LOADGEN=autocannon forces autocannon. Why wrk: it
+ * costs about a third of autocannon's CPU per request (~6 µs against ~20 µs here), and on a 2-core
+ * machine every microsecond the generator spends is taken from the server. Rate-limited phases use
+ * the paced generator (paced-child.ts); pipelined ones autocannon. loadGeneratorName() says which
+ * generator unlimited phases use, for the results files.
+ *
+ * The generator still takes part of the machine's cores; every figure in one run is measured under
+ * the same handicap, which is why the goals are ratios.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runWrk } from './wrk.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
 
 export interface LoadOptions {
   url: string;
@@ -40,7 +49,10 @@ export interface LoadResult {
   non2xx: number;
 }
 
-/** Runs autocannon in a child process and returns its summary. */
+/**
+ * Runs one load in a separate process and returns its summary: paced-child.ts with overallRate,
+ * else wrk where available (not with pipelining), else autocannon.
+ */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (o.overallRate !== undefined) {
     return await runChild('paced-child.ts', JSON.stringify({
@@ -50,6 +62,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       rate: o.overallRate, durationS: o.durationS, connections: o.connections ?? 32,
     }));
   }
+  if ((o.pipelining ?? 1) <= 1) {
+    const wrk = await wrkPath();
+    if (wrk !== null) return await runWrk(o, wrk);
+  }
   return await runChild('autocannon-child.ts', JSON.stringify({
     url: o.url, method: o.method ?? 'GET', headers: o.headers ?? {},
     body: typeof o.body === 'string' ? o.body : undefined,
@@ -57,6 +73,46 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     connections: o.connections ?? 32, pipelining: o.pipelining ?? 1, durationS: o.durationS,
     distinctKeys: o.distinctKeys,
   }));
+}
+
+let wrkLookup: Promise<{ path: string; name: string } | null> | undefined;
+
+/** wrk's path and name ('wrk 4.1.0'), resolved once per process; null means autocannon. */
+function findWrk(): Promise<{ path: string; name: string } | null> {
+  wrkLookup ??= (async () => {
+    if (process.env.SLUICE_BENCH_LOADGEN === 'autocannon') return null;
+    try {
+      const found = (await run('bash', [path.join(repoRoot, 'scripts/ensure-wrk.sh')])).trim().split('\n').pop() ?? '';
+      // wrk --version prints e.g. "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." and exits 1.
+      const version = /^wrk \S*?(\d+\.\d+\.\d+)/.exec(await run(found, ['--version'], [0, 1]))?.[1];
+      return { path: found, name: version !== undefined ? `wrk ${version}` : 'wrk' };
+    } catch (e) {
+      const reason = (e instanceof Error ? e.message : String(e)).trim().split('\n').pop();
+      process.stderr.write(`sluice bench: wrk unavailable (${reason}); using autocannon\n`);
+      return null;
+    }
+  })();
+  return wrkLookup;
+}
+
+async function wrkPath(): Promise<string | null> {
+  return (await findWrk())?.path ?? null;
+}
+
+/** The generator unlimited-rate phases use: 'wrk 4.1.0' or 'autocannon'. */
+export async function loadGeneratorName(): Promise<string> {
+  return (await findWrk())?.name ?? 'autocannon';
+}
+
+/** Runs a command to completion; its output (stdout, then stderr) unless the exit code isn't in okCodes. */
+function run(cmd: string, args: string[], okCodes = [0]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: repoRoot }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      if (okCodes.includes(code)) resolve(stdout + stderr);
+      else reject(new Error(stderr.trim() || (err?.message ?? `exit ${code}`)));
+    });
+  });
 }
 
 async function runChild(script: string, args: string): Promise<LoadResult> {

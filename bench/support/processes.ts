@@ -130,6 +130,23 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 /**
+ * CPU seconds used so far by a process and every live process under it (a worker's
+ * SLUICE_PROCESSES children), from /proc; 0 where /proc is missing.
+ */
+export function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let total = cpuSeconds(pid);
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no /proc, or the process is gone
+  }
+  for (const child of children) total += treeCpuSeconds(child);
+  return total;
+}
+
+/**
  * CPU seconds of a process's main thread alone (its event loop, where requests are handled),
  * without its worker threads, libuv pool and V8 helpers. 0 where /proc is missing.
  */
