@@ -6,8 +6,10 @@
 //                        through the last worker's ack
 //   p99_push_ms          the slowest worker's ack of each change (the push alone)
 //   failed_requests      non-200 answers and transport errors over the whole run
-//   p99_round_trip_ms    the floor: one admin round trip (GET /v2/health/live through the same
+//   p99_round_trip_ms    a floor: one admin round trip (GET /v2/health/live through the same
 //                        client) to one worker, at the same gap and under the same load
+//   p99_fanout_ms        the floor a push stands on: that GET to all four workers at once,
+//                        waiting for the last answer (a push is this, plus the work of applying)
 // Writes bench/results/weights.json.
 //
 //   npm run bench:weights          SLUICE_BENCH_CHANGES=200 SLUICE_BENCH_RATE=4000 npm run bench:weights
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
     const width = fixtureManifest().featureNames.length;
     const body = JSON.stringify({ inputs: [{ name: fixtureManifest().input.name, shape: [1, width], datatype: 'FP32', data: Array.from({ length: width }, (_, i) => i / width) }], parameters: { routing_key: '__KEY__' } });
     // Long enough to cover every change; the load stops on its own.
-    const loadSeconds = Math.ceil((changes * (gapMs + 30)) / 1000) + 6 + Math.ceil((changes * (gapMs + 2)) / 1000);
+    const loadSeconds = Math.ceil((changes * (gapMs + 30)) / 1000) + 6 + Math.ceil((changes * 2 * (gapMs + 5)) / 1000);
     const loadChild = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/support/fleet-load-child.ts'), JSON.stringify({
       urls: workers.map((w) => w.url), path: '/v2/models/credit/infer', body, concurrency, durationS: loadSeconds, ...(rate > 0 ? { rate } : {}),
     })], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -90,13 +92,22 @@ async function main(): Promise<void> {
       last = applied.generation;
       await sleep(gapMs);
     }
-    // The floor under the same load: a single round trip to one worker, no database, no fan-out.
+    // The floors under the same load: a single round trip to one worker, no database, no fan-out;
+    // then the same request to every worker at once, no database.
     const roundTrips: number[] = [];
-    for (let k = 0; k < changes; k++) {
-      const t0 = performance.now();
-      const r = await adminRequest(`${workers[k % WORKERS]?.url}/v2/health/live`, 'GET', undefined, { token, timeoutMs: 5000 });
+    const fanouts: number[] = [];
+    const health = async (w: Child | undefined) => {
+      const r = await adminRequest(`${w?.url}/v2/health/live`, 'GET', undefined, { token, timeoutMs: 5000 });
       if (r.status !== 200) throw new Error(`health check answered ${r.status}`);
+    };
+    for (let k = 0; k < changes; k++) {
+      let t0 = performance.now();
+      await health(workers[k % WORKERS]);
       roundTrips.push(performance.now() - t0);
+      await sleep(gapMs);
+      t0 = performance.now();
+      await Promise.all(workers.map(health));
+      fanouts.push(performance.now() - t0);
       await sleep(gapMs);
     }
     await loadDone;
@@ -114,6 +125,8 @@ async function main(): Promise<void> {
       p99_worker_ack_ms: Math.round(percentile(perWorkerAck, 99) * 100) / 100,
       p99_round_trip_ms: Math.round(percentile(roundTrips, 99) * 100) / 100,
       p50_round_trip_ms: Math.round(percentile(roundTrips, 50) * 100) / 100,
+      p99_fanout_ms: Math.round(percentile(fanouts, 99) * 100) / 100,
+      p50_fanout_ms: Math.round(percentile(fanouts, 50) * 100) / 100,
       failed_requests: failed,
       changes_not_acked_by_all: notAcked,
       requests_during_changes: load.total,
