@@ -82,9 +82,11 @@ function findWrk(): Promise<{ path: string; name: string } | null> {
   wrkLookup ??= (async () => {
     if (process.env.SLUICE_BENCH_LOADGEN === 'autocannon') return null;
     try {
-      const found = (await run('bash', [path.join(repoRoot, 'scripts/ensure-wrk.sh')])).trim().split('\n').pop() ?? '';
+      // The path is the script's last line on stdout; apt-get's notes on a first install go to stderr.
+      const found = (await run('bash', [path.join(repoRoot, 'scripts/ensure-wrk.sh')])).stdout.trim().split('\n').pop() ?? '';
       // wrk --version prints e.g. "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." and exits 1.
-      const version = /^wrk \S*?(\d+\.\d+\.\d+)/.exec(await run(found, ['--version'], [0, 1]))?.[1];
+      const printed = await run(found, ['--version'], [0, 1]);
+      const version = /^wrk \S*?(\d+\.\d+\.\d+)/.exec(printed.stdout + printed.stderr)?.[1];
       return { path: found, name: version !== undefined ? `wrk ${version}` : 'wrk' };
     } catch (e) {
       const reason = (e instanceof Error ? e.message : String(e)).trim().split('\n').pop();
@@ -104,12 +106,12 @@ export async function loadGeneratorName(): Promise<string> {
   return (await findWrk())?.name ?? 'autocannon';
 }
 
-/** Runs a command to completion; its output (stdout, then stderr) unless the exit code isn't in okCodes. */
-function run(cmd: string, args: string[], okCodes = [0]): Promise<string> {
+/** Runs a command to completion; its output unless the exit code isn't in okCodes. */
+function run(cmd: string, args: string[], okCodes = [0]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { cwd: repoRoot }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      if (okCodes.includes(code)) resolve(stdout + stderr);
+      if (okCodes.includes(code)) resolve({ stdout, stderr });
       else reject(new Error(stderr.trim() || (err?.message ?? `exit ${code}`)));
     });
   });
