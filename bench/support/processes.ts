@@ -103,7 +103,9 @@ export async function startServingWorker(o: { databaseUrl: string; workerId: str
   const nodeArgs = process.env.SLUICE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
     cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', ...o.env },
+    // One process unless the caller asks for more: an exported SLUICE_PROCESSES would otherwise
+    // turn each worker of bench:weights into several fleet members.
+    env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', SLUICE_PROCESSES: '1', ...o.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   await waitForLine(p, /SLUICE_READY/, `serving worker ${o.workerId}`);

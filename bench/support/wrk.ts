@@ -23,6 +23,16 @@ interface WrkSummary {
   latencyUs: { p50: number; p90: number; p99: number; max: number; mean: number };
 }
 
+/**
+ * wrk's threads: SLUICE_BENCH_WRK_THREADS, else a quarter of the cores (at least one). On the
+ * 2-core machine one thread drives every phase and leaves a core and a half to the server; on a
+ * bigger machine one thread would cap a multi-process worker and measure the generator instead.
+ */
+function wrkThreads(): number {
+  const set = Number(process.env.SLUICE_BENCH_WRK_THREADS);
+  return Number.isInteger(set) && set > 0 ? set : Math.max(1, Math.floor(os.availableParallelism() / 4));
+}
+
 export async function runWrk(o: LoadOptions, wrkPath: string): Promise<LoadResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-wrk-'));
   try {
@@ -35,7 +45,7 @@ export async function runWrk(o: LoadOptions, wrkPath: string): Promise<LoadResul
       if (typeof o.body === 'string' && o.distinctKeys !== undefined) env.WRK_DISTINCT_KEYS = String(o.distinctKeys);
     }
     // wrk takes whole seconds; a 10 s timeout as autocannon's default (wrk's own is 2 s).
-    const args = ['-t1', `-c${o.connections ?? 32}`, `-d${Math.max(1, Math.round(o.durationS))}s`, '--timeout', '10s', '--latency', '-s', script, o.url];
+    const args = [`-t${wrkThreads()}`, `-c${o.connections ?? 32}`, `-d${Math.max(1, Math.round(o.durationS))}s`, '--timeout', '10s', '--latency', '-s', script, o.url];
     const child = spawn(wrkPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -43,7 +53,8 @@ export async function runWrk(o: LoadOptions, wrkPath: string): Promise<LoadResul
     child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
     const code = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (c) => resolve(c ?? 1));
+      // 'close', not 'exit': only then has all of stdout (the WRK_JSON line) been read.
+      child.once('close', (c) => resolve(c ?? 1));
     });
     const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
     if (code !== 0 || line === undefined) {

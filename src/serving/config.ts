@@ -2,6 +2,7 @@
  * The serving worker's settings: defaults, and how server.ts reads them from the environment.
  * Tests and benchmarks pass a partial config to buildServingApp instead.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { SetupError } from '../shared/errors.js';
 import type { ExecutorMode } from './executor.js';
@@ -149,15 +150,44 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
 }
 
 /**
+ * The cores this process may use: os.availableParallelism(), lowered to the cgroup's CPU quota
+ * where one is set. Node 20's libuv does not read quotas, so in a container limited to 2 CPUs on
+ * a 64-core host `auto` would otherwise start 64 processes, each with its own database
+ * connections and its own copy of every model. `read` returns a file's text or null.
+ */
+export function usableCores(read: (file: string) => string | null = readText): number {
+  const cpus = os.availableParallelism();
+  let quota: number | null = null;
+  // cgroup v2: "max 100000" or "<quota> <period>" in microseconds.
+  const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
+  if (v2 && v2[0] !== 'max' && v2.length === 2) quota = Number(v2[0]) / Number(v2[1]);
+  else if (!v2) {
+    // cgroup v1: a quota of -1 is none.
+    const q = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')?.trim());
+    const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')?.trim());
+    if (q > 0 && period > 0) quota = q / period;
+  }
+  return quota !== null && Number.isFinite(quota) && quota > 0 ? Math.max(1, Math.min(cpus, Math.ceil(quota))) : cpus;
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
  * How many processes serve one worker's port (SLUICE_PROCESSES): 1 by default, a number up to
- * 256, or `auto` for one per core. One process answers HTTP on one event loop, which costs more
+ * 256, or `auto` for one per usable core (usableCores). One process answers HTTP on one event loop, which costs more
  * per request than its inference does, so on a machine with cores to spare a worker serves more
  * with a process per core; each process is a fleet member of its own (see process-group.ts).
  */
-export function processCountFromEnv(env: Env = process.env): number {
+export function processCountFromEnv(env: Env = process.env, cores: () => number = usableCores): number {
   const raw = (env.SLUICE_PROCESSES ?? '').trim().toLowerCase();
   if (raw === '') return 1;
-  if (raw === 'auto') return os.availableParallelism();
+  if (raw === 'auto') return cores();
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new SetupError(`SLUICE_PROCESSES=${env.SLUICE_PROCESSES} must be auto or an integer in [1, 256].`);
   return n;

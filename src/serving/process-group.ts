@@ -34,8 +34,8 @@ export interface ProcessGroupOptions {
   /** Called once every process has joined, with what each reported. */
   onReady: (ready: ProcessReady[]) => void;
   log: (message: string) => void;
-  /** The first start of any process failed: the group is stopped and this is called. */
-  onStartFailed: (message: string) => void;
+  /** The first start of any process failed: the group is stopped and this is called with the process's exit code (1 when it had none). */
+  onStartFailed: (message: string, exitCode: number) => void;
   /** A process that dies after the group started is forked again after this delay, doubled (to 30 s) while it keeps dying young. */
   restartDelayMs?: number;
 }
@@ -51,16 +51,19 @@ export function startProcessGroup(o: ProcessGroupOptions): ProcessGroup {
   const slots: Array<{ worker: Worker | null; ready: ProcessReady | null; delayMs: number; startedAt: number }> = [];
   let started = false;
   let stopping = false;
+  // Pending restarts. Referenced timers: they keep the primary alive while every process is down
+  // (all of them crashed at once, say), so the group restarts them instead of exiting.
+  const restarts: Array<ReturnType<typeof setTimeout>> = [];
 
   const fork = (index: number): void => {
     const slot = slots[index];
     if (slot === undefined || stopping) return;
     // The dev stack's stdin watch stays with the primary: processes end when its IPC channel does.
-    const worker = cluster.fork({ SLUICE_WORKER_ID: `${o.workerId}-${index + 1}`, SLUICE_EXIT_WITH_PARENT: '0' });
+    const worker = cluster.fork({ SLUICE_WORKER_ID: `${o.workerId}-${index + 1}`, SLUICE_PROCESS_INDEX: String(index + 1), SLUICE_EXIT_WITH_PARENT: '0' });
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (m: unknown) => {
-      if (!isProcessReady(m)) return;
+      if (!isProcessReady(m) || stopping) return;
       slot.ready = m;
       if (!started && slots.every((s) => s.ready !== null)) {
         started = true;
@@ -72,18 +75,23 @@ export function startProcessGroup(o: ProcessGroupOptions): ProcessGroup {
       if (stopping) return;
       const how = signal ? `signal ${signal}` : `code ${String(code)}`;
       if (!started) {
-        void stop().then(() => o.onStartFailed(`process ${index + 1} of ${slots.length} exited (${how}) before it joined the fleet`));
+        void stop().then(() => o.onStartFailed(`process ${index + 1} of ${slots.length} exited (${how}) before it joined the fleet`, typeof code === 'number' && code !== 0 ? code : 1));
         return;
       }
       // A process that lived a minute is back to the base delay; one that keeps dying waits longer.
       slot.delayMs = Date.now() - slot.startedAt > 60_000 ? baseDelay : Math.min(30_000, slot.delayMs * 2);
       o.log(`process ${index + 1} (${o.workerId}-${index + 1}) exited (${how}); starting it again in ${slot.delayMs} ms`);
-      setTimeout(() => fork(index), slot.delayMs).unref();
+      const timer = setTimeout(() => {
+        restarts.splice(restarts.indexOf(timer), 1);
+        fork(index);
+      }, slot.delayMs);
+      restarts.push(timer);
     });
   };
 
   const stop = async (): Promise<void> => {
     stopping = true;
+    for (const timer of restarts.splice(0)) clearTimeout(timer);
     const running = slots.map((s) => s.worker).filter((w): w is Worker => w !== null && !w.isDead());
     await Promise.all(running.map((w) => new Promise<void>((resolve) => {
       w.once('exit', () => resolve());

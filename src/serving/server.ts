@@ -35,7 +35,7 @@ if (processes > 1 && cluster.isPrimary) {
     processes,
     workerId: config.workerId,
     log: (message) => console.error(`sluice serving: ${message}`),
-    onStartFailed: (message) => fail(message, 1),
+    onStartFailed: (message, exitCode) => fail(message, exitCode),
     onReady: (ready: ProcessReady[]) => {
       announceReady('serving', { ...ready[0]?.details, workerId: config.workerId, processes: ready.map((r) => ({ workerId: r.workerId, adminUrl: r.ownUrl })) });
     },
@@ -47,6 +47,16 @@ if (processes > 1 && cluster.isPrimary) {
 
 async function serve(): Promise<void> {
   const inGroup = cluster.isWorker;
+  if (inGroup) {
+    // A process of a group ends with its primary, whose IPC channel closes when it dies, and
+    // drains as on SIGTERM. node:cluster's own 'disconnect' handler would exit(0) at once (no
+    // drain, the log buffer lost, the row left ready) unless the exit is marked as expected; ours
+    // runs first and marks it.
+    process.prependOnceListener('disconnect', () => {
+      if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+      process.kill(process.pid, 'SIGTERM');
+    });
+  }
   // Room for the LISTEN connection's neighbours: heartbeat, log writes and admin loads share this pool.
   const db = createDb(databaseUrl as string, { max: 4 });
   let app;
@@ -64,8 +74,6 @@ async function serve(): Promise<void> {
     fail(code === 'EADDRINUSE' ? `port ${port} is already taken; set PORT or SLUICE_SERVING_PORT.` : (err as Error).message, 1);
   }
   onShutdown(() => app.close());
-  // A process of a group ends with its primary (whose IPC channel closes when it dies).
-  if (inGroup) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   try {
     await app.serving.joined;
   } catch (err) {
@@ -73,13 +81,16 @@ async function serve(): Promise<void> {
     fail(`could not join the fleet: ${(err as Error).message}`, 1);
   }
   const s = app.serving;
+  // A stop that began while joining leaves the worker draining, not ready: nothing to announce.
+  if (!s.ready) return;
   const details = {
     url: s.address, workerId: s.config.workerId, provider: s.provider.provider, executor: s.config.executor,
     batch: { maxRows: s.config.maxBatchRows, maxWaitUs: s.config.maxBatchWaitUs }, models: Object.fromEntries([...s.host.models.values()].map((m) => [m.name, m.generation?.generation ?? null])),
   };
   if (inGroup) {
+    if (!process.connected) return; // the primary is gone; this process is draining
     const ready: ProcessReady = { type: 'sluice-process-ready', workerId: s.config.workerId, url: s.address ?? '', ownUrl: s.ownAddress, details };
-    process.send?.(ready);
+    process.send?.(ready, undefined, {}, () => undefined);
   } else {
     announceReady('serving', details);
   }

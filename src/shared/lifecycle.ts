@@ -12,8 +12,11 @@ export function onShutdown(stop: () => Promise<void>): void {
     hard.unref();
     stop().then(() => process.exit(code), (err: unknown) => { console.error(err); process.exit(1); });
   };
-  process.once('SIGINT', () => run(0));
-  process.once('SIGTERM', () => run(0));
+  // on, not once: a second signal while draining must not fall back to the default action (which
+  // kills the process mid-drain). Supervisors often signal twice: systemd and `timeout` signal the
+  // whole process group, and a serving worker's primary signals its processes again.
+  process.on('SIGINT', () => run(0));
+  process.on('SIGTERM', () => run(0));
   if (process.env.SLUICE_EXIT_WITH_PARENT === '1') {
     process.stdin.on('end', () => run(0));
     process.stdin.on('error', () => run(0));

@@ -1,22 +1,53 @@
 // A worker of two processes on one port (SLUICE_PROCESSES=2, node:cluster), as real processes
 // against a real PostgreSQL: each process is its own fleet member with an admin port of its own,
 // both answer on the shared port, a weight change is acked by both and served by both, a process
-// that dies is started again, and SIGTERM stops both with their rows marked stopped.
+// that dies is started again (both at once as well), SIGTERM stops both with their rows marked
+// stopped (also when each process gets its own SIGTERM besides, as from a process-group kill),
+// and processes whose primary is killed drain and stop on their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../src/config.js';
 import { createFleetClient, publishGeneration } from '../../../src/fleet/index.js';
-import { processCountFromEnv } from '../../../src/serving/config.js';
+import { processCountFromEnv, usableCores } from '../../../src/serving/config.js';
 import { freePort } from '../../../src/shared/ports.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { infer, inferBody, registerModel, row, TOKEN, waitFor } from './support.js';
 
 let t: TestDatabase;
 let primary: ChildProcess | null = null;
-let output = '';
+let output = (): string => '';
 let url = '';
+
+/** Starts `server.ts` as the primary of `processes` processes; resolves once it announced ready. */
+async function startGroup(workerId: string, processes: number): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
+  const port = await freePort();
+  let out = '';
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+    cwd: projectRoot,
+    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
+  await waitFor(`SLUICE_READY from ${workerId}`, async () => (out.includes('SLUICE_READY') ? true : proc.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 90_000, 20);
+  return { proc, url: `http://127.0.0.1:${port}`, output: () => out };
+}
+
+/** The pids of a primary's processes. */
+function childPids(pid: number | undefined): number[] {
+  return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((p) => p > 0);
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The worker id in GET /v2 from a fresh connection: which process the shared port gave us. */
 async function answeringProcess(): Promise<string> {
@@ -35,16 +66,10 @@ beforeAll(async () => {
   t = await createTestDatabase();
   await registerModel(t.db, 'credit', { v1: 'logreg', v2: 'mlp' });
   await publishGeneration(t.db, { model: 'credit', weights: { v1: 1 }, createdBy: 'test' });
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  primary = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
-    cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: 'pair', SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: '2', SLUICE_HEARTBEAT_MS: '500' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  primary.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
-  primary.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
-  await waitFor('SLUICE_READY from the primary', async () => (output.includes('SLUICE_READY') ? true : primary?.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 90_000, 20);
+  const group = await startGroup('pair', 2);
+  primary = group.proc;
+  url = group.url;
+  output = group.output;
 }, 120_000);
 afterAll(async () => {
   primary?.kill('SIGKILL');
@@ -58,12 +83,24 @@ describe('SLUICE_PROCESSES', () => {
     expect(processCountFromEnv({ SLUICE_PROCESSES: 'auto' })).toBeGreaterThanOrEqual(1);
     expect(() => processCountFromEnv({ SLUICE_PROCESSES: '0' })).toThrow(/SLUICE_PROCESSES=0 must be auto or an integer in \[1, 256\]/);
     expect(() => processCountFromEnv({ SLUICE_PROCESSES: 'two' })).toThrow(/SLUICE_PROCESSES=two/);
+    expect(processCountFromEnv({ SLUICE_PROCESSES: 'auto' }, () => 5)).toBe(5);
+  });
+
+  it('counts a cgroup CPU quota as the usable cores (v2 cpu.max, then v1), never more than the machine has', () => {
+    const files = (f: Record<string, string>) => (name: string) => f[name] ?? null;
+    const cpus = usableCores(files({}));
+    expect(usableCores(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' }))).toBe(cpus);
+    expect(usableCores(files({ '/sys/fs/cgroup/cpu.max': '50000 100000\n' }))).toBe(1);
+    expect(usableCores(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' }))).toBe(Math.min(cpus, 2));
+    expect(usableCores(files({ '/sys/fs/cgroup/cpu.max': `${(cpus + 8) * 100000} 100000` }))).toBe(cpus);
+    expect(usableCores(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(1);
+    expect(usableCores(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(cpus);
   });
 });
 
 describe('a worker of two processes on one port', () => {
   it('announces ready once both joined, each as its own fleet member with an admin port of its own', async () => {
-    const line = output.split('\n').find((l) => l.startsWith('SLUICE_READY')) ?? '';
+    const line = output().split('\n').find((l) => l.startsWith('SLUICE_READY')) ?? '';
     const ready = JSON.parse(line.slice('SLUICE_READY '.length)) as { url: string; processes: Array<{ workerId: string; adminUrl: string }> };
     expect(ready.url).toBe(url);
     expect(ready.processes.map((p) => p.workerId).sort()).toEqual(['pair-1', 'pair-2']);
@@ -94,7 +131,7 @@ describe('a worker of two processes on one port', () => {
   });
 
   it('starts a process that dies again, and it rejoins into the current split', async () => {
-    const pids = fs.readFileSync(`/proc/${primary?.pid}/task/${primary?.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((p) => p > 0);
+    const pids = childPids(primary?.pid);
     expect(pids).toHaveLength(2);
     const before = await t.db.selectFrom('serving_workers').select(['id', 'started_at']).where('id', 'like', 'pair-%').orderBy('id').execute();
     process.kill(pids[0] as number, 'SIGKILL');
@@ -115,15 +152,45 @@ describe('a worker of two processes on one port', () => {
       versions.add(String(x?.body.model_version));
     }
     expect([...versions].sort()).toEqual(['v1', 'v2']);
-    expect(output).toMatch(/process \d \(pair-\d\) exited \(signal SIGKILL\); starting it again/);
+    expect(output()).toMatch(/process \d \(pair-\d\) exited \(signal SIGKILL\); starting it again/);
   });
 
-  it('SIGTERM stops both processes, each marking its row stopped', async () => {
+  it('keeps running when every process dies at once, and starts them all again', async () => {
+    const pids = childPids(primary?.pid);
+    expect(pids).toHaveLength(2);
+    const before = await t.db.selectFrom('serving_workers').select(['id', 'started_at']).where('id', 'like', 'pair-%').orderBy('id').execute();
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await waitFor('both processes to be started again', async () => {
+      const now = await t.db.selectFrom('serving_workers').select(['id', 'started_at', 'status']).where('id', 'like', 'pair-%').orderBy('id').execute();
+      return now.every((r, i) => r.status === 'ready' && r.started_at.getTime() !== before[i]?.started_at.getTime()) ? true : undefined;
+    }, 30_000, 100);
+    expect(primary?.exitCode).toBeNull();
+    expect(childPids(primary?.pid).filter((p) => pids.includes(p))).toEqual([]);
+    expect(await processesSeen(16)).toEqual(['pair-1', 'pair-2']);
+  });
+
+  it('SIGTERM stops both processes, each marking its row stopped, also when each gets its own SIGTERM besides', async () => {
     const exited = new Promise<number | null>((resolve) => primary?.once('exit', (code) => resolve(code)));
+    // As systemd or timeout(1) stop a process group: every process is signalled, and the primary
+    // signals its processes once more. A second SIGTERM must not cut a drain short.
+    const pids = childPids(primary?.pid);
     primary?.kill('SIGTERM');
+    for (const pid of pids) process.kill(pid, 'SIGTERM');
     expect(await exited).toBe(0);
     const rows = await t.db.selectFrom('serving_workers').select(['id', 'status']).where('id', 'like', 'pair-%').orderBy('id').execute();
     expect(rows).toEqual([{ id: 'pair-1', status: 'stopped' }, { id: 'pair-2', status: 'stopped' }]);
     primary = null;
   });
+});
+
+describe('processes whose primary is killed', () => {
+  it('drain and stop on their own: rows marked stopped, no process left', async () => {
+    const group = await startGroup('orphans', 2);
+    const pids = childPids(group.proc.pid);
+    expect(pids).toHaveLength(2);
+    group.proc.kill('SIGKILL');
+    await waitFor('both processes to exit', async () => (pids.every((p) => !alive(p)) ? true : undefined), 20_000, 50);
+    const rows = await t.db.selectFrom('serving_workers').select(['id', 'status']).where('id', 'like', 'orphans-%').orderBy('id').execute();
+    expect(rows).toEqual([{ id: 'orphans-1', status: 'stopped' }, { id: 'orphans-2', status: 'stopped' }]);
+  }, 120_000);
 });
