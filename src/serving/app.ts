@@ -8,6 +8,7 @@
  * batches finish, flushes the inference log, marks the row stopped and releases the sessions.
  */
 import http from 'node:http';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -16,6 +17,7 @@ import { defaultServingConfig, type ServingConfig, type ServingConfigOverrides }
 import { createExecutor, type InferenceExecutor } from './executor.js';
 import { FastHttpServer } from './fast-http.js';
 import { FleetMember } from './fleet-member.js';
+import { answerCollects, scrapeGroup } from './group-metrics.js';
 import { ModelHost } from './host.js';
 import { InferenceLog, kyselyLogWriter, threadLogWriter } from './inference-log.js';
 import { InferenceService } from './inference.js';
@@ -202,7 +204,7 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
         const ownPort = await new Promise<number>((resolve, reject) => {
           own.once('error', reject);
           // exclusive: in a cluster child, listen on this process's own socket, not the shared one.
-          own.listen({ host: typeof bound === 'object' && bound ? bound.address : '127.0.0.1', port: 0, exclusive: true }, () => {
+          own.listen({ host: typeof bound === 'object' && bound ? bound.address : '127.0.0.1', port: config.ownPort, exclusive: true }, () => {
             own.off('error', reject);
             resolve((own.address() as { port: number }).port);
           });
@@ -227,7 +229,10 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
     ownServer?.closeIdleConnections();
     await member?.leave('draining');
   });
+  // A process of a group answers the primary's requests for its metrics (group-metrics.ts).
+  const stopAnsweringCollects = config.sharedPort ? answerCollects(m.registry) : null;
   app.addHook('onClose', async () => {
+    stopAnsweringCollects?.();
     await host.drainAll();
     await inferenceLog.close();
     await member?.leave('stopped');
@@ -257,9 +262,17 @@ export async function buildServingApp(deps: ServingDeps): Promise<FastifyInstanc
   await app.register(oipRoutes);
   await app.register(feedbackRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  // One process's metrics, or in a group the sum over its processes (what a scrape of the shared
+  // port should see); ?process=self for this process alone. X-Sluice-Processes says which:
+  // "self", or answered/processes.
+  app.get('/metrics', {
+    schema: { hide: true, querystring: Type.Object({ process: Type.Optional(Type.Literal('self', { description: 'only the process that answers' })) }, { additionalProperties: false }) },
+  }, async (req, reply) => {
+    const self = (req.query as { process?: string }).process === 'self';
+    const group = config.sharedPort && !self ? await scrapeGroup() : null;
+    if (group !== null) return reply.type(group.contentType).header('x-sluice-processes', `${group.answered}/${group.processes}`).send(group.text);
     const body = await m.registry.metrics();
-    return reply.type(m.registry.contentType).send(body);
+    return reply.type(m.registry.contentType).header('x-sluice-processes', 'self').send(body);
   });
 
   return app;

@@ -51,6 +51,13 @@ export interface ServingConfig {
    * the environment.
    */
   sharedPort: boolean;
+  /**
+   * With sharedPort: the port of this process's own listener (0: any free port). server.ts sets it
+   * to SLUICE_ADMIN_PORT_BASE + n - 1 for process n, so the admin ports can be published.
+   */
+  ownPort: number;
+  /** SLUICE_ADMIN_PORT_BASE: process n of a group listens for admin on base + n - 1; null for any free port. */
+  adminPortBase: number | null;
   shadowQueueLimitRows: number;
   /** Answer infer requests ahead of Fastify's lifecycle (fast-http.ts: HTTP read and written on the socket); off only to compare. */
   fastPath: boolean;
@@ -79,6 +86,8 @@ export function defaultServingConfig(overrides: ServingConfigOverrides = {}): Se
     models: null,
     advertiseUrl: null,
     sharedPort: false,
+    ownPort: 0,
+    adminPortBase: null,
     shadowQueueLimitRows: 256,
     fastPath: true,
     inferenceLog: { enabled: true, capacity: 100_000, capacityBytes: 64 * 1024 * 1024, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
@@ -135,6 +144,8 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
     models: env.SLUICE_MODELS ? env.SLUICE_MODELS.split(',').map((s) => s.trim()).filter(Boolean) : null,
     advertiseUrl: env.SLUICE_ADVERTISE_URL || null,
     sharedPort: false,
+    ownPort: 0,
+    adminPortBase: env.SLUICE_ADMIN_PORT_BASE ? int(env, 'SLUICE_ADMIN_PORT_BASE', 0, 1, 65535) : null,
     shadowQueueLimitRows: int(env, 'SLUICE_SHADOW_QUEUE_LIMIT_ROWS', maxBatchRows * 4, 0, 1 << 24),
     fastPath: env.SLUICE_INFER_FAST_PATH === undefined ? true : flag(env, 'SLUICE_INFER_FAST_PATH'),
     inferenceLog: {

@@ -135,8 +135,8 @@ export class ServingMetrics {
         for (const q of queueDepths()) this.set({ model: q.model, version: q.version }, q.rows);
       },
     });
-    this.provider = new Gauge({ name: 'sluice_execution_provider', help: 'The ONNX Runtime execution provider this worker runs on (1 for the one it got)', labelNames: ['provider', 'requested'], registers });
-    this.generation = new Gauge({ name: 'sluice_traffic_generation', help: 'Traffic generation applied, by model', labelNames: ['model'], registers });
+    this.provider = new Gauge({ name: 'sluice_execution_provider', help: 'The ONNX Runtime execution provider this worker runs on (1 for the one it got)', labelNames: ['provider', 'requested'], registers, aggregator: 'max' });
+    this.generation = new Gauge({ name: 'sluice_traffic_generation', help: 'Traffic generation applied, by model (over a worker\'s processes: the lowest any of them serves)', labelNames: ['model'], registers, aggregator: 'min' });
     this.routingFallbacks = new Counter({ name: 'sluice_routing_fallbacks_total', help: 'Requests routed away from a version that was not ready', labelNames: ['model', 'from', 'to', 'reason'], registers });
     this.segmentFallbacks = new Counter({ name: 'sluice_segment_fallbacks_total', help: 'Segment requests sent to the global split instead (version not ready, or over its latency budget)', labelNames: ['model', 'segment', 'reason'], registers });
     this.inputViolations = new Counter({ name: 'sluice_input_check_violations_total', help: 'Input values outside the version reference profile', labelNames: ['model', 'version', 'feature', 'kind'], registers });

@@ -13,6 +13,7 @@
  * gets the same version from whichever process answers.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { handleScrapeRequest } from './group-metrics.js';
 
 /** What a process sends the primary once it has joined the fleet. */
 export interface ProcessReady {
@@ -63,6 +64,7 @@ export function startProcessGroup(o: ProcessGroupOptions): ProcessGroup {
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (m: unknown) => {
+      if (handleScrapeRequest(worker, m, () => slots.flatMap((s) => (s.worker ? [s.worker] : [])))) return;
       if (!isProcessReady(m) || stopping) return;
       slot.ready = m;
       if (!started && slots.every((s) => s.ready !== null)) {

@@ -31,6 +31,14 @@ try {
 }
 
 if (processes > 1 && cluster.isPrimary) {
+  if (config.adminPortBase !== null && config.adminPortBase + processes - 1 > 65535) {
+    fail(`SLUICE_ADMIN_PORT_BASE=${config.adminPortBase} leaves no room for ${processes} admin ports (base + ${processes - 1} must be at most 65535).`);
+  }
+  if (config.advertiseUrl !== null && config.adminPortBase === null) {
+    // Each process registers the advertised host with a port picked at start: reachable where
+    // every port of the host is (a pod's IP), not through a port mapping, a Service or a proxy.
+    console.error(`sluice serving: SLUICE_ADVERTISE_URL is set and each of the ${processes} processes registers its admin address on a port picked at start; behind port mappings set SLUICE_ADMIN_PORT_BASE and publish base to base + ${processes - 1}.`);
+  }
   const group = startProcessGroup({
     processes,
     workerId: config.workerId,
@@ -61,7 +69,9 @@ async function serve(): Promise<void> {
   const db = createDb(databaseUrl as string, { max: 4 });
   let app;
   try {
-    app = await buildServingApp({ db, databaseUrl, closeDb: () => db.destroy(), config: { ...config, sharedPort: inGroup }, logger: process.env.SLUICE_LOG === '1' ? { level: 'info' } : { level: 'warn' } });
+    const index = Number(process.env.SLUICE_PROCESS_INDEX ?? 1);
+    const ownPort = inGroup && config.adminPortBase !== null ? config.adminPortBase + index - 1 : 0;
+    app = await buildServingApp({ db, databaseUrl, closeDb: () => db.destroy(), config: { ...config, sharedPort: inGroup, ownPort }, logger: process.env.SLUICE_LOG === '1' ? { level: 'info' } : { level: 'warn' } });
   } catch (err) {
     await db.destroy();
     fail(err instanceof SetupError ? err.message : String(err));

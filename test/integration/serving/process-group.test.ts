@@ -6,6 +6,7 @@
 // and processes whose primary is killed drain and stop on their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../src/config.js';
@@ -21,12 +22,12 @@ let output = (): string => '';
 let url = '';
 
 /** Starts `server.ts` as the primary of `processes` processes; resolves once it announced ready. */
-async function startGroup(workerId: string, processes: number): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
+async function startGroup(workerId: string, processes: number, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
   const port = await freePort();
   let out = '';
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
     cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500' },
+    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
@@ -130,6 +131,33 @@ describe('a worker of two processes on one port', () => {
     }
   });
 
+  it('/metrics on the shared port sums every process (generation: the lowest served); ?process=self is one process', async () => {
+    /** The sum of a metric's samples in Prometheus text, by name prefix and a label filter. */
+    const total = (text: string, name: string, label = ''): number => text.split('\n')
+      .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(label))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const own = (await t.db.selectFrom('serving_workers').select('admin_address').where('id', 'like', 'pair-%').orderBy('id').execute()).map((r) => r.admin_address.replace(/\/admin$/, ''));
+    const scrape = async (u: string) => {
+      const res = await fetch(u, { headers: { connection: 'close' } });
+      expect(res.status).toBe(200);
+      return { text: await res.text(), processes: res.headers.get('x-sluice-processes') };
+    };
+    const selves = await Promise.all(own.map((u) => scrape(`${u}/metrics?process=self`)));
+    const summed = await scrape(`${url}/metrics`);
+    expect(selves.map((x) => x.processes)).toEqual(['self', 'self']);
+    expect(summed.processes).toBe('2/2');
+    // Both processes answered some of the requests above; the group's count is theirs together.
+    const each = selves.map((x) => total(x.text, 'sluice_inference_requests_total', 'model="credit"'));
+    expect(each.every((n) => n > 0)).toBe(true);
+    expect(total(summed.text, 'sluice_inference_requests_total', 'model="credit"')).toBe((each[0] ?? 0) + (each[1] ?? 0));
+    expect(total(summed.text, 'sluice_inference_latency_seconds_count', 'model="credit"')).toBe((each[0] ?? 0) + (each[1] ?? 0));
+    expect(total(summed.text, 'sluice_traffic_generation', 'model="credit"')).toBe(7);
+    expect(total(summed.text, 'sluice_execution_provider', 'provider="cpu"')).toBe(1);
+    const bad = await fetch(`${url}/metrics?process=all`, { headers: { connection: 'close' } });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/process/);
+  });
+
   it('starts a process that dies again, and it rejoins into the current split', async () => {
     const pids = childPids(primary?.pid);
     expect(pids).toHaveLength(2);
@@ -183,9 +211,22 @@ describe('a worker of two processes on one port', () => {
   });
 });
 
+/** A port p with p + 1 free as well. */
+async function twoFreePorts(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p < 65535 && await new Promise<boolean>((resolve) => {
+      const s = net.createServer().once('error', () => resolve(false)).listen(p + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    })) return p;
+  }
+}
+
 describe('processes whose primary is killed', () => {
-  it('drain and stop on their own: rows marked stopped, no process left', async () => {
-    const group = await startGroup('orphans', 2);
+  it('listen for admin on SLUICE_ADMIN_PORT_BASE + n - 1; drain and stop on their own: rows marked stopped, no process left', async () => {
+    const base = await twoFreePorts();
+    const group = await startGroup('orphans', 2, { SLUICE_ADMIN_PORT_BASE: String(base) });
+    const admin = await t.db.selectFrom('serving_workers').select(['id', 'admin_address']).where('id', 'like', 'orphans-%').orderBy('id').execute();
+    expect(admin).toEqual([{ id: 'orphans-1', admin_address: `http://127.0.0.1:${base}/admin` }, { id: 'orphans-2', admin_address: `http://127.0.0.1:${base + 1}/admin` }]);
     const pids = childPids(group.proc.pid);
     expect(pids).toHaveLength(2);
     group.proc.kill('SIGKILL');
