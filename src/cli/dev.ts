@@ -28,12 +28,22 @@ export function printStackUrls(stack: DevStack): void {
 export function waitForShutdown(stack: DevStack): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
   return new Promise<void>((resolve) => {
+    let stopping = false;
     const shutdown = () => {
+      // Listened for with on, not once: a second signal must not fall back to the default action,
+      // which would end this process mid-stop and leave PostgreSQL and Temporal running. One
+      // Ctrl-C often is two signals here (the terminal signals the whole process group, and a
+      // wrapper such as npm or tsx forwards its own copy).
+      if (stopping) {
+        console.log('Still stopping (services, then Temporal, then PostgreSQL)...');
+        return;
+      }
+      stopping = true;
       console.log('\nStopping Sluice dev stack...');
       stack.stop().then(() => { console.log('Stopped.'); resolve(); }, (err: unknown) => { console.error(err); resolve(); });
     };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
   });
 }
 

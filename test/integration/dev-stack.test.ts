@@ -62,9 +62,15 @@ async function startDev(stateDir: string, ports: Record<string, number>): Promis
   return { child, output: () => output, urls };
 }
 
-async function stopDev(dev: RunningDev): Promise<number | null> {
+/** Ctrl-C; with `again`, a second SIGINT and a SIGTERM once it is stopping (a terminal signals the whole process group, and wrappers forward their own copy). */
+async function stopDev(dev: RunningDev, again = false): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => dev.child.once('exit', (code) => resolve(code)));
   dev.child.kill('SIGINT');
+  if (again) {
+    while (!dev.output().includes('Stopping Sluice dev stack') && dev.child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    dev.child.kill('SIGINT');
+    dev.child.kill('SIGTERM');
+  }
   return await exited;
 }
 
@@ -113,7 +119,8 @@ describe('sluice dev', () => {
       await client.end();
       expect(rows).toEqual([{ name: 'persisted' }]);
     } finally {
-      expect(await stopDev(second)).toBe(0);
+      // Signalled three times while stopping: still a clean stop, in order, with nothing left running.
+      expect(await stopDev(second, true)).toBe(0);
     }
     await new Promise((r) => setTimeout(r, 500));
     expect(processesMentioning(stateDir)).toEqual([]);
