@@ -1,6 +1,6 @@
 // Serving throughput and latency, side by side in one run on one machine, with one load generator
 // (wrk, or autocannon where wrk cannot be installed; see bench/support/load.ts):
-//   hello_rps                  bare Fastify JSON endpoint (GET)
+//   hello_rps                  bare Fastify JSON endpoint (GET), one process
 //   naive_rps                  Fastify + one ONNX Runtime run per request (single-row JSON POST)
 //   sluice_rps                 a real Sluice worker: single-row JSON, routing (a 50/50 experiment
 //                              over two versions, 1000 distinct routing keys) and the inference log
@@ -12,7 +12,8 @@
 //   batch64_rows_per_s         64-row JSON requests
 //   batch64_binary_rows_per_s  64-row binary tensor requests (binary output too)
 //   inproc_rows_per_s          ONNX Runtime in this process, 64-row batches, no HTTP
-// And for reference, the load generator's own ceiling for each request shape: a bare Fastify
+// And for reference: hello as one process per core on one port (node:cluster), what a bare
+// endpoint does with every core, beside Sluice's processes; and the load generator's own ceiling for each request shape: a bare Fastify
 // endpoint that takes the same single-row JSON body, or the same 64-row binary body, and answers
 // {"ok":true} (the "sink"). On a 2-core machine the load generator shares the cores with the
 // server, so no server can go faster than these; they say how much of each goal is room at all.
@@ -110,17 +111,18 @@ async function main(): Promise<void> {
       spec: { experiment: { id: 'bench-exp', salt: 'bench', arms: { control: 'v1', treatment: 'v2' } } },
     });
     const hello = await startTarget('hello');
+    const helloProcesses = await startTarget('hello-processes');
     const sink = await startTarget('sink');
     const naive = await startTarget('naive', fixturePath('mlp'));
     const sluice = await startServingWorker({ databaseUrl: database.url, workerId: 'bench-serving', env: { SLUICE_PROCESSES: processes } });
     const single = await startServingWorker({ databaseUrl: database.url, workerId: 'bench-serving-single', env: { SLUICE_PROCESSES: '1' } });
-    children.push(hello, sink, naive, sluice, single);
+    children.push(hello, helloProcesses, sink, naive, sluice, single);
     const json = { 'content-type': 'application/json' };
     // Warm every target's JIT before measuring: a cold worker runs about a third slower for its
     // first seconds of load (measured), and a benchmark is about the steady state.
     const bin = binaryBody(64);
     const binaryHeaders = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) };
-    for (const [t, o] of [[hello, { url: `${hello.url}/hello` }], [sink, { url: `${sink.url}/sink`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }], [naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) }],
+    for (const [t, o] of [[hello, { url: `${hello.url}/hello` }], [helloProcesses, { url: `${helloProcesses.url}/hello` }], [sink, { url: `${sink.url}/sink`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }], [naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) }],
       [sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }],
       [single, { url: `${single.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 }]] as const) {
       await runLoad({ connections, durationS: Math.min(6, seconds), ...(o as Omit<LoadOptions, 'durationS'>) });
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
 
     console.log('phases:');
     const helloP = await phase('hello', hello, { url: `${hello.url}/hello` });
+    const helloProcessesP = await phase('hello, a process per core', helloProcesses, { url: `${helloProcesses.url}/hello` });
     const naiveP = await phase('naive (1 run per request)', naive, { url: `${naive.url}/infer`, method: 'POST', headers: json, body: singleRowBody(false) });
     const sluiceP = await phase('sluice (single row)', sluice, { url: `${sluice.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 });
     const singleP = await phase('sluice, one process', single, { url: `${single.url}/v2/models/credit/infer`, method: 'POST', headers: json, body: singleRowBody(true), distinctKeys: 1000 });
@@ -150,7 +153,7 @@ async function main(): Promise<void> {
     await sleep(500);
     const { rowsPerSecond: inproc, runUsByRows } = await inProcessRowsPerSecond(seconds);
 
-    const failed = [helloP, naiveP, sluiceP, singleP, halfP, helloHalfP, batchP, binaryP, sinkSingleP, sinkBinaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
+    const failed = [helloP, helloProcessesP, naiveP, sluiceP, singleP, halfP, helloHalfP, batchP, binaryP, sinkSingleP, sinkBinaryP].reduce((n, p) => n + p.result.errors + p.result.non2xx + p.result.timeouts, 0);
     const figures = {
       hello_rps: Math.round(helloP.result.requestsPerSecond),
       naive_rps: Math.round(naiveP.result.requestsPerSecond),
@@ -180,13 +183,15 @@ async function main(): Promise<void> {
       ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       goals,
       serverCpuUsPerRequest: {
-        hello: round1(helloP.serverCpuUsPerRequest), naive: round1(naiveP.serverCpuUsPerRequest), sluice: round1(sluiceP.serverCpuUsPerRequest), sluice_one_process: round1(singleP.serverCpuUsPerRequest),
+        hello: round1(helloP.serverCpuUsPerRequest), hello_processes: round1(helloProcessesP.serverCpuUsPerRequest), naive: round1(naiveP.serverCpuUsPerRequest), sluice: round1(sluiceP.serverCpuUsPerRequest), sluice_one_process: round1(singleP.serverCpuUsPerRequest),
         sluice_half_load: round1(halfP.serverCpuUsPerRequest), hello_half_load: round1(helloHalfP.serverCpuUsPerRequest), batch64_json: round1(batchP.serverCpuUsPerRequest), batch64_binary: round1(binaryP.serverCpuUsPerRequest),
         sink_single_row: round1(sinkSingleP.serverCpuUsPerRequest), sink_binary64: round1(sinkBinaryP.serverCpuUsPerRequest),
       },
-      latencyMs: { hello: helloP.result.latencyMs, naive: naiveP.result.latencyMs, sluice: sluiceP.result.latencyMs, sluice_one_process: singleP.result.latencyMs, sluice_half_load: halfP.result.latencyMs, hello_same_rate: helloHalfP.result.latencyMs },
+      latencyMs: { hello: helloP.result.latencyMs, hello_processes: helloProcessesP.result.latencyMs, naive: naiveP.result.latencyMs, sluice: sluiceP.result.latencyMs, sluice_one_process: singleP.result.latencyMs, sluice_half_load: halfP.result.latencyMs, hello_same_rate: helloHalfP.result.latencyMs },
       inprocRunUsByRows: runUsByRows,
       reference: {
+        hello_processes_rps: Math.round(helloProcessesP.result.requestsPerSecond),
+        sluice_over_hello_processes: Math.round((figures.sluice_rps / helloProcessesP.result.requestsPerSecond) * 1000) / 1000,
         hello_p99_ms_same_rate: Math.round(helloHalfP.result.latencyMs.p99 * 1000) / 1000,
         sink_single_row_rps: Math.round(sinkSingleP.result.requestsPerSecond),
         sink_binary64_rows_per_s: Math.round(sinkBinaryP.result.requestsPerSecond * 64),
@@ -203,6 +208,7 @@ async function main(): Promise<void> {
     console.log('\nresults:');
     for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${fmt(v, k.endsWith('_ms_half_load') ? 3 : 0)}`);
     console.log(`  sluice / hello  ${ratios.sluice_over_hello.toFixed(2)}x   sluice / naive  ${ratios.sluice_over_naive.toFixed(2)}x   binary / inproc  ${ratios.binary_over_inproc.toFixed(2)}x`);
+    console.log(`  reference: hello as a process per core takes ${fmt(report.reference.hello_processes_rps)} req/s (sluice ${report.reference.sluice_over_hello_processes.toFixed(2)}x)`);
     console.log(`  reference: the sink (a do-nothing endpoint) takes ${fmt(report.reference.sink_single_row_rps)} single-row req/s (sluice ${report.reference.sluice_over_sink_single_row.toFixed(2)}x) and ${fmt(report.reference.sink_binary64_rows_per_s)} binary rows/s (sluice ${report.reference.binary_over_sink_binary64.toFixed(2)}x; the binary goal is ${report.reference.goal_binary_rows_per_s_over_sink_binary64.toFixed(2)}x of it)`);
     for (const [goal, met] of Object.entries(goals)) console.log(`  ${met ? 'met    ' : 'NOT MET'}  ${goal}`);
     console.log(`wrote ${path.relative(projectRoot, out)}`);

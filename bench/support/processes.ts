@@ -115,7 +115,7 @@ export async function startServingWorker(o: { databaseUrl: string; workerId: str
 }
 
 /** A baseline target from bench/support/targets.ts. */
-export async function startTarget(kind: 'hello' | 'sink' | 'naive', modelPath = ''): Promise<Child> {
+export async function startTarget(kind: 'hello' | 'hello-processes' | 'sink' | 'naive', modelPath = ''): Promise<Child> {
   const p = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/support/targets.ts'), kind, modelPath], { cwd: projectRoot, stdio: ['pipe', 'pipe', 'pipe'] });
   const m = await waitForLine(p, /READY (\d+)/, `${kind} target`);
   p.stdout?.resume();
