@@ -188,6 +188,20 @@ export const GenerationOut = Type.Object({
   createdAt: Timestamp,
 });
 
+export const ModelFleetOut = Type.Object({
+  liveWorkers: Type.Integer({ description: 'serving workers with a heartbeat in the last 10 s' }),
+  serving: Type.Integer({ description: 'of those, how many serve the current generation (or a newer one)' }),
+  workers: Type.Array(Type.Object({
+    worker: Type.String(),
+    address: Type.String(),
+    device: Type.String(),
+    status: Type.String(),
+    heartbeatAt: Timestamp,
+    generation: Nullable(Type.Integer()),
+    versions: Type.Array(Type.Object({ version: Type.String(), state: Type.String() })),
+  })),
+}, { description: 'the model as the live serving fleet serves it, as of each worker\'s last heartbeat (every 2 s by default)' });
+
 export const ConfidencePoint = Type.Object({
   look: Type.Integer(),
   at: Timestamp,

@@ -232,10 +232,16 @@ export function registerRolloutCommands(program: Command): void {
         printTable(out.generations, [['gen', (g) => g.generation], ['weights', (g) => formatWeights(g.weights)], ['reason', (g) => g.reason], ['by', (g) => g.createdBy], ['at', (g) => g.createdAt]]);
         return;
       }
-      const out = await api.request<{ model: string; current: Gen | null }>('GET', `/v1/models/${encodeURIComponent(model)}/traffic`);
+      type Fleet = { liveWorkers: number; serving: number; workers: Array<{ worker: string; address: string; device: string; status: string; heartbeatAt: string; generation: number | null; versions: Array<{ version: string; state: string }> }> };
+      const out = await api.request<{ model: string; current: Gen | null; fleet: Fleet }>('GET', `/v1/models/${encodeURIComponent(model)}/traffic`);
       if (globals(cmd).json) return printJson(out);
-      if (!out.current) return console.log(`${model}: no traffic generation yet`);
-      printFields([['model', out.model], ['generation', out.current.generation], ['weights', formatWeights(out.current.weights)], ['spec', Object.keys(out.current.spec).length ? out.current.spec : null], ['reason', out.current.reason], ['since', `${out.current.createdAt} by ${out.current.createdBy}`]]);
+      if (!out.current) console.log(`${model}: no traffic generation yet`);
+      else printFields([['model', out.model], ['generation', out.current.generation], ['weights', formatWeights(out.current.weights)], ['spec', Object.keys(out.current.spec).length ? out.current.spec : null], ['reason', out.current.reason], ['since', `${out.current.createdAt} by ${out.current.createdBy}`]]);
+      // Which live workers serve it, as of their last heartbeats.
+      console.log(`\nserved by ${out.fleet.serving} of ${out.fleet.liveWorkers} live workers${out.current ? ` at generation ${out.current.generation} or newer` : ''}`);
+      if (out.fleet.workers.length > 0) {
+        printTable(out.fleet.workers, [['worker', (w) => w.worker], ['status', (w) => w.status], ['device', (w) => w.device], ['generation', (w) => w.generation ?? '-'], ['versions', (w) => w.versions.map((v) => `${v.version} (${v.state})`).join(', ')], ['address', (w) => w.address]]);
+      }
     }));
 
   program.command('report <rollout>')

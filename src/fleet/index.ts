@@ -155,6 +155,8 @@ export interface LiveWorker {
   status: string;
   heartbeatAt: Date;
   generations: Record<string, number>;
+  /** The versions it holds, as it last reported them (heartbeat). */
+  models: Array<{ model: string; version: string; state: string }>;
 }
 
 export interface FleetCallOptions {
@@ -174,7 +176,33 @@ export async function liveWorkers(db: Kysely<Database>, opts: { maxHeartbeatAgeM
     .where('status', 'in', ['starting', 'ready'])
     .where('heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${ageMs / 1000})`)
     .orderBy('id').execute();
-  return rows.map((r) => ({ id: r.id, address: r.address, adminAddress: r.admin_address, device: r.device, status: r.status, heartbeatAt: r.heartbeat_at, generations: r.generations }));
+  return rows.map((r) => ({
+    id: r.id, address: r.address, adminAddress: r.admin_address, device: r.device, status: r.status, heartbeatAt: r.heartbeat_at, generations: r.generations,
+    models: (r.models as Array<{ model: string; version: string; state: string }>) ?? [],
+  }));
+}
+
+/** What one live worker serves of a model: its generation (null: none yet) and the versions it holds. */
+export interface ModelOnWorker {
+  worker: string;
+  address: string;
+  device: string;
+  status: string;
+  heartbeatAt: Date;
+  generation: number | null;
+  versions: Array<{ version: string; state: string }>;
+}
+
+/**
+ * A model as the live fleet serves it: per worker, the generation it applied and the versions it
+ * holds (from the rows workers keep current: generation on every apply, versions every heartbeat).
+ */
+export async function modelOnFleet(db: Kysely<Database>, model: string, opts: { maxHeartbeatAgeMs?: number } = {}): Promise<ModelOnWorker[]> {
+  return (await liveWorkers(db, opts)).map((w) => ({
+    worker: w.id, address: w.address, device: w.device, status: w.status, heartbeatAt: w.heartbeatAt,
+    generation: w.generations[model] ?? null,
+    versions: w.models.filter((m) => m.model === model).map((m) => ({ version: m.version, state: m.state })),
+  }));
 }
 
 export interface WorkerResult {

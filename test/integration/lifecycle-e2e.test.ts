@@ -330,8 +330,18 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
       const history = await call('GET', `/v1/rollouts/${rolloutId}/history`);
       expect(history.status).toBe(200);
       expect(JSON.stringify(history.body)).toContain('validate:signature');
-      const traffic = await call('GET', '/v1/models/credit-api/traffic');
-      expect(JSON.stringify(traffic.body)).toContain('"v2":1');
+      let traffic = await call('GET', '/v1/models/credit-api/traffic');
+      expect(JSON.stringify(traffic.body.current)).toContain('"v2":1');
+      // Both workers serve the promoted generation, as their rows say by their next heartbeat.
+      for (let i = 0; i < 40 && traffic.body.fleet.serving < 2; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        traffic = await call('GET', '/v1/models/credit-api/traffic');
+      }
+      expect(traffic.body.fleet).toMatchObject({ liveWorkers: 2, serving: 2 });
+      for (const w of traffic.body.fleet.workers) {
+        expect(w.generation).toBe(traffic.body.current.generation);
+        expect(w.versions).toContainEqual({ version: 'v2', state: 'ready' });
+      }
     } finally {
       await sim.stop();
       await api.close();

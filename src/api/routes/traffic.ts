@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { modelOnFleet } from '../../fleet/index.js';
 import { currentGeneration, listGenerations } from '../../registry/traffic.js';
 import { modelOf } from '../context.js';
 import { presentGeneration } from '../present.js';
-import { GenerationOut, Limit, ModelParams, Nullable, withErrors } from '../schemas.js';
+import { GenerationOut, Limit, ModelFleetOut, ModelParams, Nullable, withErrors } from '../schemas.js';
 
 const HistoryQuery = Type.Object({
   limit: Limit(50, 1000),
@@ -14,15 +15,25 @@ export const trafficRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: Static<typeof ModelParams> }>('/v1/models/:model/traffic', {
     config: { role: 'viewer' },
     schema: {
-      summary: 'The traffic generation serving a model now (weights, experiment, shadow, segments)',
+      summary: 'The traffic generation serving a model now (weights, experiment, shadow, segments), and which live workers serve it',
       tags: ['traffic'],
       params: ModelParams,
-      response: withErrors({ 200: Type.Object({ model: Type.String(), current: Nullable(GenerationOut) }) }, [404]),
+      response: withErrors({ 200: Type.Object({ model: Type.String(), current: Nullable(GenerationOut), fleet: ModelFleetOut }) }, [404]),
     },
   }, async (request) => {
     const model = await modelOf(app, request, request.params.model);
-    const g = await currentGeneration(app.db, model.id);
-    return { model: model.name, current: g ? presentGeneration(model.name, g) : null };
+    const [g, workers] = await Promise.all([currentGeneration(app.db, model.id), modelOnFleet(app.db, model.name)]);
+    const current = g ? presentGeneration(model.name, g) : null;
+    return {
+      model: model.name,
+      current,
+      fleet: {
+        liveWorkers: workers.length,
+        // Newer than current cannot be wrong here: a generation published after the read above.
+        serving: current === null ? 0 : workers.filter((w) => w.generation !== null && w.generation >= current.generation).length,
+        workers: workers.map((w) => ({ ...w, heartbeatAt: w.heartbeatAt.toISOString() })),
+      },
+    };
   });
 
   app.get<{ Params: Static<typeof ModelParams>; Querystring: Static<typeof HistoryQuery> }>('/v1/models/:model/traffic/history', {

@@ -133,6 +133,17 @@ describe('sluice CLI', () => {
     expect(audit.stdout).toMatch(/rollout\.start/);
     const traffic = await sluice(['traffic', MODEL]);
     expect(traffic.stdout).toMatch(/no traffic generation yet/);
+    expect(traffic.stdout).toMatch(/served by 0 of 0 live workers/);
+    // A live worker's row: the table names it, its generation and the versions it holds.
+    await h.t.db.insertInto('serving_workers').values({
+      id: 'cli-worker', address: 'http://127.0.0.1:8101', admin_address: 'http://127.0.0.1:8101/admin', device: 'cpu', status: 'ready',
+      models: JSON.stringify([{ model: MODEL, version: '2', state: 'ready' }]) as never, generations: JSON.stringify({ [MODEL]: 3 }) as never,
+      started_at: new Date(), heartbeat_at: new Date(),
+    }).execute();
+    const withWorker = await sluice(['traffic', MODEL]);
+    await h.t.db.deleteFrom('serving_workers').where('id', '=', 'cli-worker').execute();
+    expect(withWorker.stdout).toMatch(/served by 0 of 1 live workers/);
+    expect(withWorker.stdout).toMatch(/cli-worker\s+ready\s+cpu\s+3\s+2 \(ready\)\s+http:\/\/127\.0\.0\.1:8101/);
     const report = await sluice(['report', rolloutId]);
     expect(report.code).toBe(1);
     expect(report.stderr).toMatch(/no experiment/);

@@ -207,13 +207,32 @@ describe('rollout API', () => {
     expect(got.body).toMatchObject({ status: 'aborted', state: null });
 
     const noTraffic = await h.call('GET', `/v1/models/${MODEL}/traffic`, { key: h.keys.viewer });
-    expect(noTraffic.body).toEqual({ model: MODEL, current: null });
+    expect(noTraffic.body).toEqual({ model: MODEL, current: null, fleet: { liveWorkers: 0, serving: 0, workers: [] } });
     const model = await h.t.db.selectFrom('models').select('id').where('name', '=', MODEL).executeTakeFirstOrThrow();
     for (const [generation, weights] of [[1, { 1: 1 }], [2, { 1: 0.95, 2: 0.05 }]] as const) {
       await h.t.db.insertInto('traffic_generations').values({ model_id: model.id, generation, weights: weights as Record<string, number>, created_by: 'orchestrator', reason: `step ${generation}` }).execute();
     }
+    // The fleet as the workers' rows say: live ones only (a recent heartbeat, not stopped), with
+    // their generation of this model and its versions they hold (other models' left out).
+    const now = Date.now();
+    const worker = (id: string, status: 'ready' | 'stopped', heartbeatAgoMs: number, generation: number | null) => ({
+      id, address: `http://10.0.0.${id.length}:8001`, admin_address: `http://10.0.0.${id.length}:9001/admin`, device: 'cpu' as const, status,
+      models: JSON.stringify([{ model: MODEL, version: '1', state: 'ready' }, { model: MODEL, version: '2', state: 'loading' }, { model: 'other-model', version: 'x', state: 'ready' }]) as never,
+      generations: JSON.stringify({ ...(generation !== null ? { [MODEL]: generation } : {}), 'other-model': 9 }) as never,
+      started_at: new Date(now - 60_000), heartbeat_at: new Date(now - heartbeatAgoMs),
+    });
+    await h.t.db.insertInto('serving_workers').values([
+      worker('fleet-a', 'ready', 500, 2), worker('fleet-bb', 'ready', 1000, 1), worker('fleet-ccc', 'ready', 60_000, 2), worker('fleet-dddd', 'stopped', 500, 2),
+    ]).execute();
     const traffic = await h.call('GET', `/v1/models/${MODEL}/traffic`, { key: h.keys.viewer });
     expect(traffic.body.current).toMatchObject({ generation: 2, weights: { 1: 0.95, 2: 0.05 } });
+    expect(traffic.body.fleet).toMatchObject({ liveWorkers: 2, serving: 1 });
+    expect(traffic.body.fleet.workers).toEqual([
+      { worker: 'fleet-a', address: 'http://10.0.0.7:8001', device: 'cpu', status: 'ready', heartbeatAt: expect.any(String), generation: 2, versions: [{ version: '1', state: 'ready' }, { version: '2', state: 'loading' }] },
+      { worker: 'fleet-bb', address: 'http://10.0.0.8:8001', device: 'cpu', status: 'ready', heartbeatAt: expect.any(String), generation: 1, versions: [{ version: '1', state: 'ready' }, { version: '2', state: 'loading' }] },
+    ]);
+    expect(traffic.text).not.toContain('9001/admin');
+    await h.t.db.deleteFrom('serving_workers').where('id', 'like', 'fleet-%').execute();
     const trafficHistory = await h.call('GET', `/v1/models/${MODEL}/traffic/history?limit=1`, { key: h.keys.viewer });
     expect(trafficHistory.body.generations.map((g: { generation: number }) => g.generation)).toEqual([2]);
   });
