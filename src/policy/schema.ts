@@ -69,6 +69,10 @@ export const RolloutPolicy = Type.Object({
     maxSamplePerArm: Type.Integer({ minimum: 2, default: 20000 }),
     maxDurationSeconds: Seconds('the experiment stops with the baseline kept after this', 7 * 24 * 3600),
     lookIntervalSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 86400, default: 60 }),
+    srmPValueThreshold: Type.Number({
+      exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.001,
+      description: 'a look whose sample-ratio-mismatch test has a p-value below this ends the experiment with the baseline kept (assignment is broken); checked at every look, so lower it to trade sensitivity for fewer false alarms',
+    }),
     bandit: Type.Object({
       candidates: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'extra candidate versions beside the rollout candidate' }),
       minShare: Share('floor on each arm\'s allocation', 0.05),

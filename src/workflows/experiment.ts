@@ -65,6 +65,8 @@ async function runAbTest(ctx: ExperimentContext): Promise<ExperimentOutcome> {
     minSamplePerArm: exp.minSamplePerArm,
     maxSamplePerArm: exp.maxSamplePerArm,
     maxDurationSeconds: exp.maxDurationSeconds,
+    // Absent in policies parsed before the field existed (in-flight workflows): the engine's default.
+    ...(exp.srmPValueThreshold !== undefined ? { srmPValueThreshold: exp.srmPValueThreshold } : {}),
   };
   const { startedAt } = await registry.startExperiment({
     experimentId, rolloutId: ctx.rolloutId, model: ctx.model, kind: 'ab', salt: ctx.rolloutId,

@@ -96,7 +96,10 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
       // probe sees their load; the budget here is about rejecting broken models, not timing.
       validation: { minAccuracy: 0.65, maxP99LatencyMs: 1000 },
       canary: { steps: [{ weight: 0.2, bakeSeconds: 1 }], analysisIntervalSeconds: 1, gates: { minRequests: 5, maxPredictionPsi: 10, maxP99LatencyRatio: 50 } },
-      experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 100, maxSamplePerArm: 3000, maxDurationSeconds: 60 },
+      // SRM at 1e-6 rather than the default 0.001: these tests look every second, and over their
+      // many looks a 0.1% false alarm per look ended a run now and then (53 vs 98 units once).
+      // A broken assignment is far below 1e-6 at these sample sizes.
+      experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 100, maxSamplePerArm: 3000, maxDurationSeconds: 60, srmPValueThreshold: 1e-6 },
       ...overrides,
     });
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
@@ -171,7 +174,7 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
     const { modelId, ids } = await registerModel('credit-equal', { v1: 'logreg', v2: 'mlp' });
     const sim = simulate('credit-equal', { conversionRate: { v1: 0.15, v2: 0.15 }, defaultRate: 0 });
     try {
-      const p = policy({ experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 50, maxSamplePerArm: 300, maxDurationSeconds: 60 } });
+      const p = policy({ experiment: { kind: 'ab', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 50, maxSamplePerArm: 300, maxDurationSeconds: 60, srmPValueThreshold: 1e-6 } });
       const { handle } = await startRollout('credit-equal', ids, modelId, p);
       const result = await handle.result();
       expect(result.status, result.reason).toBe('kept_baseline');
@@ -307,7 +310,7 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
         policy: {
           validation: { maxP99LatencyMs: 1000 },
           canary: { steps: [{ weight: 0.2, bakeSeconds: 1 }], analysisIntervalSeconds: 1, gates: { minRequests: 5, maxPredictionPsi: 10, maxP99LatencyRatio: 50 } },
-          experiment: { primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 100, maxSamplePerArm: 3000 },
+          experiment: { primaryMetric: { name: 'converted' }, lookIntervalSeconds: 1, minSamplePerArm: 100, maxSamplePerArm: 3000, srmPValueThreshold: 1e-6 },
         },
       });
       expect(started.status, JSON.stringify(started.body)).toBe(201);

@@ -80,6 +80,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   const errorSpike = new Map<string, number>();
   const conversion = new Map<string, Record<string, number>>();
   const looks = new Map<string, number>();
+  const skew = new Map<string, number>();
 
   const validator: CandidateValidator = {
     async validate({ model }) {
@@ -110,7 +111,8 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
           const arm = (rate: number) => ({ n, successes: Math.round(n * rate), sum: Math.round(n * rate), sumSquares: Math.round(n * rate) });
           const arms = Object.fromEntries(Object.entries(rates).map(([name, rate]) => [name, arm(rate)]));
           return {
-            assigned: Object.fromEntries(Object.keys(rates).map((name) => [name, n])),
+            // A broken assignment: treatment units scaled by the model's skew (1 when none).
+            assigned: Object.fromEntries(Object.keys(rates).map((name) => [name, name === 'treatment' ? Math.round(n * (skew.get(args.model) ?? 1)) : n])),
             metrics: Object.fromEntries(args.metrics.map((m) => [m, arms])),
           };
         },
@@ -333,6 +335,29 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
       const result = await handle.result();
       expect(result.status).toBe('rolled_back');
       expect(fleet.last('ab-worse')?.weights).toEqual({ v1: 1 });
+    });
+
+    it('a sample-ratio mismatch ends the test with the baseline, at the policy\'s SRM threshold', async () => {
+      // 400 vs 520 units at look 1 (p 7.6e-5), 800 vs 1040 at look 2 (p 2.2e-8), 1200 vs 1560 at look 3 (p 7e-12).
+      const looksOf = async (rolloutId: string) => {
+        const experiment = await t.db.selectFrom('experiments').select('id').where('rollout_id', '=', rolloutId).executeTakeFirstOrThrow();
+        return await t.db.selectFrom('experiment_looks').select(['look', 'decision', 'result']).where('experiment_id', '=', experiment.id).orderBy('look').execute();
+      };
+      for (const model of ['ab-srm', 'ab-srm-lenient']) {
+        conversion.set(model, { control: 0.12, treatment: 0.12 });
+        skew.set(model, 1.3);
+      }
+      const strict = await start('ab-srm', abPolicy());
+      expect((await strict.handle.result()).status).toBe('rolled_back');
+      const strictLooks = await looksOf(strict.rolloutId);
+      expect(strictLooks.map((l) => [l.look, l.decision, (l.result as { trigger: string }).trigger])).toEqual([[1, 'rollback', 'srm']]);
+
+      const lenientPolicy = abPolicy();
+      lenientPolicy.experiment.srmPValueThreshold = 1e-9;
+      const lenient = await start('ab-srm-lenient', lenientPolicy);
+      expect((await lenient.handle.result()).status).toBe('rolled_back');
+      const lenientLooks = await looksOf(lenient.rolloutId);
+      expect(lenientLooks.map((l) => [l.look, l.decision, (l.result as { trigger: string }).trigger])).toEqual([[1, 'continue', expect.any(String)], [2, 'continue', expect.any(String)], [3, 'rollback', 'srm']]);
     });
 
     it('keeps the baseline when there is no effect by the maximum sample', async () => {
