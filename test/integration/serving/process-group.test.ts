@@ -6,13 +6,12 @@
 // and processes whose primary is killed drain and stop on their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../src/config.js';
 import { createFleetClient, publishGeneration } from '../../../src/fleet/index.js';
 import { processCountFromEnv, usableCores } from '../../../src/serving/config.js';
-import { freePort } from '../../../src/shared/ports.js';
+import { assertPortFree, freePort } from '../../../src/shared/ports.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { infer, inferBody, registerModel, row, TOKEN, waitFor } from './support.js';
 
@@ -215,9 +214,7 @@ describe('a worker of two processes on one port', () => {
 async function twoFreePorts(): Promise<number> {
   for (;;) {
     const p = await freePort();
-    if (p < 65535 && await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false)).listen(p + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    })) return p;
+    if (p < 65535 && await assertPortFree(p + 1, 'the second admin port').then(() => true, () => false)) return p;
   }
 }
 
