@@ -7,6 +7,8 @@
  * says otherwise, e.g. the traffic generation is the lowest any process serves) and sends back
  * the text. `/metrics?process=self` still answers for the one process.
  *
+ * Counters stay monotonic across process restarts: see GroupMetrics.
+ *
  * Messages: process → primary `scrape`; primary → every process `collect`; each process → primary
  * `collected`; primary → the asking process `scraped`.
  */
@@ -27,37 +29,98 @@ const is = <T extends { type: string }>(m: unknown, type: T['type']): m is T =>
 const COLLECT_TIMEOUT_MS = 2000;
 
 /**
- * In the primary: answers a process's scrape request with the sum over `processes()`. Returns
- * true when `m` was such a request.
+ * Counters and histograms only: what stays true of a process once it has stopped answering. A
+ * gauge of a dead or stuck process (its queue depth, say) says nothing about now.
  */
-export function handleScrapeRequest(from: Worker, m: unknown, processes: () => Worker[]): boolean {
-  if (!is<Scrape>(m, 'sluice-metrics-scrape')) return false;
-  const live = processes().filter((w) => !w.isDead() && w.isConnected());
-  const answers: MetricsJson[] = [];
-  let finished = false;
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    for (const w of live) w.off('message', onAnswer);
-    const registry = AggregatorRegistry.aggregate(answers);
-    void registry.metrics().then((text) => {
-      const reply: Scraped = { type: 'sluice-metrics-scraped', id: m.id, text, contentType: registry.contentType, processes: live.length, answered: answers.length };
-      if (from.isConnected()) from.send(reply, undefined, () => undefined);
-    });
-  };
-  const onAnswer = (a: unknown): void => {
-    if (!is<Collected>(a, 'sluice-metrics-collected') || a.id !== m.id) return;
-    answers.push(a.metrics);
-    if (answers.length === live.length) finish();
-  };
-  const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
-  for (const w of live) {
-    w.on('message', onAnswer);
-    w.send({ type: 'sluice-metrics-collect', id: m.id } satisfies Collect, undefined, () => undefined);
+function cumulative(metrics: MetricsJson): MetricsJson {
+  return metrics.filter((x) => String(x.type) === 'counter' || String(x.type) === 'histogram');
+}
+
+/** The sum of snapshots of cumulative metrics, series by series (name, sample name, labels). */
+function sumCumulative(snapshots: MetricsJson[]): MetricsJson {
+  const byName = new Map<string, { metric: MetricObjectWithValues<MetricValue<string>>; values: Map<string, MetricValue<string> & { metricName?: string }> }>();
+  for (const snapshot of snapshots) {
+    for (const metric of snapshot) {
+      let entry = byName.get(metric.name);
+      if (entry === undefined) {
+        entry = { metric, values: new Map() };
+        byName.set(metric.name, entry);
+      }
+      for (const v of metric.values as Array<MetricValue<string> & { metricName?: string }>) {
+        const key = `${v.metricName ?? ''}\u0000${JSON.stringify(Object.entries(v.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
+        const seen = entry.values.get(key);
+        entry.values.set(key, seen === undefined ? { ...v } : { ...seen, value: seen.value + v.value });
+      }
+    }
   }
-  if (live.length === 0) finish();
-  return true;
+  return [...byName.values()].map(({ metric, values }) => ({ ...metric, values: [...values.values()] }));
+}
+
+/**
+ * In the primary: answers a process's scrape with the sum over the group, and keeps that sum's
+ * counters from going down. Summing live processes alone would drop a process's counts when it
+ * dies and is started again, or when it misses one scrape; Prometheus reads any decrease as a
+ * counter reset and `rate()` then counts the whole remaining total as new. So the primary keeps
+ * each process's last answer: a process that does not answer in time counts with it, and a
+ * process that exits has its counters and histograms folded into `retired`, which every later sum
+ * adds. What a process counted after its last scrape and before it died is lost; the sum stalls
+ * for that long instead of going back.
+ */
+export class GroupMetrics {
+  /** Each live process's last answer, by cluster worker id. */
+  private readonly lastSeen = new Map<number, MetricsJson>();
+  /** The counters and histograms of processes that have exited, summed. */
+  private retired: MetricsJson = [];
+
+  constructor(private readonly processes: () => Worker[]) {}
+
+  /** A process exited: its counts so far stay in the group's sums. */
+  processExited(w: Worker): void {
+    const last = this.lastSeen.get(w.id);
+    this.lastSeen.delete(w.id);
+    if (last !== undefined) this.retired = sumCumulative([this.retired, cumulative(last)]);
+  }
+
+  /** Answers `m` when it is a scrape request from `from`; returns whether it was one. */
+  handle(from: Worker, m: unknown): boolean {
+    if (!is<Scrape>(m, 'sluice-metrics-scrape')) return false;
+    const live = this.processes().filter((w) => !w.isDead() && w.isConnected());
+    const answers = new Map<number, MetricsJson>();
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      for (const [w, onAnswer] of listeners) w.off('message', onAnswer);
+      const parts: MetricsJson[] = [this.retired];
+      for (const w of live) {
+        const answer = answers.get(w.id);
+        const last = this.lastSeen.get(w.id);
+        if (answer !== undefined) parts.push(answer);
+        else if (last !== undefined) parts.push(cumulative(last));
+      }
+      const registry = AggregatorRegistry.aggregate(parts);
+      void registry.metrics().then((text) => {
+        const reply: Scraped = { type: 'sluice-metrics-scraped', id: m.id, text, contentType: registry.contentType, processes: live.length, answered: answers.size };
+        if (from.isConnected()) from.send(reply, undefined, () => undefined);
+      });
+    };
+    const listeners = live.map((w) => {
+      const onAnswer = (a: unknown): void => {
+        if (!is<Collected>(a, 'sluice-metrics-collected') || a.id !== m.id || finished) return;
+        answers.set(w.id, a.metrics);
+        // Only while the process is still one of the group: a late answer must not undo processExited.
+        if (!w.isDead()) this.lastSeen.set(w.id, a.metrics);
+        if (answers.size === live.length) finish();
+      };
+      w.on('message', onAnswer);
+      return [w, onAnswer] as const;
+    });
+    const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
+    for (const w of live) w.send({ type: 'sluice-metrics-collect', id: m.id } satisfies Collect, undefined, () => undefined);
+    if (live.length === 0) finish();
+    return true;
+  }
 }
 
 /** In a process of a group: answers the primary's collect requests from `registry`; returns the remover. */

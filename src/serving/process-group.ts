@@ -13,7 +13,7 @@
  * gets the same version from whichever process answers.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { handleScrapeRequest } from './group-metrics.js';
+import { GroupMetrics } from './group-metrics.js';
 
 /** What a process sends the primary once it has joined the fleet. */
 export interface ProcessReady {
@@ -55,6 +55,7 @@ export function startProcessGroup(o: ProcessGroupOptions): ProcessGroup {
   // Pending restarts. Referenced timers: they keep the primary alive while every process is down
   // (all of them crashed at once, say), so the group restarts them instead of exiting.
   const restarts: Array<ReturnType<typeof setTimeout>> = [];
+  const metrics = new GroupMetrics(() => slots.flatMap((s) => (s.worker ? [s.worker] : [])));
 
   const fork = (index: number): void => {
     const slot = slots[index];
@@ -64,7 +65,7 @@ export function startProcessGroup(o: ProcessGroupOptions): ProcessGroup {
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (m: unknown) => {
-      if (handleScrapeRequest(worker, m, () => slots.flatMap((s) => (s.worker ? [s.worker] : [])))) return;
+      if (metrics.handle(worker, m)) return;
       if (!isProcessReady(m) || stopping) return;
       slot.ready = m;
       if (!started && slots.every((s) => s.ready !== null)) {
@@ -74,6 +75,7 @@ export function startProcessGroup(o: ProcessGroupOptions): ProcessGroup {
     });
     worker.once('exit', (code, signal) => {
       if (slot.worker === worker) slot.worker = null;
+      metrics.processExited(worker);
       if (stopping) return;
       const how = signal ? `signal ${signal}` : `code ${String(code)}`;
       if (!started) {

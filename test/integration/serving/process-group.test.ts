@@ -1,7 +1,8 @@
 // A worker of two processes on one port (SLUICE_PROCESSES=2, node:cluster), as real processes
 // against a real PostgreSQL: each process is its own fleet member with an admin port of its own,
 // both answer on the shared port, a weight change is acked by both and served by both, a process
-// that dies is started again (both at once as well), SIGTERM stops both with their rows marked
+// that dies is started again (both at once as well) without the summed /metrics counters going
+// back, SIGTERM stops both with their rows marked
 // stopped (also when each process gets its own SIGTERM besides, as from a process-group kill),
 // and processes whose primary is killed drain and stop on their own.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -60,6 +61,19 @@ async function processesSeen(connections: number): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < connections; i++) seen.add(await answeringProcess());
   return [...seen].sort();
+}
+
+/** The sum of a metric's samples in Prometheus text, by name prefix and a label filter. */
+const total = (text: string, name: string, label = ''): number => text.split('\n')
+  .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(label))
+  .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
+/** The group's summed count of answered credit requests, from the shared port's /metrics. */
+async function groupRequests(): Promise<number> {
+  const res = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('x-sluice-processes')).toBe('2/2');
+  return total(await res.text(), 'sluice_inference_requests_total', 'model="credit"');
 }
 
 beforeAll(async () => {
@@ -131,10 +145,6 @@ describe('a worker of two processes on one port', () => {
   });
 
   it('/metrics on the shared port sums every process (generation: the lowest served); ?process=self is one process', async () => {
-    /** The sum of a metric's samples in Prometheus text, by name prefix and a label filter. */
-    const total = (text: string, name: string, label = ''): number => text.split('\n')
-      .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(label))
-      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     const own = (await t.db.selectFrom('serving_workers').select('admin_address').where('id', 'like', 'pair-%').orderBy('id').execute()).map((r) => r.admin_address.replace(/\/admin$/, ''));
     const scrape = async (u: string) => {
       const res = await fetch(u, { headers: { connection: 'close' } });
@@ -161,6 +171,7 @@ describe('a worker of two processes on one port', () => {
     const pids = childPids(primary?.pid);
     expect(pids).toHaveLength(2);
     const before = await t.db.selectFrom('serving_workers').select(['id', 'started_at']).where('id', 'like', 'pair-%').orderBy('id').execute();
+    const countedBefore = await groupRequests();
     process.kill(pids[0] as number, 'SIGKILL');
     await publishGeneration(t.db, { model: 'credit', generation: 8, weights: { v1: 0.5, v2: 0.5 }, createdBy: 'test', reason: 'while one process is down' });
     // The replacement registers again under the dead process's id (a new started_at) and serves generation 8.
@@ -179,6 +190,9 @@ describe('a worker of two processes on one port', () => {
       versions.add(String(x?.body.model_version));
     }
     expect([...versions].sort()).toEqual(['v1', 'v2']);
+    // The dead process's count stays in the group's sum (a drop would read as a counter reset):
+    // everything counted before the kill, plus the 24 keys asked of each process since.
+    expect(await groupRequests()).toBe(countedBefore + 48);
     expect(output()).toMatch(/process \d \(pair-\d\) exited \(signal SIGKILL\); starting it again/);
   });
 
@@ -186,6 +200,7 @@ describe('a worker of two processes on one port', () => {
     const pids = childPids(primary?.pid);
     expect(pids).toHaveLength(2);
     const before = await t.db.selectFrom('serving_workers').select(['id', 'started_at']).where('id', 'like', 'pair-%').orderBy('id').execute();
+    const countedBefore = await groupRequests();
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await waitFor('both processes to be started again', async () => {
       const now = await t.db.selectFrom('serving_workers').select(['id', 'started_at', 'status']).where('id', 'like', 'pair-%').orderBy('id').execute();
@@ -194,6 +209,7 @@ describe('a worker of two processes on one port', () => {
     expect(primary?.exitCode).toBeNull();
     expect(childPids(primary?.pid).filter((p) => pids.includes(p))).toEqual([]);
     expect(await processesSeen(16)).toEqual(['pair-1', 'pair-2']);
+    expect(await groupRequests()).toBe(countedBefore);
   });
 
   it('SIGTERM stops both processes, each marking its row stopped, also when each gets its own SIGTERM besides', async () => {
