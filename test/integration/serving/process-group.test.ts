@@ -165,6 +165,23 @@ describe('a worker of two processes on one port', () => {
     const bad = await fetch(`${url}/metrics?process=all`, { headers: { connection: 'close' } });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/process/);
+    // A process that does not answer in time (stopped here) counts with its last answer, so the
+    // sum does not drop for that scrape. Asked at the other process's own port: the shared port
+    // could hand the connection to the stopped one.
+    const target = childPids(primary?.pid)[1] as number;
+    process.kill(target, 'SIGSTOP');
+    try {
+      const answers = await Promise.all(own.map((u) => fetch(`${u}/v2/health/live`, { signal: AbortSignal.timeout(1000) }).then(() => u, () => null)));
+      const running = answers.filter((u): u is string => u !== null);
+      expect(running).toHaveLength(1);
+      const partial = await scrape(`${running[0]}/metrics`);
+      expect(partial.processes).toBe('1/2');
+      expect(total(partial.text, 'sluice_inference_requests_total', 'model="credit"')).toBe((each[0] ?? 0) + (each[1] ?? 0));
+      // Gauges of a silent process are left out rather than carried: its generation says nothing about now.
+      expect(total(partial.text, 'sluice_traffic_generation', 'model="credit"')).toBe(7);
+    } finally {
+      process.kill(target, 'SIGCONT');
+    }
   });
 
   it('starts a process that dies again, and it rejoins into the current split', async () => {
