@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLoopExecutor, ThreadExecutor, type InferenceExecutor } from '../../../src/serving/executor.js';
+import { publishGeneration } from '../../../src/fleet/index.js';
 import { ModelHost } from '../../../src/serving/host.js';
-import { fixture, infer, inferBody, row, startWorker, WIDTH, type TestWorker } from './support.js';
+import { createTestDatabase } from '../../support/db.js';
+import { fixture, infer, inferBody, registerModel, row, startWorker, waitFor, WIDTH, type TestWorker } from './support.js';
 
 let loop: TestWorker;
 let thread: TestWorker;
@@ -47,6 +49,26 @@ describe('executors', () => {
       expect((await infer(w.url, 'credit', inferBody([row(1)]))).status).toBe(200);
     } finally {
       await w.close();
+    }
+  });
+
+  it('a fleet member that asked for CUDA records the provider it got in its serving_workers row', async () => {
+    const t = await createTestDatabase();
+    let w: TestWorker | null = null;
+    try {
+      await registerModel(t.db, 'credit', { v2: 'mlp' });
+      await publishGeneration(t.db, { model: 'credit', weights: { v2: 1 }, createdBy: 'test' });
+      // The row is written at join with the provider asked for; the load that follows says what ran.
+      w = await startWorker(t.db, { databaseUrl: t.url, config: { executionProvider: 'cuda', workerId: 'device-report' } });
+      const got = ((await (await fetch(`${w.url}/v2`)).json()) as { parameters: { execution_provider: string } }).parameters.execution_provider;
+      await waitFor('the row to carry the provider the version runs on', async () => {
+        const r = await t.db.selectFrom('serving_workers').select('device').where('id', '=', 'device-report').executeTakeFirst();
+        return r?.device === got ? true : undefined;
+      }, 10_000, 50);
+      expect((await infer(w.url, 'credit', inferBody([row(3)]))).status).toBe(200);
+    } finally {
+      await w?.close();
+      await t.drop();
     }
   });
 
