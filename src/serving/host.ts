@@ -58,10 +58,34 @@ export class HostedVersion {
   allowNonFinite = false;
   loadMs = 0;
   release: () => Promise<void> = async () => undefined;
+  /**
+   * Requests routed here that have not reached the batcher yet: an injected fault delay sits
+   * between routing and submitting, and the batcher's idle() cannot see a request it has not
+   * been given. Retiring waits for these first. Only the fault path holds, so the plain hot path
+   * pays nothing.
+   */
+  private holds = 0;
+  private unheldWaiters: Array<() => void> = [];
 
   constructor(readonly model: string, readonly version: string, readonly source: VersionSource) {}
 
   get ready(): boolean { return this.state === 'ready'; }
+
+  /** Keeps the session until the matching unhold(); call while the version is still routable. */
+  hold(): void { this.holds++; }
+
+  unhold(): void {
+    if (--this.holds > 0 || this.unheldWaiters.length === 0) return;
+    const waiters = this.unheldWaiters;
+    this.unheldWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once no request holds this version. */
+  unheld(): Promise<void> {
+    if (this.holds === 0) return Promise.resolve();
+    return new Promise((resolve) => this.unheldWaiters.push(resolve));
+  }
 
   infer(inputs: TypedArray[], shapes: number[][], rows: number): Promise<BatchOutput[]> {
     return this.batcher.submit(inputs, shapes, rows);
@@ -264,6 +288,9 @@ export class ModelHost {
 
   private async retire(v: HostedVersion): Promise<void> {
     v.state = 'draining';
+    // Held requests were routed here before the state changed; once they let go they are in the
+    // batcher's queue, where idle() waits for them.
+    await v.unheld();
     await v.batcher.idle();
     await v.release();
   }
@@ -307,7 +334,11 @@ export class ModelHost {
   async drainAll(): Promise<void> {
     const all = [...this.models.values()].flatMap((m) => [...m.versions.values()]);
     for (const v of all) v.state = 'draining';
-    await Promise.all(all.map((v) => v.batcher?.idle()));
+    // As in retire: releaseAll follows, so requests still on their way to a batcher must arrive first.
+    await Promise.all(all.map(async (v) => {
+      await v.unheld();
+      await v.batcher?.idle();
+    }));
   }
 
   async releaseAll(): Promise<void> {

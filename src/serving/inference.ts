@@ -76,8 +76,22 @@ export class InferenceService {
 
     let outputs;
     try {
-      if (this.faults.active) await this.faults.apply(m.name, v.version, this.o.random);
-      outputs = await v.infer(checked.data, checked.shapes, checked.rows);
+      if (this.faults.active) {
+        // The injected delay is an await between routing and the batcher: without the hold, an
+        // unload meanwhile would find the batcher idle and release the session this request was
+        // routed to. The hold ends only once the request is queued, where idle() sees it.
+        v.hold();
+        let submitted: ReturnType<HostedVersion['infer']>;
+        try {
+          await this.faults.apply(m.name, v.version, this.o.random);
+          submitted = v.infer(checked.data, checked.shapes, checked.rows);
+        } finally {
+          v.unhold();
+        }
+        outputs = await submitted;
+      } else {
+        outputs = await v.infer(checked.data, checked.shapes, checked.rows);
+      }
     } catch (err) {
       const injected = err instanceof InjectedFault;
       this.metrics.errors.inc({ model: m.name, version: v.version, code: injected ? 'fault_injected' : 'inference_failed' });
