@@ -86,6 +86,26 @@ describe('InferenceLog', () => {
     }
     expect(Math.abs(kept / 10_000 - 0.3)).toBeLessThan(0.02);
   });
+
+  it('keeps a logged row\'s inputs at the input sample rate, by request id, experiment rows included; outputs always', () => {
+    const log = new InferenceLog(kyselyLogWriter(fakeDb({ current: 'ok' }, []), 'w'), { workerId: 'w', capacity: 20_000, batchRows: 20_000, flushMs: 1000, sampleRate: 1, inputSampleRate: 0.25 });
+    const n = 8000;
+    let withInputs = 0;
+    for (let i = 0; i < n; i++) {
+      const primary = record(i, { experimentId: i % 2 === 0 ? 'exp' : null });
+      const shadow = record(i, { shadow: true });
+      expect(log.append(primary)).toBe(true);
+      expect(log.append(shadow)).toBe(true);
+      // The row stays (experiment rows are never sampled away); only its inputs may go, and a
+      // request's primary and shadow rows keep or drop them together.
+      expect(primary.outputs).not.toBeNull();
+      expect(primary.inputs === null).toBe(shadow.inputs === null);
+      if (primary.inputs !== null) withInputs++;
+    }
+    // Binomial(8000, 0.25): sd 38.7 rows; 5 sd either side.
+    expect(Math.abs(withInputs - n * 0.25)).toBeLessThan(5 * Math.sqrt(n * 0.25 * 0.75));
+    expect(log.buffered).toBe(2 * n);
+  });
 });
 
 /** The tuples of a binary COPY payload: per row, each field's bytes (null for NULL). */
