@@ -245,6 +245,22 @@ describe('loads, unloads and applies that race on one worker', () => {
     expect(a.app.serving.host.find('race', 'r3')).toBeUndefined();
   });
 
+  it('traffic routed to a version that is gone falls back to a ready one, marked and counted', async () => {
+    // Generation 2 still splits r2/r3 and r3 was forced out above: its share goes to r2.
+    expect(a.app.serving.host.find('race', 'r3')).toBeUndefined();
+    const before = await metric(a.url, 'sluice_routing_fallbacks_total', { model: 'race', from: 'r3', to: 'r2', reason: 'not_ready' });
+    let fellBack = 0;
+    for (let i = 0; i < 40; i++) {
+      const r = await infer(a.url, 'race', inferBody([row(i)], { routing_key: `race-${i}` }));
+      expect(r).toMatchObject({ status: 200, body: { model_version: 'r2', parameters: { generation: 2 } } });
+      if ((r.body.parameters as { fallback?: boolean }).fallback === true) fellBack++;
+    }
+    // About half the keys hash to r3 (the first test above saw both versions serve these keys).
+    expect(fellBack).toBeGreaterThan(5);
+    expect(fellBack).toBeLessThan(35);
+    expect(await metric(a.url, 'sluice_routing_fallbacks_total', { model: 'race', from: 'r3', to: 'r2', reason: 'not_ready' })).toBe(before + fellBack);
+  });
+
   it('an unload drains: requests routed to the version before it (here held in a fault delay) answer from it, then it goes', async () => {
     const mlp = fixture('mlp');
     expect((await a.admin('POST', '/models/race/versions/d1/load', { artifactUri: mlp.uri, sha256: mlp.sha256 })).status).toBe(200);
