@@ -58,6 +58,8 @@ export class HostedVersion {
   allowNonFinite = false;
   loadMs = 0;
   release: () => Promise<void> = async () => undefined;
+  /** Where its runs happen: versions in the same place take turns (shadow() reads this). */
+  where: OpenedVersion['where'] = 'event-loop';
   /**
    * Requests routed here that have not reached the batcher yet: an injected fault delay sits
    * between routing and submitting, and the batcher's idle() cannot see a request it has not
@@ -94,7 +96,7 @@ export class HostedVersion {
   describe() {
     return {
       model: this.model, version: this.version, state: this.state, sha256: this.source.sha256,
-      provider: this.state === 'loading' ? null : this.provider, loadMs: Math.round(this.loadMs),
+      provider: this.state === 'loading' ? null : this.provider, runsOn: this.state === 'loading' ? null : this.where, loadMs: Math.round(this.loadMs),
       queueRows: this.state === 'loading' ? 0 : this.batcher.depthRows,
       meanBatchRunUs: this.state === 'loading' ? 0 : Math.round(this.batcher.meanRunUs),
     };
@@ -207,6 +209,7 @@ export class ModelHost {
       this.o.onProviderFallback?.(opened.providerNote ?? `the ${requested} execution provider was not available; using ${opened.provider}`);
     }
     v.release = opened.release;
+    v.where = opened.where;
     v.allowNonFinite = source.metadata?.allowNonFinite === true;
     const firstInput = opened.signature.inputs[0];
     v.inputChecks = compileInputChecks(source.referenceProfile, source.metadata, firstInput && firstInput.shape.length === 2 && firstInput.shape[1] !== undefined && firstInput.shape[1] >= 0 ? firstInput.shape[1] : null);

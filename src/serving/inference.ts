@@ -15,6 +15,9 @@ import { sameInputs } from './signature.js';
 import type { TypedArray } from './tensors.js';
 import { FaultInjector, InjectedFault } from './faults.js';
 
+/** How much slower than the primary a shadow running in the same place may be before it is skipped. */
+const COLOCATED_SHADOW_SLOWDOWN = 2;
+
 export interface InferenceOptions {
   workerId: string;
   /** Most rows one request may carry. */
@@ -107,7 +110,7 @@ export class InferenceService {
     const generation = m.generation;
     if (pinned === null && generation !== null && generation.shadow !== null) {
       const shadowVersion = shadowFor(generation, v.version, this.o.random);
-      // After the answer is on its way: the shadow never delays the primary.
+      // After the answer is on its way; shadow() also keeps the copy from delaying later answers.
       const primaryInputs = checked;
       if (shadowVersion !== null) setImmediate(() => this.shadow(m, shadowVersion, env, primaryInputs, v, requestId, arrivedMs, keyHash, decision));
     }
@@ -208,6 +211,13 @@ export class InferenceService {
     const sv = m.versions.get(name);
     if (sv === undefined || !sv.ready || sv.batcher.depthRows > this.o.shadowQueueLimitRows) {
       this.metrics.shadow.inc({ model: m.name, version: name, outcome: 'skipped' });
+      return;
+    }
+    // Versions in one place (the event loop, or the one inference thread) take turns, so there a
+    // shadow's runs hold up the primary batches queued behind them. One no slower than the primary
+    // costs that place its own run again; a slower one would set the primary's pace: skipped.
+    if (sv.where === primary.where && sv.batcher.meanRunUs > COLOCATED_SHADOW_SLOWDOWN * primary.batcher.meanRunUs) {
+      this.metrics.shadow.inc({ model: m.name, version: name, outcome: 'colocated' });
       return;
     }
     const started = performance.now();

@@ -140,7 +140,7 @@ export class ServingMetrics {
     this.routingFallbacks = new Counter({ name: 'sluice_routing_fallbacks_total', help: 'Requests routed away from a version that was not ready', labelNames: ['model', 'from', 'to', 'reason'], registers });
     this.segmentFallbacks = new Counter({ name: 'sluice_segment_fallbacks_total', help: 'Segment requests sent to the global split instead (version not ready, or over its latency budget)', labelNames: ['model', 'segment', 'reason'], registers });
     this.inputViolations = new Counter({ name: 'sluice_input_check_violations_total', help: 'Input values outside the version reference profile', labelNames: ['model', 'version', 'feature', 'kind'], registers });
-    this.shadow = new Counter({ name: 'sluice_shadow_requests_total', help: 'Shadow copies, by outcome (answered, failed, skipped)', labelNames: ['model', 'version', 'outcome'], registers });
+    this.shadow = new Counter({ name: 'sluice_shadow_requests_total', help: 'Shadow copies, by outcome (answered, failed, skipped: its queue was full or it was not ready, colocated: it runs where the primary runs and is over twice as slow, incompatible)', labelNames: ['model', 'version', 'outcome'], registers });
     this.logWritten = new Counter({ name: 'sluice_inference_log_written_total', help: 'Inference log rows written to PostgreSQL', registers });
     this.logDropped = new Counter({ name: 'sluice_inference_log_dropped_total', help: 'Inference log rows dropped (buffer full, or the database failed)', labelNames: ['reason'], registers });
     this.logInputsDropped = new Counter({ name: 'sluice_inference_log_inputs_dropped_total', help: 'Inference log rows kept without their inputs because the buffer was over its byte budget', registers });

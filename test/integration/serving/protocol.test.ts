@@ -1,12 +1,13 @@
 // The Open Inference Protocol through real HTTP against a real worker, with the project's ONNX
 // fixtures: metadata, JSON and binary infer, every kind of bad input, batching that neither
-// changes answers nor lets one bad request hurt others, metrics, feedback and admin auth.
+// changes answers nor lets one bad request hurt others, metrics (by arm; queue depth), feedback
+// and admin auth.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishGeneration } from '../../../src/fleet/index.js';
+import { publishGeneration, pushGeneration } from '../../../src/fleet/index.js';
 import { buildServingApp } from '../../../src/serving/app.js';
 import { routingKeyHash } from '../../../src/shared/routing-hash.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { infer, inferBody, INPUT, metric, registerModel, row, startWorker, TOKEN, waitFor, WIDTH, type TestWorker } from './support.js';
+import { infer, inferBody, inferMany, INPUT, metric, registerModel, registerVersion, row, slowModel, startWorker, TOKEN, waitFor, WIDTH, type TestWorker } from './support.js';
 
 let t: TestDatabase;
 let w: TestWorker;
@@ -196,6 +197,64 @@ describe('telemetry and feedback', () => {
       'sluice_inference_log_buffered_bytes']) {
       expect(text, name).toContain(name);
     }
+  });
+
+  it('/metrics counts requests and latency by model, version and experiment arm, as the responses name them', async () => {
+    await registerModel(t.db, 'abtest', { v1: 'logreg', v2: 'mlp' });
+    await publishGeneration(t.db, { model: 'abtest', weights: { v1: 0.5, v2: 0.5 }, spec: { experiment: { id: 'exp-metrics', salt: 'exp-metrics-salt', arms: { control: 'v1', treatment: 'v2' } } }, createdBy: 'test' });
+    expect((await pushGeneration(t.db, { model: 'abtest', adminToken: TOKEN })).allAcked).toBe(true);
+    const served: Record<string, number> = {};
+    await inferMany(w.url, 'abtest', 300, (i) => inferBody([row(i)], { routing_key: `arm-key-${i}` }), (i, r) => {
+      expect(r.status).toBe(200);
+      const key = `${r.body.model_version}/${r.body.parameters?.arm}`;
+      served[key] = (served[key] ?? 0) + 1;
+    }, { connections: 4, depth: 8 });
+    // Pinned requests bypass routing: outside the experiment, under no arm.
+    for (let i = 0; i < 3; i++) expect((await infer(w.url, 'abtest', inferBody([row(i)]), 'v2')).status).toBe(200);
+    expect(Object.keys(served).sort()).toEqual(['v1/control', 'v2/treatment']);
+    expect(served['v1/control']).toBeGreaterThan(100);
+    expect(served['v2/treatment']).toBeGreaterThan(100);
+
+    const series = { 'v1/control': served['v1/control'] ?? 0, 'v2/treatment': served['v2/treatment'] ?? 0, 'v1/treatment': 0, 'v2/control': 0, 'v1/': 0, 'v2/': 3 };
+    for (const [key, count] of Object.entries(series)) {
+      const [version, arm] = key.split('/') as [string, string];
+      const labels = { model: 'abtest', version, arm };
+      expect(await metric(w.url, 'sluice_inference_requests_total', labels), key).toBe(count);
+      expect(await metric(w.url, 'sluice_inference_latency_seconds_count', labels), key).toBe(count);
+      expect(await metric(w.url, 'sluice_inference_latency_seconds_bucket', { ...labels, le: '+Inf' }), key).toBe(count);
+      if (count > 0) expect(await metric(w.url, 'sluice_inference_latency_seconds_sum', labels), key).toBeGreaterThan(0);
+    }
+  });
+
+  it('the queue-depth gauge shows rows waiting while a slow version\'s batches run, and none once they are done', async () => {
+    // Injected fault delays act before a request joins its batch, so they hold no batch. A slow
+    // version does: it runs on the inference thread, two batches at a time, and requests beyond
+    // those wait in its queue.
+    const slow = await slowModel();
+    await registerVersion(t.db, 'credit', 'slow', slow);
+    expect((await w.admin('POST', '/models/credit/versions/slow/load', { artifactUri: slow.uri, sha256: slow.sha256 })).status).toBe(200);
+    const depth = () => metric(w.url, 'sluice_queue_depth_rows', { model: 'credit', version: 'slow' });
+    expect(await depth()).toBe(0);
+    let stop = false;
+    const client = async (c: number) => {
+      for (let i = 0; !stop; i++) {
+        expect((await infer(w.url, 'credit', inferBody(Array.from({ length: 64 }, (_, k) => row(c * 1000 + i * 64 + k))), 'slow')).status).toBe(200);
+      }
+    };
+    // Twelve clients keep 768 rows outstanding: more than two 256-row batches can hold.
+    const clients = Array.from({ length: 12 }, (_, c) => client(c));
+    let seen: number;
+    try {
+      seen = await waitFor('rows waiting for a batch', async () => { const d = await depth(); return d > 0 ? d : undefined; }, 30_000, 5);
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+    }
+    expect(seen % 64).toBe(0); // whole requests wait, never part of one
+    expect(seen).toBeLessThanOrEqual(768);
+    await w.app.serving.host.find('credit', 'slow')?.batcher.idle();
+    expect(await depth()).toBe(0);
+    expect((await w.admin('DELETE', '/models/credit/versions/slow')).body).toMatchObject({ unloaded: true });
   });
 
   it('logs requests to inference_log with the hashed routing key, inputs and outputs', async () => {
