@@ -88,11 +88,13 @@ export function defaultServingConfig(overrides: ServingConfigOverrides = {}): Se
     sharedPort: false,
     ownPort: 0,
     adminPortBase: null,
-    shadowQueueLimitRows: 256,
+    shadowQueueLimitRows: 4 * 256,
     fastPath: true,
     inferenceLog: { enabled: true, capacity: 100_000, capacityBytes: 64 * 1024 * 1024, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
   };
-  return { ...base, ...overrides, inferenceLog: { ...base.inferenceLog, ...overrides.inferenceLog } };
+  // Unless given, the shadow's queue limit follows the batch size, as it does from the environment.
+  const shadowQueueLimitRows = overrides.shadowQueueLimitRows ?? 4 * (overrides.maxBatchRows ?? base.maxBatchRows);
+  return { ...base, ...overrides, shadowQueueLimitRows, inferenceLog: { ...base.inferenceLog, ...overrides.inferenceLog } };
 }
 
 type Env = Record<string, string | undefined>;
