@@ -72,7 +72,7 @@ export class InferenceService {
       this.checkProfile(m.generation, v, checked);
     } catch (err) {
       // The version's contract turned the request away: an error of this version's traffic.
-      this.metrics.errors.inc({ model: m.name, version: v.version, code: 'bad_request' });
+      this.metrics.errors.inc({ model: m.name, version: v.version, arm: decision.arm ?? '', code: 'bad_request' });
       this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `bad_request: ${(err as Error).message}`);
       throw err;
     }
@@ -97,7 +97,7 @@ export class InferenceService {
       }
     } catch (err) {
       const injected = err instanceof InjectedFault;
-      this.metrics.errors.inc({ model: m.name, version: v.version, code: injected ? 'fault_injected' : 'inference_failed' });
+      this.metrics.errors.inc({ model: m.name, version: v.version, arm: decision.arm ?? '', code: injected ? 'fault_injected' : 'inference_failed' });
       this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, null, `${injected ? 'fault_injected' : 'inference_failed'}: ${(err as Error).message}`);
       throw injected ? new InferError(503, (err as Error).message, 'unavailable') : err;
     }

@@ -97,7 +97,7 @@ interface VersionChildren { batchRows: Observe; batchRequests: Observe; batchRun
 export class ServingMetrics {
   readonly registry = new Registry();
   readonly requests: LocalCounter<'model' | 'version' | 'arm'>;
-  readonly errors: Counter<'model' | 'version' | 'code'>;
+  readonly errors: Counter<'model' | 'version' | 'arm' | 'code'>;
   readonly latency: LocalHistogram<'model' | 'version' | 'arm'>;
   readonly batchRows: LocalHistogram<'model' | 'version'>;
   readonly batchRequests: LocalHistogram<'model' | 'version'>;
@@ -122,7 +122,7 @@ export class ServingMetrics {
   constructor(queueDepths: () => Iterable<{ model: string; version: string; rows: number }>, logBuffered: () => { rows: number; bytes: number }) {
     const registers = [this.registry];
     this.requests = new LocalCounter('sluice_inference_requests_total', 'Inference requests answered, by model, version and experiment arm', this.registry);
-    this.errors = new Counter({ name: 'sluice_inference_errors_total', help: 'Inference requests that failed, by model, version and error code', labelNames: ['model', 'version', 'code'], registers });
+    this.errors = new Counter({ name: 'sluice_inference_errors_total', help: 'Inference requests that failed, by model, version, experiment arm and error code', labelNames: ['model', 'version', 'arm', 'code'], registers });
     this.latency = new LocalHistogram('sluice_inference_latency_seconds', 'Time from request to response, by model, version and arm',
       [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], this.registry);
     this.batchRows = new LocalHistogram('sluice_batch_rows', 'Rows per ONNX Runtime run', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], this.registry);

@@ -192,7 +192,7 @@ describe('telemetry and feedback', () => {
   it('/metrics reports requests, latency, batch sizes, queue depth and the execution provider', async () => {
     const text = await (await fetch(`${w.url}/metrics`)).text();
     for (const name of ['sluice_inference_requests_total{model="credit",version="v1",arm=""}', 'sluice_inference_latency_seconds_bucket', 'sluice_batch_rows_bucket',
-      'sluice_inference_errors_total{model="credit",version="v1",code="bad_request"}', 'sluice_execution_provider{provider="cpu",requested="cpu"} 1',
+      'sluice_inference_errors_total{model="credit",version="v1",arm="",code="bad_request"}', 'sluice_execution_provider{provider="cpu",requested="cpu"} 1',
       'sluice_queue_depth_rows{model="credit",version="v1"}', 'sluice_inference_log_dropped_total', 'sluice_inference_log_inputs_dropped_total 0',
       'sluice_inference_log_buffered_bytes']) {
       expect(text, name).toContain(name);
@@ -224,6 +224,12 @@ describe('telemetry and feedback', () => {
       expect(await metric(w.url, 'sluice_inference_latency_seconds_bucket', { ...labels, le: '+Inf' }), key).toBe(count);
       if (count > 0) expect(await metric(w.url, 'sluice_inference_latency_seconds_sum', labels), key).toBeGreaterThan(0);
     }
+    // A request its arm's version turns away counts as that arm's error.
+    const bad = await infer(w.url, 'abtest', { ...inferBody([row(1)], { routing_key: 'arm-key-0' }), inputs: [{ name: 'nope', shape: [1, 1], datatype: 'FP32', data: [1] }] });
+    expect(bad.status).toBe(400);
+    const arm = String((await infer(w.url, 'abtest', inferBody([row(1)], { routing_key: 'arm-key-0' }))).body.parameters?.arm);
+    expect(['control', 'treatment']).toContain(arm);
+    expect(await metric(w.url, 'sluice_inference_errors_total', { model: 'abtest', arm, code: 'bad_request' })).toBe(1);
   });
 
   it('the queue-depth gauge shows rows waiting while a slow version\'s batches run, and none once they are done', async () => {
