@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishGeneration, pushGeneration } from '../../../src/fleet/index.js';
 import { compileGeneration, routeGlobal } from '../../../src/serving/routing.js';
+import { buildReferenceProfile } from '../../../src/stats/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { infer, inferBody, inferMany, metric, registerModel, registerVersion, row, slowModel, startWorker, TOKEN, waitFor, WIDTH, type TestWorker } from './support.js';
+import { infer, inferBody, inferMany, manifest, metric, registerModel, registerVersion, row, slowModel, startWorker, TOKEN, waitFor, WIDTH, type TestWorker } from './support.js';
 
 let t: TestDatabase;
 let a: TestWorker;
@@ -380,5 +381,36 @@ describe('segments and input checks', () => {
     expect(rejected.status).toBe(400);
     expect(rejected.body.error).toMatch(/feature 'age' \(row 1\) is 5, outside the version's reference range \[18, 100\]/);
     expect(WIDTH()).toBeGreaterThan(1);
+  });
+
+  it('category checks from a profile of raw reference data: a region the reference never saw is counted, then rejected', async () => {
+    // The profile as registration builds it (categories as strings); the worker finds the
+    // region's one-hot columns by the feature names the registry keeps from the model file.
+    const names = manifest().featureNames;
+    const built = buildReferenceProfile({
+      age: Array.from({ length: 300 }, (_, i) => 20 + (i % 60)),
+      region: Array.from({ length: 300 }, (_, i) => ['north', 'south', 'east'][i % 3] as string),
+    }, { bins: 10, sampleSize: 100 });
+    if (!built.ok) throw new Error(built.message);
+    await registerModel(t.db, 'checked-cat', { v1: 'logreg' }, { v1: { metadata: { embedded: { featureNames: names } }, referenceProfile: built.profile } });
+    await publishGeneration(t.db, { model: 'checked-cat', weights: { v1: 1 }, createdBy: 'test' });
+    await push('checked-cat');
+    const inRegion = (seed: number, region: string) => {
+      const r = row(seed);
+      r[names.indexOf('age')] = 30;
+      for (const level of ['north', 'south', 'east', 'west']) r[names.indexOf(`region=${level}`)] = level === region ? 1 : 0;
+      return r;
+    };
+    const violations = () => metric(a.url, 'sluice_input_check_violations_total', { model: 'checked-cat', feature: 'region', kind: 'unknown_category' });
+    expect((await infer(a.url, 'checked-cat', inferBody([inRegion(1, 'north'), inRegion(2, 'east')]))).status).toBe(200);
+    expect(await violations()).toBe(0);
+    expect((await infer(a.url, 'checked-cat', inferBody([inRegion(3, 'west')]))).status).toBe(200);
+    expect(await violations()).toBe(1);
+    await publishGeneration(t.db, { model: 'checked-cat', weights: { v1: 1 }, spec: { inputChecks: 'reject' }, createdBy: 'test' });
+    await push('checked-cat');
+    const rejected = await infer(a.url, 'checked-cat', inferBody([inRegion(4, 'south'), inRegion(5, 'west')]));
+    expect(rejected.status).toBe(400);
+    expect(rejected.body.error).toMatch(/feature 'region' \(row 1\) is 'west', not one of the version's known categories \(east, north, south\)/);
+    expect((await infer(a.url, 'checked-cat', inferBody([inRegion(6, 'south')]))).status).toBe(200);
   });
 });
