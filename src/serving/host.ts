@@ -61,6 +61,12 @@ export class HostedVersion {
   /** Where its runs happen: versions in the same place take turns (shadow() reads this). */
   where: OpenedVersion['where'] = 'event-loop';
   /**
+   * Its quickest warm-up run of a full batch (one row where it cannot batch): a fixed measure of
+   * its cost, comparable between versions, where the batcher's running mean follows whatever
+   * batch sizes traffic happens to form.
+   */
+  fullBatchUs = 0;
+  /**
    * Requests routed here that have not reached the batcher yet: an injected fault delay sits
    * between routing and submitting, and the batcher's idle() cannot see a request it has not
    * been given. Retiring waits for these first. Only the fault path holds, so the plain hot path
@@ -238,7 +244,8 @@ export class ModelHost {
   }
 
   /**
-   * Warm-up: a one-row run and a full-batch run, `warmupRuns` times each, with zeros. The first
+   * Warm-up: a one-row run and a full-batch run, `warmupRuns` times each (the full batch at least
+   * three times, for `fullBatchUs`), with zeros. The first
    * runs allocate ONNX Runtime's buffers and JIT nothing else; their timings seed the wait
    * estimate used for segment latency budgets.
    */
@@ -246,16 +253,22 @@ export class ModelHost {
     const sig = v.signature;
     const sizes = sig.batchable ? [1, this.o.maxBatchRows] : [1];
     let lastUs = 0;
+    let fullBatchUs = Infinity;
     for (const rows of sizes) {
+      fullBatchUs = Infinity;
       const shapes = sig.inputs.map((c) => c.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1)));
       const inputs = sig.inputs.map((c, i) => allocate(c.datatype, (shapes[i] as number[]).reduce((a, b) => a * b, 1)));
-      for (let k = 0; k < Math.max(1, this.o.warmupRuns); k++) {
+      // The full batch runs at least three times: its quickest run is the version's fixed cost.
+      const runs = rows === sizes[sizes.length - 1] ? Math.max(3, this.o.warmupRuns) : Math.max(1, this.o.warmupRuns);
+      for (let k = 0; k < runs; k++) {
         const t = performance.now();
         await run(inputs, shapes);
         lastUs = (performance.now() - t) * 1000;
+        fullBatchUs = Math.min(fullBatchUs, lastUs);
       }
     }
     v.batcher.seedRunTime(lastUs);
+    v.fullBatchUs = fullBatchUs;
   }
 
   /**

@@ -17,6 +17,8 @@ import { FaultInjector, InjectedFault } from './faults.js';
 
 /** How much slower than the primary a shadow running in the same place may be before it is skipped. */
 const COLOCATED_SHADOW_SLOWDOWN = 2;
+/** A shadow whose full batch takes less than this holds nothing up by more than that: never skipped as colocated. */
+const COLOCATED_SHADOW_FLOOR_US = 250;
 
 export interface InferenceOptions {
   workerId: string;
@@ -215,8 +217,9 @@ export class InferenceService {
     }
     // Versions in one place (the event loop, or the one inference thread) take turns, so there a
     // shadow's runs hold up the primary batches queued behind them. One no slower than the primary
-    // costs that place its own run again; a slower one would set the primary's pace: skipped.
-    if (sv.where === primary.where && sv.batcher.meanRunUs > COLOCATED_SHADOW_SLOWDOWN * primary.batcher.meanRunUs) {
+    // costs that place its own run again; a slower one would set the primary's pace: skipped. The
+    // costs compared are fixed at load (the same batch for both), so a skip is not self-sealing.
+    if (sv.where === primary.where && sv.fullBatchUs > Math.max(COLOCATED_SHADOW_FLOOR_US, COLOCATED_SHADOW_SLOWDOWN * primary.fullBatchUs)) {
       this.metrics.shadow.inc({ model: m.name, version: name, outcome: 'colocated' });
       return;
     }

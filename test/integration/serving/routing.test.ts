@@ -323,6 +323,17 @@ describe('a slow shadow', () => {
       expect(await count('colocated')).toBe(40);
       expect(await count('answered')).toBe(0);
       expect(primaryMs, `primary ${primaryMs.toFixed(2)} ms, slow version ${slowMs.toFixed(2)} ms`).toBeLessThan(slowMs / 2);
+
+      // A shadow that costs what the primary does runs in the same place: every copy answered.
+      // Twins whose cost grows with rows: a 64-row batch costs a fraction of the warm-up's full
+      // batch, so comparing one's running mean with the other's warm-up would call a twin slower.
+      const twin = await slowModel(20_000);
+      for (const version of ['v1', 'v2']) await registerVersion(t.db, 'twinned', version, twin);
+      await publishGeneration(t.db, { model: 'twinned', weights: { v1: 1 }, spec: { shadow: { version: 'v2', share: 1 } }, createdBy: 'test' });
+      expect((await push('twinned')).allAcked).toBe(true);
+      for (let i = 0; i < 30; i++) expect((await infer(c.url, 'twinned', body(i))).body.model_version).toBe('v1');
+      await waitFor('the last copy', async () => ((await metric(c.url, 'sluice_shadow_requests_total', { model: 'twinned', outcome: 'answered' })) === 30 ? true : undefined));
+      expect(await metric(c.url, 'sluice_shadow_requests_total', { model: 'twinned', outcome: 'colocated' })).toBe(0);
     } finally {
       await c.close();
     }
