@@ -93,11 +93,12 @@ export class GroupMetrics {
       clearTimeout(timer);
       for (const [w, onAnswer] of listeners) w.off('message', onAnswer);
       const parts: MetricsJson[] = [this.retired];
+      // Read through lastSeen alone: a process that answered and then exited before this point
+      // has its answer in `retired` already, and must not count twice.
       for (const w of live) {
-        const answer = answers.get(w.id);
         const last = this.lastSeen.get(w.id);
-        if (answer !== undefined) parts.push(answer);
-        else if (last !== undefined) parts.push(cumulative(last));
+        if (last === undefined) continue;
+        parts.push(last === answers.get(w.id) ? last : cumulative(last));
       }
       const registry = AggregatorRegistry.aggregate(parts);
       void registry.metrics().then((text) => {
