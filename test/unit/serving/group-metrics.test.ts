@@ -14,7 +14,7 @@ class FakeProcess extends EventEmitter {
   send(m: unknown): boolean { this.sent.push(m); return true; }
   /** Answers the latest collect request with a requests counter of `value`. */
   answer(value: number): void {
-    const collect = this.sent.findLast((m) => (m as { type: string }).type === 'sluice-metrics-collect') as { id: number };
+    const collect = this.sent.filter((m) => (m as { type: string }).type === 'sluice-metrics-collect').pop() as { id: number };
     this.emit('message', {
       type: 'sluice-metrics-collected', id: collect.id,
       metrics: [{ name: 'sluice_inference_requests_total', help: 'h', type: 'counter', aggregator: 'sum', values: [{ labels: { model: 'm' }, value }] }],
