@@ -280,22 +280,22 @@ describe('loads, unloads and applies that race on one worker', () => {
       const inflight = rows.map((r) => infer(a.url, 'race', inferBody(r), 'd1').then((res) => ({ res, at: performance.now() })));
       await waitFor('every request to be routed to d1 and delayed', async () => applied.mock.calls.filter(([m, v]) => m === 'race' && v === 'd1').length === rows.length, 10_000, 5);
       const unloadSentAt = performance.now();
-      const unload = a.admin('DELETE', '/models/race/versions/d1').then((res) => ({ res, at: performance.now() }));
+      const unload = a.admin('DELETE', '/models/race/versions/d1');
       // Once the unload has begun nothing new reaches d1, while the delayed requests still wait.
       await waitFor('d1 to leave the host', async () => a.app.serving.host.find('race', 'd1') === undefined);
       expect((await infer(a.url, 'race', inferBody(rows[0] as number[][]), 'd1')).status).toBe(404);
 
       const answered = await Promise.all(inflight);
       const unloaded = await unload;
-      expect(unloaded.res).toMatchObject({ status: 200, body: { model: 'race', version: 'd1', unloaded: true } });
+      expect(unloaded).toMatchObject({ status: 200, body: { model: 'race', version: 'd1', unloaded: true } });
       answered.forEach(({ res, at }, i) => {
         expect(res, `request ${i}`).toMatchObject({ status: 200, body: { model_version: 'd1', parameters: { routing: 'pinned' } } });
         const want = expected[i] as NonNullable<InferReply['body']['outputs']>;
         expect(res.body.outputs?.map((o) => ({ ...o, data: [] }))).toEqual(want.map((o) => ({ ...o, data: [] })));
         res.body.outputs?.forEach((o, j) => o.data.forEach((x, k) => expect(x).toBeCloseTo(want[j]?.data[k] as number, 6)));
-        // In flight when the unload was sent, answered before the unload was.
+        // In flight when the unload was sent, and answered by d1's session: it outlived them. (When
+        // the answers reach this client, on six sockets and the unload's seventh, is not ordered.)
         expect(at).toBeGreaterThan(unloadSentAt);
-        expect(unloaded.at).toBeGreaterThanOrEqual(at);
       });
       expect(await infer(a.url, 'race', inferBody(rows[0] as number[][]), 'd1')).toMatchObject({ status: 404 });
       expect(await metric(a.url, 'sluice_inference_errors_total', { model: 'race', version: 'd1' })).toBe(0);
