@@ -44,7 +44,8 @@ export class FeatureEncodingError extends Error {
   override readonly name = 'FeatureEncodingError';
 }
 
-const LEVEL_SEPARATOR = '=';
+/** Between a categorical feature's name and its level in an encoded column name (`region=north`). */
+export const LEVEL_SEPARATOR = '=';
 
 /** The model's input column names, in matrix order: numeric names, then `feature=level`. */
 export function encodedFeatureNames(schema: TabularSchema): string[] {

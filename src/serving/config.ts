@@ -67,6 +67,11 @@ export interface ServingConfig {
 /** Settings to change from the defaults; the inference log's may be given one by one. */
 export type ServingConfigOverrides = Omit<Partial<ServingConfig>, 'inferenceLog'> & { inferenceLog?: Partial<InferenceLogConfig> };
 
+/** Shadow copies wait behind at most four full batches of their version's queue. */
+function shadowQueueLimitFor(maxBatchRows: number): number {
+  return 4 * maxBatchRows;
+}
+
 export function defaultServingConfig(overrides: ServingConfigOverrides = {}): ServingConfig {
   const base: ServingConfig = {
     workerId: `${os.hostname()}-${process.pid}`,
@@ -88,12 +93,12 @@ export function defaultServingConfig(overrides: ServingConfigOverrides = {}): Se
     sharedPort: false,
     ownPort: 0,
     adminPortBase: null,
-    shadowQueueLimitRows: 4 * 256,
+    shadowQueueLimitRows: shadowQueueLimitFor(256),
     fastPath: true,
     inferenceLog: { enabled: true, capacity: 100_000, capacityBytes: 64 * 1024 * 1024, batchRows: 4000, flushMs: 100, sampleRate: 1, inputSampleRate: 1 },
   };
   // Unless given, the shadow's queue limit follows the batch size, as it does from the environment.
-  const shadowQueueLimitRows = overrides.shadowQueueLimitRows ?? 4 * (overrides.maxBatchRows ?? base.maxBatchRows);
+  const shadowQueueLimitRows = overrides.shadowQueueLimitRows ?? shadowQueueLimitFor(overrides.maxBatchRows ?? base.maxBatchRows);
   return { ...base, ...overrides, shadowQueueLimitRows, inferenceLog: { ...base.inferenceLog, ...overrides.inferenceLog } };
 }
 
@@ -148,7 +153,7 @@ export function servingConfigFromEnv(env: Env = process.env): ServingConfig {
     sharedPort: false,
     ownPort: 0,
     adminPortBase: env.SLUICE_ADMIN_PORT_BASE ? int(env, 'SLUICE_ADMIN_PORT_BASE', 0, 1, 65535) : null,
-    shadowQueueLimitRows: int(env, 'SLUICE_SHADOW_QUEUE_LIMIT_ROWS', maxBatchRows * 4, 0, 1 << 24),
+    shadowQueueLimitRows: int(env, 'SLUICE_SHADOW_QUEUE_LIMIT_ROWS', shadowQueueLimitFor(maxBatchRows), 0, 1 << 24),
     fastPath: env.SLUICE_INFER_FAST_PATH === undefined ? true : flag(env, 'SLUICE_INFER_FAST_PATH'),
     inferenceLog: {
       enabled: env.SLUICE_INFERENCE_LOG === undefined ? true : flag(env, 'SLUICE_INFERENCE_LOG'),

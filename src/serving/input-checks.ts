@@ -27,6 +27,7 @@
  * An explicit `index` places a feature in that column regardless. Without feature names, a
  * feature's column is its `index`, else its position in the list, and categories are numeric codes.
  */
+import { LEVEL_SEPARATOR } from '../models/features.js';
 import type { TypedArray } from './tensors.js';
 
 /** A categorical feature encoded as one 0/1 column per level. */
@@ -79,7 +80,6 @@ export interface Violation {
 
 type Entry = Record<string, unknown>;
 
-const LEVEL_SEPARATOR = '=';
 const MAX_LISTED = 20;
 
 function num(v: unknown): number | undefined {
@@ -267,7 +267,6 @@ export function findViolations(checks: InputChecks, data: TypedArray, rows: numb
     for (const f of checks.features) {
       let violation: Violation | null = null;
       if (f.oneHot !== null) {
-        if (f.oneHot.columns.some((c) => c >= width)) continue;
         violation = oneHotViolation(f, f.oneHot, values, base, r);
       } else {
         if (f.column >= width) continue;
