@@ -36,7 +36,12 @@ function cumulative(metrics: MetricsJson): MetricsJson {
   return metrics.filter((x) => String(x.type) === 'counter' || String(x.type) === 'histogram');
 }
 
-/** The sum of snapshots of cumulative metrics, series by series (name, sample name, labels). */
+/**
+ * The sum of snapshots of cumulative metrics, series by series (name, sample name, labels).
+ * prom-client sums the same way inside AggregatorRegistry, but only into a registry read back
+ * asynchronously; this fold must be done by the time the exit handler returns, before any later
+ * scrape can read `retired`.
+ */
 function sumCumulative(snapshots: MetricsJson[]): MetricsJson {
   const byName = new Map<string, { metric: MetricObjectWithValues<MetricValue<string>>; values: Map<string, MetricValue<string> & { metricName?: string }> }>();
   for (const snapshot of snapshots) {
