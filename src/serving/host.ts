@@ -252,19 +252,19 @@ export class ModelHost {
   private async warmUp(v: HostedVersion, run: (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>): Promise<void> {
     const sig = v.signature;
     const sizes = sig.batchable ? [1, this.o.maxBatchRows] : [1];
+    const fullRows = sizes[sizes.length - 1];
     let lastUs = 0;
     let fullBatchUs = Infinity;
     for (const rows of sizes) {
-      fullBatchUs = Infinity;
       const shapes = sig.inputs.map((c) => c.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1)));
       const inputs = sig.inputs.map((c, i) => allocate(c.datatype, (shapes[i] as number[]).reduce((a, b) => a * b, 1)));
       // The full batch runs at least three times: its quickest run is the version's fixed cost.
-      const runs = rows === sizes[sizes.length - 1] ? Math.max(3, this.o.warmupRuns) : Math.max(1, this.o.warmupRuns);
+      const runs = rows === fullRows ? Math.max(3, this.o.warmupRuns) : Math.max(1, this.o.warmupRuns);
       for (let k = 0; k < runs; k++) {
         const t = performance.now();
         await run(inputs, shapes);
         lastUs = (performance.now() - t) * 1000;
-        fullBatchUs = Math.min(fullBatchUs, lastUs);
+        if (rows === fullRows) fullBatchUs = Math.min(fullBatchUs, lastUs);
       }
     }
     v.batcher.seedRunTime(lastUs);
