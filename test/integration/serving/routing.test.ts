@@ -207,6 +207,10 @@ describe('shadow', () => {
 });
 
 describe('a slow shadow', () => {
+  /** A request of 64 rows for key `${prefix}-${i}`. */
+  const rows64 = (prefix: string, i: number, id?: string) => inferBody(Array.from({ length: 64 }, (_, k) => row(i * 64 + k)), { routing_key: `${prefix}-${i}` }, id === undefined ? {} : { id });
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+
   it('never slows the primary answer, and its answers are those of its version', async () => {
     // A primary small enough to run on the event loop, a shadow slow enough that the executor
     // (auto, the default) puts it on the inference thread; each request carries 64 rows. Where
@@ -218,8 +222,7 @@ describe('a slow shadow', () => {
       await publishGeneration(t.db, { model: 'shadowed', weights: { fast: 1 }, createdBy: 'test', ...(shadow ? { spec: { shadow: { version: 'slow', share: 1 } } } : {}) });
       expect((await push('shadowed')).allAcked).toBe(true);
     };
-    const body = (i: number, id?: string) => inferBody(Array.from({ length: 64 }, (_, k) => row(i * 64 + k)), { routing_key: `shadowed-${i}` }, id === undefined ? {} : { id });
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+    const body = (i: number, id?: string) => rows64('shadowed', i, id);
     const primaryAnswers = new Map<string, number[]>();
     /** Client-side milliseconds of `n` sequential requests (routed, or pinned to `version`). */
     const timed = async (n: number, opts: { version?: string; ids?: string } = {}) => {
@@ -306,8 +309,7 @@ describe('a slow shadow', () => {
     try {
       expect(c.app.serving.host.find('shadowed', 'slow')?.where).toBe('worker-thread');
       expect(c.app.serving.host.find('shadowed', 'fast')?.where).toBe('worker-thread');
-      const body = (i: number) => inferBody(Array.from({ length: 64 }, (_, k) => row(i * 64 + k)), { routing_key: `colocated-${i}` });
-      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+      const body = (i: number) => rows64('colocated', i);
       const timed = async (n: number, version?: string) => {
         const ms: number[] = [];
         for (let i = 0; i < n; i++) {
