@@ -13,8 +13,8 @@ import { sql } from 'kysely';
 import type { AppliedGeneration, FleetClient, PrewarmResult, WorkerAck } from '../activities/fleet.js';
 import type { Database } from '../db/schema.js';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { Predicate, TrafficGeneration, type GenerationSpec } from '../serving/generation.js';
-import { compileGeneration, GenerationError } from '../serving/routing.js';
+import { Predicate, TrafficGeneration, type GenerationSpec } from '../traffic/generation.js';
+import { compileGeneration, GenerationError } from '../traffic/routing.js';
 import { adminRequest } from './admin-client.js';
 
 export class FleetError extends Error {

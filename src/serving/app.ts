@@ -14,21 +14,21 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { SetupError } from '../shared/errors.js';
 import { defaultServingConfig, type ServingConfig, type ServingConfigOverrides } from './config.js';
-import { createExecutor, type InferenceExecutor } from './executor.js';
-import { FastHttpServer } from './fast-http.js';
-import { FleetMember } from './fleet-member.js';
-import { answerCollects, scrapeGroup } from './group-metrics.js';
-import { ModelHost } from './host.js';
-import { InferenceLog, kyselyLogWriter, threadLogWriter } from './inference-log.js';
+import { createExecutor, type InferenceExecutor } from './execution/executor.js';
+import { FastHttpServer } from './http/fast-http.js';
+import { FleetMember } from './membership/fleet-member.js';
+import { answerCollects, scrapeGroup } from './membership/group-metrics.js';
+import { ModelHost } from './execution/host.js';
+import { InferenceLog, kyselyLogWriter, threadLogWriter } from './log/inference-log.js';
 import { InferenceService } from './inference.js';
-import { Predicate } from './generation.js';
+import { Predicate } from '../traffic/generation.js';
 import { ServingMetrics } from './metrics.js';
-import { InferError } from './protocol.js';
-import type { Random } from './routing.js';
-import { adminRoutes } from './routes/admin.js';
-import { feedbackRoutes } from './routes/feedback.js';
-import { oipRoutes } from './routes/oip.js';
-import { chooseExecutionProvider, type ProviderChoice } from './session.js';
+import { InferError } from './protocol/protocol.js';
+import type { Random } from '../traffic/routing.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { feedbackRoutes } from './http/routes/feedback.js';
+import { oipRoutes } from './http/routes/oip.js';
+import { chooseExecutionProvider, type ProviderChoice } from './execution/session.js';
 
 export interface ServingDeps {
   /** The registry and logs; null runs a standalone worker (admin-loaded models, no log, no reconcile). */

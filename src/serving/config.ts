@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { SetupError } from '../shared/errors.js';
-import type { ExecutorMode } from './executor.js';
+import type { ExecutorMode } from './execution/executor.js';
 
 export interface InferenceLogConfig {
   enabled: boolean;

@@ -5,15 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { routingKeyHash } from '../shared/routing-hash.js';
-import type { HostedModel, HostedVersion, ModelHost } from './host.js';
-import { loggable, type InferenceLog } from './inference-log.js';
-import { describeViolation, findViolations } from './input-checks.js';
+import type { HostedModel, HostedVersion, ModelHost } from './execution/host.js';
+import { loggable, type InferenceLog } from './log/inference-log.js';
+import { describeViolation, findViolations } from './protocol/input-checks.js';
 import type { ServingMetrics } from './metrics.js';
-import { checkInputs, encodeResponse, InferError, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol.js';
-import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from './routing.js';
-import { sameInputs } from './signature.js';
-import type { TypedArray } from './tensors.js';
-import { FaultInjector, InjectedFault } from './faults.js';
+import { checkInputs, encodeResponse, InferError, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol/protocol.js';
+import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from '../traffic/routing.js';
+import { sameInputs } from './protocol/signature.js';
+import type { TypedArray } from './protocol/tensors.js';
+import { FaultInjector, InjectedFault } from './execution/faults.js';
 
 /** How much slower than the primary a shadow running in the same place may be before it is skipped. */
 const COLOCATED_SHADOW_SLOWDOWN = 2;

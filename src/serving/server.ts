@@ -8,7 +8,7 @@ import { SetupError } from '../shared/errors.js';
 import { announceReady, onShutdown } from '../shared/lifecycle.js';
 import { buildServingApp } from './app.js';
 import { processCountFromEnv, servingConfigFromEnv, type ServingConfig } from './config.js';
-import { startProcessGroup, type ProcessReady } from './process-group.js';
+import { startProcessGroup, type ProcessReady } from './membership/process-group.js';
 
 function fail(message: string, code = 2): never {
   console.error(`sluice serving: ${message}`);

@@ -1,4 +1,4 @@
-// HTTP/1.1 as raw bytes, for tests of the worker's socket-level framing (src/serving/fast-http.ts):
+// HTTP/1.1 as raw bytes, for tests of the worker's socket-level framing (src/serving/http/fast-http.ts):
 // a node:net client that writes whatever it is given and reads responses off the socket in order,
 // and a meter of how many bytes Buffer.concat joins while a step runs.
 import net from 'node:net';

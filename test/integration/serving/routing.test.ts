@@ -6,7 +6,7 @@
 // (counted), experiment rows survive sampling, input checks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishGeneration, pushGeneration } from '../../../src/fleet/index.js';
-import { compileGeneration, routeGlobal } from '../../../src/serving/routing.js';
+import { compileGeneration, routeGlobal } from '../../../src/traffic/routing.js';
 import { buildReferenceProfile } from '../../../src/stats/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { infer, inferBody, inferMany, manifest, metric, registerModel, registerVersion, row, slowModel, startWorker, TOKEN, waitFor, WIDTH, type TestWorker } from './support.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatcher, type BatchRun } from '../../../src/serving/batcher.js';
-import { datatypeByOip, type TypedArray } from '../../../src/serving/tensors.js';
+import { MicroBatcher, type BatchRun } from '../../../src/serving/execution/batcher.js';
+import { datatypeByOip, type TypedArray } from '../../../src/serving/protocol/tensors.js';
 
 const FP32 = datatypeByOip('FP32')!;
 

@@ -6,9 +6,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FastHttpServer, type FastHttpOptions, type PlainRequest, type PlainResponse } from '../../../src/serving/fast-http.js';
+import { FastHttpServer, type FastHttpOptions, type PlainRequest, type PlainResponse } from '../../../src/serving/http/fast-http.js';
 import type { InferResult } from '../../../src/serving/inference.js';
-import { InferError } from '../../../src/serving/protocol.js';
+import { InferError } from '../../../src/serving/protocol/protocol.js';
 import { bytesJoined, RawClient, type RawResponse } from '../../support/raw-http.js';
 
 interface InferCall { model: string; version: string | null; body: string; headerLength: string | undefined }

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:cluster';
 import { describe, expect, it } from 'vitest';
-import { GroupMetrics } from '../../../src/serving/group-metrics.js';
+import { GroupMetrics } from '../../../src/serving/membership/group-metrics.js';
 
 class FakeProcess extends EventEmitter {
   dead = false;

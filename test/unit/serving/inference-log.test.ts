@@ -1,8 +1,8 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type DatabaseConnection, type QueryResult } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/schema.js';
-import { encodeCopy, InferenceLog, kyselyLogWriter, loggable, type LogRecord, type PackedRows } from '../../../src/serving/inference-log.js';
-import { signatureFromMetadata } from '../../../src/serving/signature.js';
+import { encodeCopy, InferenceLog, kyselyLogWriter, loggable, type LogRecord, type PackedRows } from '../../../src/serving/log/inference-log.js';
+import { signatureFromMetadata } from '../../../src/serving/protocol/signature.js';
 import { float32sFromBytes } from '../../../src/shared/float32-bytes.js';
 
 /** A database whose queries hang (a stalled server), fail, or succeed, recording what was sent. */

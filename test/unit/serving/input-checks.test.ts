@@ -8,7 +8,7 @@ import {
   parseModelMetadata, readOnnxModelInfo, recordsFromColumns, type CreditPopulation, type RawRecord,
 } from '../../../src/models/index.js';
 import { fixtureModel } from '../../../src/models/fixtures.js';
-import { compileInputChecks, describeViolation, findViolations, type InputChecks } from '../../../src/serving/input-checks.js';
+import { compileInputChecks, describeViolation, findViolations, type InputChecks } from '../../../src/serving/protocol/input-checks.js';
 import { buildReferenceProfile, type Column } from '../../../src/stats/index.js';
 
 const WIDTH = CREDIT_FEATURE_NAMES.length;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkInputs, encodeResponse, readEnvelope, selectOutputs } from '../../../src/serving/protocol.js';
-import { signatureFromMetadata } from '../../../src/serving/signature.js';
-import { halfToNumber } from '../../../src/serving/tensors.js';
+import { checkInputs, encodeResponse, readEnvelope, selectOutputs } from '../../../src/serving/protocol/protocol.js';
+import { signatureFromMetadata } from '../../../src/serving/protocol/signature.js';
+import { halfToNumber } from '../../../src/serving/protocol/tensors.js';
 
 const sig = signatureFromMetadata(
   [{ name: 'x', isTensor: true, type: 'float32', shape: ['batch', 3] }, { name: 'ids', isTensor: true, type: 'int64', shape: ['batch', 2] }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signatureFromMetadata } from '../../../src/serving/signature.js';
+import { signatureFromMetadata } from '../../../src/serving/protocol/signature.js';
 
 const tensor = (name: string, type: string, shape: Array<number | string>) => ({ name, isTensor: true, type, shape });
 

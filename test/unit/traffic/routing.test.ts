@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TrafficGeneration } from '../../../src/serving/generation.js';
-import { compileGeneration, compilePredicate, effectiveRoutingKey, GenerationError, route, routeGlobal, shadowFor, supersedes, versionForBucket } from '../../../src/serving/routing.js';
+import type { TrafficGeneration } from '../../../src/traffic/generation.js';
+import { compileGeneration, compilePredicate, effectiveRoutingKey, GenerationError, route, routeGlobal, shadowFor, supersedes, versionForBucket } from '../../../src/traffic/routing.js';
 
 /** mulberry32: a small seeded source, enough for assignment tests. */
 const rng = (seed: number) => () => {

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { Predicate, TrafficGeneration } from '../../../src/serving/generation.js';
+import { Predicate, TrafficGeneration } from '../../../src/traffic/generation.js';
 
 describe('the generation schema', () => {
   const mixed = [

@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { MicroBatcher } from './batcher.js';
-import type { TrafficGeneration } from './generation.js';
-import { compileInputChecks, type InputChecks } from './input-checks.js';
-import { compileGeneration, supersedes, type CompiledGeneration } from './routing.js';
+import type { TrafficGeneration } from '../../traffic/generation.js';
+import { compileInputChecks, type InputChecks } from '../protocol/input-checks.js';
+import { compileGeneration, supersedes, type CompiledGeneration } from '../../traffic/routing.js';
 import type { BatchOutput, ExecutionProvider } from './session.js';
-import type { VersionSignature } from './signature.js';
-import { allocate, type TypedArray } from './tensors.js';
+import type { VersionSignature } from '../protocol/signature.js';
+import { allocate, type TypedArray } from '../protocol/tensors.js';
 import type { InferenceExecutor, OpenedVersion } from './executor.js';
 
 /** Where a version's model comes from: the registry row, or an admin request that names it. */

@@ -23,13 +23,13 @@
  * analysis needs every row); only its `inputs` column follows the input sampling rate.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import { murmur3 } from '../shared/routing-hash.js';
-import type { TensorContract } from './signature.js';
-import { halfToNumber, type TypedArray } from './tensors.js';
-import { startModuleThread } from './threads.js';
+import type { Database } from '../../db/schema.js';
+import { murmur3 } from '../../shared/routing-hash.js';
+import type { TensorContract } from '../protocol/signature.js';
+import { halfToNumber, type TypedArray } from '../protocol/tensors.js';
+import { startModuleThread } from '../execution/threads.js';
 import type { Worker } from 'node:worker_threads';
-import { LITTLE_ENDIAN } from '../shared/float32-bytes.js';
+import { LITTLE_ENDIAN } from '../../shared/float32-bytes.js';
 
 export interface LogRecord {
   requestId: string;
@@ -576,7 +576,7 @@ export function threadLogWriter(databaseUrl: string, workerId: string, statement
   };
   const start = (): Worker => {
     if (thread) return thread;
-    const t = startModuleThread('log-thread', { databaseUrl, workerId, statementTimeoutMs });
+    const t = startModuleThread(import.meta.url, './log-thread', { databaseUrl, workerId, statementTimeoutMs });
     t.unref();
     t.on('message', (m: { id: number; ok: boolean; error?: string }) => {
       const w = waiting.get(m.id);

@@ -5,9 +5,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { TrafficGeneration } from '../generation.js';
-import { HostError, type VersionSource } from '../host.js';
-import { InferError } from '../protocol.js';
+import { TrafficGeneration } from '../../../traffic/generation.js';
+import { HostError, type VersionSource } from '../../execution/host.js';
+import { InferError } from '../../protocol/protocol.js';
 import { ErrorBody, GenerationAck, LoadBody, ModelParams, ReconcileResult, UnloadResult, VersionParams, VersionStatus, WorkerStatus } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 

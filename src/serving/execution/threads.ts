@@ -5,10 +5,13 @@
  */
 import { Worker } from 'node:worker_threads';
 
-export function startModuleThread(moduleBaseName: string, workerData: unknown): Worker {
-  const here = import.meta.url;
-  const fromSource = here.endsWith('.ts');
-  const script = new URL(`./${moduleBaseName}${fromSource ? '.ts' : '.js'}`, here).href;
+/**
+ * `callerUrl` is the caller's `import.meta.url` and `moduleBaseName` the thread module's path
+ * relative to it, without extension: the same relative path works from sources and from output.
+ */
+export function startModuleThread(callerUrl: string, moduleBaseName: string, workerData: unknown): Worker {
+  const fromSource = callerUrl.endsWith('.ts');
+  const script = new URL(`${moduleBaseName}${fromSource ? '.ts' : '.js'}`, callerUrl).href;
   const code = fromSource
     ? `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(script)}); })`
     : `import(${JSON.stringify(script)})`;

@@ -13,7 +13,7 @@
  * batch still fails, each of its requests is retried alone so one bad row cannot fail the others.
  */
 import type { BatchOutput } from './session.js';
-import { allocate, type DatatypeInfo, type TypedArray } from './tensors.js';
+import { allocate, type DatatypeInfo, type TypedArray } from '../protocol/tensors.js';
 
 /** Runs one batch: inputs and shapes in the model's input order; outputs in its output order. */
 export type BatchRun = (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>;

@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { routingKeyHash } from '../../shared/routing-hash.js';
-import { InferError } from '../protocol.js';
-import { effectiveRoutingKey } from '../routing.js';
+import { routingKeyHash } from '../../../shared/routing-hash.js';
+import { InferError } from '../../protocol/protocol.js';
+import { effectiveRoutingKey } from '../../../traffic/routing.js';
 import { ErrorBody, FeedbackAccepted, FeedbackBody, type FeedbackEvent } from '../schemas.js';
 
 function eventTime(t: FeedbackEvent['time'], index: number): Date {

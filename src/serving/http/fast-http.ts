@@ -25,8 +25,8 @@
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { InferResult } from './inference.js';
-import { HEADER_LENGTH, InferError } from './protocol.js';
+import type { InferResult } from '../inference.js';
+import { HEADER_LENGTH, InferError } from '../protocol/protocol.js';
 
 const PREFIX = '/v2/models/';
 const SUFFIX = '/infer';

@@ -5,10 +5,10 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import type { HostedModel, HostedVersion } from '../host.js';
-import { HEADER_LENGTH, InferError } from '../protocol.js';
+import type { HostedModel, HostedVersion } from '../../execution/host.js';
+import { HEADER_LENGTH, InferError } from '../../protocol/protocol.js';
 import { ErrorBody, InferRequest, InferResponse, Live, ModelMetadata, ModelParams, Ready, ServerMetadata, VersionParams } from '../schemas.js';
-import { describeContract } from '../signature.js';
+import { describeContract } from '../../protocol/signature.js';
 
 const SERVER_VERSION = '0.1.0';
 

@@ -4,9 +4,9 @@
  * arrays through it.
  */
 import ort from 'onnxruntime-node';
-import { loadModelSession, ModelLoadError, type LoadedModel, type LoadModelOptions } from '../models/onnx-runtime.js';
-import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from './signature.js';
-import type { TypedArray } from './tensors.js';
+import { loadModelSession, ModelLoadError, type LoadedModel, type LoadModelOptions } from '../../models/onnx-runtime.js';
+import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from '../protocol/signature.js';
+import type { TypedArray } from '../protocol/tensors.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 

@@ -7,8 +7,8 @@
  * contract (known only after routing), and must name the input and what was expected. Everything
  * here finishes before a request joins a batch, so a bad request can only fail itself.
  */
-import type { Attributes } from './generation.js';
-import { effectiveRoutingKey } from './routing.js';
+import type { Attributes } from '../../traffic/generation.js';
+import { effectiveRoutingKey } from '../../traffic/routing.js';
 import type { TensorContract, VersionSignature } from './signature.js';
 import { allocate, bytesOf, checkedElementCount, formatShape, halfToNumber, isFloat, isHalfNonFinite, viewOf, type DatatypeInfo, type TypedArray } from './tensors.js';
 import { datatypeByOip } from './tensors.js';

@@ -1,7 +1,7 @@
 // Fault injection per model version (in the spirit of Istio's and Seldon's): an operator or a
 // benchmark makes a version fail a share of its requests, or answer late, to rehearse what the
 // canary gates and the roll-back do. Off by default; the hot path pays one boolean check.
-import type { Random } from './routing.js';
+import type { Random } from '../../traffic/routing.js';
 
 export interface FaultSpec {
   /** Share of requests to this version that fail with 503. */

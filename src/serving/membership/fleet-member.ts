@@ -9,10 +9,10 @@
  */
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import type { Database } from '../db/schema.js';
-import { generationFromRow, type TrafficGeneration } from './generation.js';
-import { HostError, type ModelHost, type VersionSource } from './host.js';
-import type { ExecutionProvider } from './session.js';
+import type { Database } from '../../db/schema.js';
+import { generationFromRow, type TrafficGeneration } from '../../traffic/generation.js';
+import { HostError, type ModelHost, type VersionSource } from '../execution/host.js';
+import type { ExecutionProvider } from '../execution/session.js';
 
 export interface FleetMemberOptions {
   workerId: string;

@@ -20,8 +20,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { createSession, runSession, type BatchOutput, type ExecutionProvider } from './session.js';
-import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from './signature.js';
-import { datatypeByOrt, type TypedArray } from './tensors.js';
+import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from '../protocol/signature.js';
+import { datatypeByOrt, type TypedArray } from '../protocol/tensors.js';
 import { startModuleThread } from './threads.js';
 
 export interface OpenedVersion {
@@ -95,7 +95,7 @@ export class ThreadExecutor implements InferenceExecutor {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = startModuleThread('inference-thread', { intraOpThreads: this.intraOpThreads });
+    const w = startModuleThread(import.meta.url, './inference-thread', { intraOpThreads: this.intraOpThreads });
     w.unref();
     w.on('message', (r: ThreadReply) => {
       const p = this.waiting.get(r.id);

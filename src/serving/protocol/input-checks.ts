@@ -27,7 +27,7 @@
  * An explicit `index` places a feature in that column regardless. Without feature names, a
  * feature's column is its `index`, else its position in the list, and categories are numeric codes.
  */
-import { LEVEL_SEPARATOR } from '../models/features.js';
+import { LEVEL_SEPARATOR } from '../../models/features.js';
 import type { TypedArray } from './tensors.js';
 
 /** A categorical feature encoded as one 0/1 column per level. */
