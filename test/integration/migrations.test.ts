@@ -1,7 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigrator, migrateAllDown, migrateToLatest } from '../../src/db/migrate.js';
-import { InferenceLog, kyselyLogWriter, type LogRecord } from '../../src/serving/log/inference-log.js';
+import { InferenceLog } from '../../src/serving/log/inference-log.js';
+import type { LogRecord } from '../../src/serving/log/log-columns.js';
+import { kyselyLogWriter } from '../../src/serving/log/log-writers.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const TABLES = ['models', 'model_versions', 'traffic_generations', 'serving_workers', 'rollouts', 'rollout_steps',

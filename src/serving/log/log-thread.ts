@@ -1,12 +1,14 @@
 /**
- * The inference log's writer thread (see inference-log.ts): writes each packed batch with one
- * binary COPY on its own PostgreSQL connection. Nothing is turned into text, so neither this
+ * The inference log's writer thread (started by threadLogWriter, log-writers.ts): writes each
+ * packed batch with one binary COPY (copy-encoder.ts) on its own PostgreSQL connection. Nothing is turned into text, so neither this
  * thread nor the database spends its time printing and parsing floats, and the HTTP event loop
  * never waits. Replies ok or the error per batch; the event loop counts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { COPY_SQL, encodeCopy, type PackedRows } from './inference-log.js';
+import { encodeCopy } from './copy-encoder.js';
+import type { PackedRows } from './log-columns.js';
+import { COPY_SQL } from './log-table.js';
 
 const port = parentPort;
 if (!port) throw new Error('log-thread.ts must run as a worker thread');

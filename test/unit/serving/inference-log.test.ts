@@ -1,7 +1,10 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type DatabaseConnection, type QueryResult } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/schema.js';
-import { encodeCopy, InferenceLog, kyselyLogWriter, loggable, type LogRecord, type PackedRows } from '../../../src/serving/log/inference-log.js';
+import { encodeCopy } from '../../../src/serving/log/copy-encoder.js';
+import { InferenceLog, loggable } from '../../../src/serving/log/inference-log.js';
+import type { LogRecord, PackedRows } from '../../../src/serving/log/log-columns.js';
+import { kyselyLogWriter } from '../../../src/serving/log/log-writers.js';
 import { signatureFromMetadata } from '../../../src/serving/protocol/signature.js';
 import { float32sFromBytes } from '../../../src/shared/float32-bytes.js';
 
