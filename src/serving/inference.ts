@@ -9,7 +9,8 @@ import type { HostedModel, HostedVersion, ModelHost } from './execution/host.js'
 import { loggable, type InferenceLog } from './log/inference-log.js';
 import { describeViolation, findViolations } from './protocol/input-checks.js';
 import type { ServingMetrics } from './metrics.js';
-import { checkInputs, encodeResponse, InferError, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol/protocol.js';
+import { InferError } from './protocol/infer-error.js';
+import { checkInputs, encodeResponse, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol/protocol.js';
 import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from '../traffic/routing.js';
 import { sameInputs } from './protocol/signature.js';
 import type { TypedArray } from './protocol/tensors.js';

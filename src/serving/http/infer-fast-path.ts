@@ -6,7 +6,8 @@
  * the body to the same `infer`, so parsing and errors are the same on either path.
  */
 import type { InferResult } from '../inference.js';
-import { HEADER_LENGTH, InferError } from '../protocol/protocol.js';
+import { InferError } from '../protocol/infer-error.js';
+import { HEADER_LENGTH } from '../protocol/protocol.js';
 import { JSON_TYPE, MASKED_500, type ResponseSink, type Slot } from './http1-response.js';
 
 /** Serves one infer request (InferenceService.infer); rejects with InferError for the caller's mistakes. */

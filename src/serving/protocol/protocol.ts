@@ -1,7 +1,10 @@
 /**
  * The Open Inference Protocol (KServe v2 / Triton REST) on the wire: reading an infer request,
  * JSON or with the binary tensor data extension, into typed arrays checked against a version's
- * contract, and writing the response the same way back.
+ * contract, and writing the response the same way back. This module reads the envelope (ids,
+ * routing parameters, which inputs with which datatype and shape) and matches it against the
+ * contract; each tensor's values are decoded by tensor-codec.ts (decodeTensor) and encoded back
+ * by its mirror functions.
  *
  * Validation is by hand rather than by JSON schema: it runs on every request, needs the model's
  * contract (known only after routing), and must name the input and what was expected. Everything
@@ -10,18 +13,12 @@
 import type { Attributes } from '../../traffic/generation.js';
 import { effectiveRoutingKey } from '../../traffic/routing.js';
 import type { TensorContract, VersionSignature } from './signature.js';
-import { allocate, bytesOf, checkedElementCount, formatShape, halfToNumber, isFloat, isHalfNonFinite, viewOf, type DatatypeInfo, type TypedArray } from './tensors.js';
-import { datatypeByOip } from './tensors.js';
+import { badRequest as bad } from './infer-error.js';
+import { decodeTensor, tensorBinaryData, tensorJsonData } from './tensor-codec.js';
+import { datatypeByOip, formatShape, type TypedArray } from './tensors.js';
 
-/** A request-level failure with its HTTP status; the message is safe to show the caller. */
-export class InferError extends Error {
-  override readonly name = 'InferError';
-  constructor(readonly statusCode: number, message: string, readonly code = statusCode === 404 ? 'not_found' : 'bad_request') {
-    super(message);
-  }
-}
-
-const bad = (message: string) => new InferError(400, message);
+// Routes and the socket layer outside this folder import the request error from here too.
+export { InferError } from './infer-error.js';
 
 /** The header that splits a binary-extension body into its JSON part and the raw tensor bytes. */
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -197,100 +194,6 @@ function describe(c: TensorContract): string {
   return `${c.datatype.oip} ${formatShape(c.shape)}`;
 }
 
-function elementError(name: string, index: number, value: unknown, d: DatatypeInfo): InferError {
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value) : Array.isArray(value) ? 'an array' : String(value);
-  const expected = d.json === 'bool' ? 'a boolean' : d.json === 'float' ? 'a number' : `an integer in [${d.min}, ${d.max}]`;
-  return bad(`input '${name}': element ${index} is ${shown}; expected ${expected} (${d.oip})`);
-}
-
-/**
- * Copies JSON `data` (flat or nested row-major, at most `depth` arrays deep: the shape's rank)
- * into `out`, checking every element. Returns the number of elements read; past `out`'s end it
- * stops and returns one more than fits, and the caller counts the rest for its message.
- */
-function fillFromJson(name: string, shape: readonly number[], d: DatatypeInfo, data: unknown[], out: TypedArray, start: number, depth: number): number {
-  let k = start;
-  const n = data.length;
-  const cap = out.length;
-  for (let i = 0; i < n; i++) {
-    const v = data[i];
-    if (Array.isArray(v)) {
-      if (depth <= 1) throw nestedTooDeep(name, shape);
-      k = fillFromJson(name, shape, d, v, out, k, depth - 1);
-      if (k > cap) return k;
-      continue;
-    }
-    if (k >= cap) return k + 1;
-    switch (d.json) {
-      case 'float':
-        if (typeof v !== 'number') throw elementError(name, k, v, d);
-        (out as Float32Array)[k] = v;
-        break;
-      case 'int':
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < (d.min as number) || v > (d.max as number)) throw elementError(name, k, v, d);
-        (out as Int32Array)[k] = v;
-        break;
-      case 'bigint':
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (d.min as number)) throw elementError(name, k, v, d);
-        (out as BigInt64Array)[k] = BigInt(v);
-        break;
-      case 'bool':
-        if (typeof v === 'boolean') (out as Uint8Array)[k] = v ? 1 : 0;
-        else if (v === 0 || v === 1) (out as Uint8Array)[k] = v;
-        else throw elementError(name, k, v, d);
-        break;
-      default:
-        throw bad(`input '${name}': ${d.oip} data must be sent as binary tensor data`);
-    }
-    k++;
-  }
-  return k;
-}
-
-function countMismatch(name: string, shape: readonly number[], count: number, got: number): InferError {
-  return bad(`input '${name}': shape ${formatShape(shape)} needs ${count} elements but data has ${got}`);
-}
-
-function nestedTooDeep(name: string, shape: readonly number[]): InferError {
-  return bad(`input '${name}': data is nested deeper than shape ${formatShape(shape)} allows; expected a flat array or arrays nested at most ${Math.max(shape.length, 1)} deep`);
-}
-
-/**
- * Elements in JSON `data`, nested at most `depth` arrays deep (the shape's rank; flat data is one
- * deep): the depth bound keeps a body of a few hundred kilobytes of brackets from overflowing the stack.
- */
-function countJsonElements(name: string, shape: readonly number[], data: unknown[], depth: number): number {
-  let n = 0;
-  for (const v of data) {
-    if (!Array.isArray(v)) n++;
-    else if (depth > 1) n += countJsonElements(name, shape, v, depth - 1);
-    else throw nestedTooDeep(name, shape);
-  }
-  return n;
-}
-
-/** Where a binary BOOL tensor holds a byte other than 0 or 1, or -1. */
-function firstNonBoolean(a: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if ((a[i] as number) > 1) return i;
-  return -1;
-}
-
-/** First index of a half-float NaN or ±Infinity, or -1. */
-function firstNonFiniteHalf(a: Uint16Array): number {
-  for (let i = 0; i < a.length; i++) if (isHalfNonFinite(a[i] as number)) return i;
-  return -1;
-}
-
-/** First index of NaN or ±Infinity in a float array, or -1. */
-function firstNonFinite(a: TypedArray): number {
-  const f = a as Float32Array;
-  for (let i = 0; i < f.length; i++) {
-    const v = f[i] as number;
-    if (v - v !== 0) return i; // NaN - NaN and Inf - Inf are NaN; finite - itself is 0
-  }
-  return -1;
-}
-
 export interface CheckOptions {
   /** Whether the version's contract admits NaN and ±Infinity in float inputs (binary data can carry them). */
   allowNonFinite: boolean;
@@ -356,41 +259,12 @@ export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: Che
       // Before anything is allocated for it: a tiny body can declare any shape.
       if (r > opts.maxRows) throw bad(`input '${c.name}': shape ${formatShape(shape)} has ${r} rows; this worker accepts at most ${opts.maxRows} per request`);
     }
-    const count = checkedElementCount(shape);
-    if (count < 0) throw bad(`input '${c.name}': shape ${formatShape(shape)} has more than ${Number.MAX_SAFE_INTEGER} elements`);
-    let array: TypedArray;
+    let bytes: Buffer | null = null;
     if (raw.binarySize !== undefined) {
-      if (d.array === null) throw bad(`input '${c.name}': ${d.oip} is not supported`);
-      const expectBytes = count * d.bytes;
-      if (raw.binarySize !== expectBytes) {
-        throw bad(`input '${c.name}': binary_data_size is ${raw.binarySize} bytes; shape ${formatShape(shape)} of ${d.oip} needs ${expectBytes}`);
-      }
       const at = chunkOffset.get(c.name) as number;
-      array = viewOf(d, (binary as Buffer).subarray(at, at + expectBytes));
-      if (d.oip === 'BOOL') {
-        const wrong = firstNonBoolean(array as Uint8Array);
-        if (wrong >= 0) throw bad(`input '${c.name}': element ${wrong} is the byte ${(array as Uint8Array)[wrong]}; expected 0 or 1 (BOOL)`);
-      }
-    } else {
-      if (d.array === null || d.json === 'none') throw bad(`input '${c.name}': ${d.oip} data must be sent as binary tensor data`);
-      if (!Array.isArray(raw.data)) throw bad(`input '${c.name}': data must be an array of ${count} elements`);
-      const depth = Math.max(shape.length, 1);
-      // Each element takes at least two characters of JSON ("1,"): a shape the body cannot fill
-      // is refused before anything is allocated for it (a tiny body can declare any shape).
-      if (count > (env.jsonLength + 1) / 2) throw countMismatch(c.name, shape, count, countJsonElements(c.name, shape, raw.data, depth));
-      array = allocate(d, count);
-      const got = fillFromJson(c.name, shape, d, raw.data, array, 0, depth);
-      if (got !== count) throw countMismatch(c.name, shape, count, got > count ? countJsonElements(c.name, shape, raw.data, depth) : got);
+      bytes = (binary as Buffer).subarray(at, at + raw.binarySize);
     }
-    if (!opts.allowNonFinite && isFloat(d)) {
-      const half = d.oip === 'FP16';
-      const at = half ? firstNonFiniteHalf(array as Uint16Array) : firstNonFinite(array);
-      if (at >= 0) {
-        const v = half ? halfToNumber((array as Uint16Array)[at] as number) : (array as Float32Array)[at] as number;
-        throw bad(`input '${c.name}': element ${at} is ${String(v)}; the model's contract forbids NaN and Infinity`);
-      }
-    }
-    data[i] = array;
+    data[i] = decodeTensor(c.name, d, shape, raw.data, bytes, opts.allowNonFinite, env.jsonLength);
     shapes[i] = shape;
   }
   if (!sig.batchable) rows = 1;
@@ -419,44 +293,6 @@ export interface ResponseOutput {
 }
 
 /**
- * A BYTES tensor as the binary data extension carries it (Triton's layout): each element as a
- * 4-byte little-endian length and then its UTF-8 bytes.
- */
-function bytesTensor(values: readonly string[]): Buffer {
-  const encoded = values.map((v) => Buffer.from(String(v), 'utf8'));
-  const out = Buffer.allocUnsafe(encoded.reduce((n, b) => n + 4 + b.length, 0));
-  let at = 0;
-  for (const b of encoded) {
-    at = out.writeUInt32LE(b.length, at);
-    at += b.copy(out, at);
-  }
-  return out;
-}
-
-function jsonData(data: TypedArray, datatype: string): string {
-  if (datatype === 'BOOL') {
-    let s = '';
-    for (let i = 0; i < data.length; i++) s += (i ? ',' : '') + ((data as Uint8Array)[i] ? 'true' : 'false');
-    return s;
-  }
-  if (datatype === 'FP16') {
-    // The array holds half-float bit patterns; JSON carries the numbers they stand for (every
-    // half is exactly a double, so the shortest form round-trips). NaN and Infinity become null.
-    let s = '';
-    for (let i = 0; i < data.length; i++) {
-      const v = halfToNumber((data as Uint16Array)[i] as number);
-      s += (i ? ',' : '') + (Number.isFinite(v) ? String(v) : 'null');
-    }
-    return s;
-  }
-  // Typed-array join is native and prints each value's shortest round-trip form, so a float32
-  // decodes back to the identical float32. NaN and Infinity are not JSON: they become null.
-  const s = (data as Float32Array).join(',');
-  if (datatype !== 'FP32' && datatype !== 'FP64') return s;
-  return s.includes('N') || s.includes('I') ? s.replace(/-?Infinity|NaN/g, 'null') : s;
-}
-
-/**
  * The response body: a JSON string, or with any binary output, the JSON header plus raw bytes
  * and its length for Inference-Header-Content-Length. `head` is the pre-serialised fields before
  * "outputs" (model_name, model_version, id, parameters).
@@ -467,21 +303,12 @@ export function encodeResponse(head: string, outputs: ResponseOutput[]): { body:
   for (let i = 0; i < outputs.length; i++) {
     const o = outputs[i] as ResponseOutput;
     json += `${i ? ',' : ''}{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
-    if (Array.isArray(o.data)) {
-      // Strings (BYTES): JSON strings, or length-prefixed in the binary tail.
-      const strings = o.data;
-      if (o.binary) {
-        const tail = bytesTensor(strings);
-        json += `,"parameters":{"binary_data_size":${tail.length}}}`;
-        tails.push(tail);
-      } else {
-        json += `,"data":[${strings.map((v) => JSON.stringify(String(v))).join(',')}]}`;
-      }
-    } else if (o.binary) {
-      json += `,"parameters":{"binary_data_size":${o.data.byteLength}}}`;
-      tails.push(bytesOf(o.data));
+    if (o.binary) {
+      const tail = tensorBinaryData(o.data);
+      json += `,"parameters":{"binary_data_size":${tail.length}}}`;
+      tails.push(tail);
     } else {
-      json += `,"data":[${jsonData(o.data, o.datatype)}]}`;
+      json += `,"data":[${tensorJsonData(o.data, o.datatype)}]}`;
     }
   }
   json += ']}';

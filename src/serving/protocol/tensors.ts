@@ -1,7 +1,8 @@
 /**
  * Tensor datatypes as the Open Inference Protocol names them (FP32, INT64, ...) and as ONNX
  * Runtime names them (float32, int64, ...), with the typed array each lives in. One table, used by
- * request parsing, batching, the worker thread and response encoding.
+ * the tensor codec (tensor-codec.ts), batching, the worker thread and the inference log; and the
+ * typed arrays themselves: allocation, element counts, half floats.
  */
 
 export type TypedArray =
@@ -62,20 +63,6 @@ export function isFloat(d: DatatypeInfo): boolean {
   return d.oip === 'FP32' || d.oip === 'FP64' || d.oip === 'FP16';
 }
 
-/** A tensor as it moves through the worker: a flat typed array and its shape. */
-export interface Tensor {
-  datatype: OipDatatype;
-  shape: number[];
-  data: TypedArray;
-}
-
-/** Number of elements in a shape. */
-export function elementCount(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 /**
  * Number of elements in a shape from a request, or -1 when it exceeds Number.MAX_SAFE_INTEGER
  * (where the product stops being exact). Any zero dimension makes it 0, whatever the others are.
@@ -128,25 +115,6 @@ export function allocate(d: DatatypeInfo, length: number): TypedArray {
   }
   slabUsed = at + bytes;
   return new d.array(slab, at, length);
-}
-
-/**
- * A typed-array view over `bytes` when it is aligned for the element size (zero copy), else an
- * aligned copy. Buffers from the HTTP body sit at arbitrary offsets in Node's pool.
- */
-export function viewOf(d: DatatypeInfo, bytes: Uint8Array): TypedArray {
-  const ctor = d.array;
-  if (ctor === null) throw new Error(`${d.oip} tensors have no typed array`);
-  const length = bytes.byteLength / d.bytes;
-  if (bytes.byteOffset % d.bytes === 0) return new ctor(bytes.buffer, bytes.byteOffset, length);
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return new ctor(copy.buffer, 0, length);
-}
-
-/** The bytes of a typed array, without copying. */
-export function bytesOf(data: TypedArray): Buffer {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Shape as the protocol writes it, with -1 for a dimension the model leaves open. */
