@@ -17,6 +17,26 @@ export default tseslint.config(
     },
   },
   {
+    // Every query is a repository function in src/registry/ taking `db` or a transaction first.
+    // Only the database plumbing (src/db/: the pool, migrations), the dev bootstrap (src/dev/) and
+    // the inference log's COPY writer (src/serving/log/) talk to PostgreSQL themselves; elsewhere
+    // the query builder is a type, never a value. (Workflows have stricter rules of their own below.)
+    files: ['src/**/*.ts'],
+    ignores: ['src/registry/**', 'src/db/**', 'src/dev/**', 'src/serving/log/**', 'src/workflows/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [
+          { name: 'kysely', allowTypeImports: true, message: 'Queries live in src/registry/ repository functions; import Kysely as a type only.' },
+          { name: 'pg', message: 'Talk to PostgreSQL through a repository function in src/registry/.' },
+        ],
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: 'CallExpression[callee.property.name=/^(selectFrom|selectNoFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto)$/]',
+        message: 'Queries live in src/registry/ repository functions that take `db` or a transaction first.',
+      }],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries,
     // no wall clock or randomness except what @temporalio/workflow provides.
     files: ['src/workflows/**/*.ts'],

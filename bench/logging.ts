@@ -8,7 +8,7 @@
 //   npm run bench:logging          SLUICE_BENCH_SECONDS=20 SLUICE_BENCH_ROWS=1 npm run bench:logging
 import fs from 'node:fs';
 import { projectRoot } from '../src/config.js';
-import { publishGeneration } from '../src/fleet/index.js';
+import { publishGeneration } from '../src/registry/traffic.js';
 import { fmt, phaseSeconds, runLoad } from './support/load.js';
 import path from 'node:path';
 import { cpuSeconds, mainThreadCpuSeconds, fixtureManifest, machine, postgresCpuSeconds, registerFixtureModel, startBenchDatabase, startServingWorker } from './support/processes.js';

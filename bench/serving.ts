@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { projectRoot } from '../src/config.js';
-import { publishGeneration } from '../src/fleet/index.js';
+import { publishGeneration } from '../src/registry/traffic.js';
 import { loadModelSession } from '../src/models/onnx-runtime.js';
 import { fmt, loadGeneratorName, phaseSeconds, runLoad, sleep, type LoadOptions, type LoadResult } from './support/load.js';
 import { fixtureManifest, fixturePath, machine, registerFixtureModel, startBenchDatabase, startServingWorker, startTarget, treeCpuSeconds, type Child } from './support/processes.js';

@@ -19,7 +19,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/config.js';
 import { adminRequest } from '../src/fleet/admin-client.js';
-import { createFleetClient, liveWorkers, prewarmVersion, publishGeneration } from '../src/fleet/index.js';
+import { prewarmVersion } from '../src/fleet/index.js';
+import { createFleetClient } from '../src/orchestrator/fleet-client.js';
+import { publishGeneration } from '../src/registry/traffic.js';
+import { liveWorkers } from '../src/registry/workers.js';
 import { fmt, sleep } from './support/load.js';
 import { fixtureManifest, machine, registerFixtureModel, startBenchDatabase, startServingWorker, type Child } from './support/processes.js';
 

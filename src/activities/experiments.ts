@@ -1,89 +1,31 @@
-// Experiment bookkeeping and aggregation: feedback joined to the arm each unit (hashed routing
-// key) was assigned, reduced to per-arm sufficient statistics that the workflow's pure decision
-// rule consumes.
-import { sql, type Kysely } from 'kysely';
+// Experiment bookkeeping and aggregation for the workflow (the queries live in
+// src/registry/experiments.ts): start, per-arm statistics for each look, the look's record, the end.
+import type { Kysely } from 'kysely';
 import type { Database, LookDecision } from '../db/schema.js';
+import {
+  experimentStats, finishExperiment, recordExperimentLook, startExperiment, type ExperimentSnapshot, type NewExperiment,
+} from '../registry/experiments.js';
 
-export interface ArmMetricStats {
-  /** units assigned to the arm (distinct routing keys) */
-  n: number;
-  /** units with a positive outcome (binary metrics) */
-  successes: number;
-  /** sum and sum of squares of each unit's total outcome (continuous metrics; 0 for no feedback) */
-  sum: number;
-  sumSquares: number;
-}
-
-export interface ExperimentSnapshot {
-  /** units per arm, for the sample-ratio-mismatch check */
-  assigned: Record<string, number>;
-  /** metric → arm → statistics */
-  metrics: Record<string, Record<string, ArmMetricStats>>;
-}
+// The workflow reads these shapes; their home is the repository that computes them.
+export type { ArmMetricStats, ExperimentSnapshot } from '../registry/experiments.js';
 
 export function createExperimentActivities(db: Kysely<Database>) {
   return {
-    async startExperiment(args: {
-      experimentId: string; rolloutId: string; model: string; kind: 'ab' | 'bandit'; salt: string;
-      arms: Array<{ name: string; version: string }>; primaryMetric: string; config: Record<string, unknown>;
-    }): Promise<{ startedAt: string }> {
-      const model = await db.selectFrom('models').select('id').where('name', '=', args.model).executeTakeFirstOrThrow();
-      await db.insertInto('experiments').values({
-        id: args.experimentId, rollout_id: args.rolloutId, model_id: model.id, kind: args.kind, salt: args.salt,
-        arms: JSON.stringify(args.arms), primary_metric: args.primaryMetric, config: args.config,
-      }).onConflict((oc) => oc.column('id').doNothing()).execute();
-      const row = await db.selectFrom('experiments').select('started_at').where('id', '=', args.experimentId).executeTakeFirstOrThrow();
-      return { startedAt: row.started_at.toISOString() };
+    async startExperiment(args: NewExperiment): Promise<{ startedAt: string }> {
+      const { startedAt } = await startExperiment(db, args);
+      return { startedAt: startedAt.toISOString() };
     },
 
     async collectExperimentStats(args: { experimentId: string; model: string; metrics: string[]; since: string }): Promise<ExperimentSnapshot> {
-      // inference_log is indexed by time only (BRIN on at): every scan of it is bounded below by
-      // the experiment's start, less a margin for serving workers whose clocks run behind the
-      // database's (the experiment id, not the bound, decides which rows count).
-      const loggedSince = sql`${args.since}::timestamptz - interval '5 minutes'`;
-      const assignedRows = await sql<{ arm: string; n: string }>`
-        SELECT arm, count(DISTINCT routing_key_hash)::text AS n FROM inference_log
-        WHERE experiment_id = ${args.experimentId} AND routing_key_hash IS NOT NULL AND NOT shadow AND arm IS NOT NULL
-          AND at >= ${loggedSince}
-        GROUP BY arm`.execute(db);
-      const assigned = Object.fromEntries(assignedRows.rows.map((r) => [r.arm, Number(r.n)]));
-      const metrics: ExperimentSnapshot['metrics'] = {};
-      for (const metric of args.metrics) {
-        // A unit is its first assignment; feedback joins by routing key, or by request id through the log.
-        const { rows } = await sql<{ arm: string; n: string; successes: string; s: number | null; ss: number | null }>`
-          WITH units AS (
-            SELECT DISTINCT ON (routing_key_hash) routing_key_hash, arm FROM inference_log
-            WHERE experiment_id = ${args.experimentId} AND routing_key_hash IS NOT NULL AND NOT shadow AND arm IS NOT NULL
-              AND at >= ${loggedSince}
-            ORDER BY routing_key_hash, at
-          ), outcomes AS (
-            SELECT COALESCE(f.routing_key_hash, l.routing_key_hash) AS routing_key_hash, sum(f.value) AS total, max(f.value) AS best
-            FROM feedback f
-            LEFT JOIN inference_log l ON f.routing_key_hash IS NULL AND l.request_id = f.request_id AND NOT l.shadow
-              AND l.at >= ${loggedSince}
-            WHERE f.model = ${args.model} AND f.metric = ${metric} AND f.at >= ${args.since}::timestamptz
-            GROUP BY 1
-          )
-          SELECT u.arm, count(*)::text AS n, count(*) FILTER (WHERE o.best > 0)::text AS successes,
-                 sum(COALESCE(o.total, 0))::float8 AS s, sum(COALESCE(o.total, 0) ^ 2)::float8 AS ss
-          FROM units u LEFT JOIN outcomes o USING (routing_key_hash)
-          GROUP BY u.arm`.execute(db);
-        metrics[metric] = Object.fromEntries(rows.map((r) => [r.arm, {
-          n: Number(r.n), successes: Number(r.successes), sum: Number(r.s ?? 0), sumSquares: Number(r.ss ?? 0),
-        }]));
-      }
-      return { assigned, metrics };
+      return await experimentStats(db, args);
     },
 
     async recordExperimentLook(args: { experimentId: string; look: number; armStats: unknown; result: unknown; decision: LookDecision }): Promise<void> {
-      await db.insertInto('experiment_looks').values({
-        experiment_id: args.experimentId, look: args.look, arm_stats: JSON.stringify(args.armStats), result: JSON.stringify(args.result), decision: args.decision,
-      }).onConflict((oc) => oc.columns(['experiment_id', 'look']).doNothing()).execute();
+      await recordExperimentLook(db, args);
     },
 
     async finishExperiment(args: { experimentId: string; status: 'decided' | 'stopped'; decision: unknown }): Promise<void> {
-      await db.updateTable('experiments').set({ status: args.status, decision: JSON.stringify(args.decision), ended_at: sql<Date>`now()` })
-        .where('id', '=', args.experimentId).where('status', '=', 'running').execute();
+      await finishExperiment(db, args.experimentId, args.status, args.decision);
     },
   };
 }

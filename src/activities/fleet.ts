@@ -15,7 +15,7 @@ export interface AppliedGeneration {
 
 export interface PrewarmResult { workers: number; ready: number; allReady: boolean; results: WorkerAck[] }
 
-/** What the activities need from the fleet; src/fleet implements it over HTTP and PostgreSQL. */
+/** What the activities need from the fleet; src/orchestrator/fleet-client.ts implements it over src/fleet (HTTP) and the registry. */
 export interface FleetClient {
   applyGeneration(args: { model: string; generation: number; weights: Record<string, number>; spec: Record<string, unknown>; reason: string; createdBy: string }): Promise<AppliedGeneration>;
   prewarm(args: { model: string; version: string }): Promise<PrewarmResult>;

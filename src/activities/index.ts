@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { probeDatabase } from '../registry/health.js';
 import { createExperimentActivities } from './experiments.js';
 import { createFleetActivities, type FleetClient } from './fleet.js';
 import { createMetricsActivities } from './metrics.js';
@@ -23,9 +23,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Proves the orchestrator reaches its database: used by the stack's readiness probe. */
     async probeDatabase(): Promise<{ serverVersion: string; migrations: number }> {
-      const version = await sql<{ server_version: string }>`SHOW server_version`.execute(deps.db);
-      const applied = await sql<{ n: string }>`SELECT count(*)::text AS n FROM kysely_migration`.execute(deps.db);
-      return { serverVersion: version.rows[0]?.server_version ?? 'unknown', migrations: Number(applied.rows[0]?.n ?? 0) };
+      return await probeDatabase(deps.db);
     },
     ...createRegistryActivities(deps.db, deps.fetch),
     ...createMetricsActivities(deps.db),

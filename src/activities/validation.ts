@@ -7,6 +7,8 @@ import type { Kysely } from 'kysely';
 import type { Database, GoldenSet, StepVerdict } from '../db/schema.js';
 import { loadModelSession, ModelLoadError, runFloatMatrix, type LoadedModel } from '../models/onnx-runtime.js';
 import type { RolloutPolicy } from '../policy/schema.js';
+import { findModel } from '../registry/models.js';
+import { findVersion, productionVersion } from '../registry/versions.js';
 
 export interface ValidationCheck { name: string; verdict: StepVerdict; reason: string; numbers: Record<string, unknown> }
 export interface ValidationReport { passed: boolean; checks: ValidationCheck[] }
@@ -89,31 +91,31 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
         checks.push({ name, verdict: 'failed', reason, numbers });
         return { passed: false, checks };
       };
-      const row = await db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-        .select(['v.artifact_uri', 'v.sha256', 'v.signature', 'm.golden_set', 'm.id as model_id'])
-        .where('m.name', '=', model).where('v.version', '=', version).executeTakeFirst();
-      if (!row) return fail('registry', `version ${model}/${version} is not registered`);
-      const production = await db.selectFrom('model_versions').select(['version', 'signature'])
-        .where('model_id', '=', row.model_id).where('status', '=', 'production').where('version', '!=', version).executeTakeFirst();
+      const registered = await findModel(db, model);
+      const candidate = registered && await findVersion(db, registered.id, version);
+      if (!registered || !candidate) return fail('registry', `version ${model}/${version} is not registered`);
+      // The contract to match is production's, unless the candidate is production itself.
+      const serving = await productionVersion(db, registered.id);
+      const production = serving?.version === version ? undefined : serving;
 
       let loaded: LoadedModel;
       try {
-        const path = row.artifact_uri.startsWith('file:') ? fileURLToPath(row.artifact_uri) : row.artifact_uri;
+        const path = candidate.artifact_uri.startsWith('file:') ? fileURLToPath(candidate.artifact_uri) : candidate.artifact_uri;
         loaded = await loadModelSession(path);
       } catch (err) {
         return fail('load', err instanceof ModelLoadError ? err.message : `cannot load artifact: ${(err as Error).message}`);
       }
       try {
         heartbeat({ check: 'loaded' });
-        if (loaded.sha256 !== row.sha256) {
-          return fail('sha256', `artifact sha256 ${loaded.sha256.slice(0, 12)}… does not match the registered ${row.sha256.slice(0, 12)}…`, { expected: row.sha256, actual: loaded.sha256 });
+        if (loaded.sha256 !== candidate.sha256) {
+          return fail('sha256', `artifact sha256 ${loaded.sha256.slice(0, 12)}… does not match the registered ${candidate.sha256.slice(0, 12)}…`, { expected: candidate.sha256, actual: loaded.sha256 });
         }
-        checks.push({ name: 'sha256', verdict: 'successful', reason: `artifact sha256 matches (${row.sha256.slice(0, 12)}…)`, numbers: { sha256: row.sha256 } });
+        checks.push({ name: 'sha256', verdict: 'successful', reason: `artifact sha256 matches (${candidate.sha256.slice(0, 12)}…)`, numbers: { sha256: candidate.sha256 } });
         checks.push({ name: 'load', verdict: 'successful', reason: `ONNX Runtime loaded it (${loaded.sizeBytes} bytes)`, numbers: { sizeBytes: loaded.sizeBytes } });
 
         const actualIn = contract(loaded.signature);
         const actualOut = contractOutputs(loaded.signature);
-        const expected = production?.signature ?? row.signature;
+        const expected = production?.signature ?? candidate.signature;
         const expectedIn = contract(expected);
         const expectedOut = contractOutputs(expected);
         if (!sameContract(actualIn, expectedIn) || !sameContract(actualOut, expectedOut)) {
@@ -121,7 +123,7 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
         }
         checks.push({ name: 'signature', verdict: 'successful', reason: `signature matches ${production ? `production ${production.version}` : 'the registered contract'}: ${describe(actualIn)} → ${describe(actualOut)}`, numbers: {} });
 
-        const golden = row.golden_set;
+        const golden = registered.golden_set;
         if (golden && golden.features.length > 0) {
           const score = await scoreGoldenSet(loaded, golden);
           heartbeat({ check: 'golden set' });

@@ -1,8 +1,9 @@
 // Database rows → API shapes (camelCase, ISO timestamps). Nothing here reads or writes.
-import type { ModelVersion, TrafficGeneration } from '../db/schema.js';
+import type { ModelVersion } from '../db/schema.js';
 import type { ApiKeyRecord } from '../registry/keys.js';
 import type { ModelSummary } from '../registry/models.js';
 import type { RolloutView } from '../registry/rollouts.js';
+import { generationToRow, type GenerationRecord } from '../registry/traffic.js';
 
 const iso = (d: Date | string | null | undefined): string | null =>
   d === null || d === undefined ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
@@ -67,15 +68,16 @@ export function presentRollout(r: RolloutView, ui: { base: string | null; namesp
   };
 }
 
-export function presentGeneration(model: string, g: TrafficGeneration) {
+export function presentGeneration(g: GenerationRecord) {
+  const { generation, weights, spec } = generationToRow(g.traffic);
   return {
-    model,
-    generation: g.generation,
-    weights: g.weights,
-    spec: g.spec ?? {},
+    model: g.model,
+    generation,
+    weights,
+    spec,
     reason: g.reason,
-    createdBy: g.created_by,
-    createdAt: iso(g.created_at) as string,
+    createdBy: g.createdBy,
+    createdAt: iso(g.createdAt) as string,
   };
 }
 

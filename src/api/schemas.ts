@@ -67,6 +67,22 @@ export const ModelOut = Type.Object({
   createdAt: Timestamp,
 });
 
+/** The rows every candidate is scored on in validation (accuracy, and fairness across segments). */
+export const GoldenSetBody = Type.Object({
+  features: Type.Array(Type.Array(Type.Number(), { minItems: 1 }), { minItems: 1, description: 'one row of model inputs per example, all rows the same width' }),
+  labels: Type.Array(Type.Number(), { description: 'the true class of each row (as many as features has rows)' }),
+  segments: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { description: 'the segment of each row, for the fairness check' })),
+}, { additionalProperties: false });
+export type GoldenSetBody = Static<typeof GoldenSetBody>;
+
+export const GoldenSetOut = Type.Object({
+  model: Type.String(),
+  rows: Type.Integer(),
+  width: Type.Integer({ description: 'values per row' }),
+  segments: Type.Array(Type.String(), { description: 'the distinct segments, sorted' }),
+});
+export type GoldenSetOut = Static<typeof GoldenSetOut>;
+
 export const VersionOut = Type.Object({
   model: Type.String(),
   version: Type.String(),

@@ -4,6 +4,7 @@
 // each phase until the statistics promote it. The stack stays up afterwards for the Temporal UI.
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import type { GoldenSetBody } from '../api/schemas.js';
 import { createDb } from '../db/connect.js';
 import { startDevStack, type DevStack } from '../dev/stack.js';
 import { fixtureGoldenSet, fixtureModel, type FixtureModel } from '../models/fixtures.js';
@@ -58,9 +59,8 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
     if (!(err instanceof CliError && (err.body as { status?: number } | undefined)?.status === 409)) throw err;
   }
   // Validation scores every candidate on the model's golden set.
-  const gdb = createDb(stack.databaseUrl, { max: 1 });
-  await gdb.updateTable('models').set({ golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }) }).where('name', '=', MODEL).execute();
-  await gdb.destroy();
+  const goldenSet: GoldenSetBody = { features: golden.matrix, labels: golden.labels };
+  await api.request('PUT', `/v1/models/${MODEL}/golden-set`, { body: goldenSet });
 
   const versions = ((await api.request<Json>('GET', `/v1/models/${MODEL}/versions`)).versions ?? []) as Array<{ version: string; status: string }>;
   const upload = async (version: string, file: FixtureModel) => {

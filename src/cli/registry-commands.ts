@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import type { GoldenSetBody, GoldenSetOut } from '../api/schemas.js';
 import { ApiClient, CliError } from './api-client.js';
 import { action, globals, printFields, printJson, printTable, usage } from './output.js';
 
@@ -83,6 +84,18 @@ function withProgress(file: string, total: number, quiet: boolean) {
   return createReadStream(file).pipe(meter);
 }
 
+/**
+ * The API's body from a golden-set file: its features (or `matrix`, as the project's fixture
+ * files name them), labels and segments; other keys (descriptions, column names) are left out.
+ */
+function goldenSetBody(doc: unknown): GoldenSetBody {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw usage('golden set: the file must hold a JSON object with features and labels');
+  const d = doc as Record<string, unknown>;
+  const features = d.features ?? d.matrix;
+  if (features === undefined || d.labels === undefined) throw usage('golden set: the file needs "features" (or "matrix") and "labels"');
+  return { features, labels: d.labels, ...(d.segments !== undefined ? { segments: d.segments } : {}) } as GoldenSetBody;
+}
+
 function printVersion(v: VersionOut): void {
   printFields([
     ['model', v.model], ['version', v.version], ['status', v.status], ['sha256', v.sha256], ['size', human(v.sizeBytes)],
@@ -117,6 +130,15 @@ export function registerRegistryCommands(program: Command): void {
       const out = await client(cmd).request<ModelOut>('GET', `/v1/models/${encodeURIComponent(name)}`);
       if (globals(cmd).json) return printJson(out);
       printFields([['name', out.name], ['project', out.project], ['task', out.task], ['description', out.description || '-'], ['production', out.productionVersion], ['versions', out.versionCount], ['running rollout', out.runningRolloutId], ['created', out.createdAt]]);
+    }));
+
+  models.command('golden-set <model> <file>')
+    .description('Set the rows every candidate is scored on in validation, from a JSON file ("-" for stdin): '
+      + '{"features": [[...], ...], "labels": [...], "segments"?: [...]} ("matrix" is read as features)')
+    .action(action(async (model: string, file: string, _opts: unknown, cmd: Command) => {
+      const out = await client(cmd).request<GoldenSetOut>('PUT', `/v1/models/${encodeURIComponent(model)}/golden-set`, { body: goldenSetBody(await readJsonFile(file, 'golden set')) });
+      if (globals(cmd).json) return printJson(out);
+      console.log(`golden set of ${out.model}: ${out.rows} rows of ${out.width} values${out.segments.length ? `; segments ${out.segments.join(', ')}` : ''}`);
     }));
 
   const versions = program.command('versions').description('Register, list, show and retire model versions');

@@ -8,7 +8,7 @@ type BigId = ColumnType<string, never, never>;
 type BigRef = ColumnType<string, string | number | bigint, string | number | bigint>;
 // pg serialises objects as JSON but arrays as Postgres arrays: JSON-encode arrays before writing jsonb.
 type Json<T> = ColumnType<T, T | string, T | string>;
-type JsonWithDefault<T> = ColumnType<T, T | undefined, T>;
+type JsonWithDefault<T> = ColumnType<T, T | string | undefined, T | string>;
 
 export type VersionStatus = 'registered' | 'validating' | 'validated' | 'rejected' | 'candidate' | 'production' | 'rolled_back' | 'retired';
 export type RolloutStatus = 'running' | 'promoted' | 'rolled_back' | 'rejected' | 'aborted' | 'kept_baseline' | 'failed';

@@ -2,7 +2,7 @@
 import { createDb } from '../db/connect.js';
 import { TASK_QUEUE } from '../config.js';
 import { announceReady, onShutdown } from '../shared/lifecycle.js';
-import { createFleetClient } from '../fleet/index.js';
+import { createFleetClient } from './fleet-client.js';
 import { createOrchestratorWorker } from './worker.js';
 
 const databaseUrl = process.env.DATABASE_URL;

@@ -39,3 +39,8 @@ export async function listAudit(db: Db, opts: { projectId: string; targetType?: 
   if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
   return await q.orderBy('id', 'desc').limit(opts.limit ?? 100).execute();
 }
+
+/** Takes an entry back: only for a change that was itself undone before anyone saw it (a rollout whose workflow never started). */
+export async function deleteAuditEntry(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('audit_log').where('id', '=', id).execute();
+}

@@ -8,3 +8,11 @@ export type Db = Kysely<Database> | Transaction<Database>;
 export function jsonb(value: unknown): string {
   return JSON.stringify(value);
 }
+
+/**
+ * Runs `fn` in a transaction: the caller's, when `db` already is one (so a repository function
+ * that must be atomic composes into a larger transaction), else a new one.
+ */
+export async function inTransaction<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? await fn(db as Transaction<Database>) : await db.transaction().execute(fn);
+}

@@ -1,8 +1,8 @@
 // Models: a named contract (task, description) that belongs to one project. Names are global,
 // because serving workers address models by name, but every read here is scoped to a project so
 // one tenant never learns of another's models.
-import type { Model } from '../db/schema.js';
-import type { Db } from './db.js';
+import type { GoldenSet, Model } from '../db/schema.js';
+import { jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
 
 export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -76,4 +76,40 @@ export async function summarizeModel(db: Db, model: Model): Promise<ModelSummary
     db.selectFrom('rollouts').select('id').where('model_id', '=', model.id).where('status', '=', 'running').executeTakeFirst(),
   ]);
   return { ...model, production_version: production?.version ?? null, version_count: Number(count.n), running_rollout_id: running?.id ?? null };
+}
+
+/** The first thing wrong with a golden set, naming its field (e.g. features/3); null when it is usable. */
+export function goldenSetProblem(g: GoldenSet): { field: string; message: string } | null {
+  if (g.features.length === 0) return { field: 'features', message: 'needs at least one row' };
+  const width = g.features[0]?.length ?? 0;
+  if (width === 0) return { field: 'features/0', message: 'needs at least one value' };
+  for (const [i, row] of g.features.entries()) {
+    if (row.length !== width) return { field: `features/${i}`, message: `has ${row.length} values; row 0 has ${width}` };
+    for (const [j, value] of row.entries()) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return { field: `features/${i}/${j}`, message: 'must be a finite number' };
+    }
+  }
+  if (g.labels.length !== g.features.length) return { field: 'labels', message: `has ${g.labels.length} labels; features has ${g.features.length} rows` };
+  for (const [i, label] of g.labels.entries()) {
+    if (typeof label !== 'number' || !Number.isFinite(label)) return { field: `labels/${i}`, message: 'must be a finite number' };
+  }
+  if (g.segments !== undefined) {
+    if (g.segments.length !== g.features.length) return { field: 'segments', message: `has ${g.segments.length} segments; features has ${g.features.length} rows` };
+    const bad = g.segments.findIndex((s) => typeof s !== 'string');
+    if (bad >= 0) return { field: `segments/${bad}`, message: 'must be a string' };
+  }
+  return null;
+}
+
+/**
+ * Sets the rows every candidate of the model is scored on before traffic moves (the validation
+ * activity reads them). Refuses a golden set a validation run could not use.
+ */
+export async function setGoldenSet(db: Db, modelId: string, golden: GoldenSet): Promise<Model> {
+  const problem = goldenSetProblem(golden);
+  if (problem) throw new RegistryError('invalid', `${problem.field}: ${problem.message}`, problem.field);
+  const stored: GoldenSet = { features: golden.features, labels: golden.labels, ...(golden.segments ? { segments: golden.segments } : {}) };
+  const row = await db.updateTable('models').set({ golden_set: jsonb(stored) }).where('id', '=', modelId).returningAll().executeTakeFirst();
+  if (!row) throw new RegistryError('not_found', `model ${modelId} not found`, 'model');
+  return row;
 }

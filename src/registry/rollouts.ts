@@ -1,7 +1,8 @@
 // Rollouts: the API inserts the row when it starts the lifecycle workflow; the workflow's
 // activities move phase and status and append steps. Reads here serve the API, the CLI and reports.
 import { randomUUID } from 'node:crypto';
-import type { Rollout, RolloutStatus } from '../db/schema.js';
+import { sql } from 'kysely';
+import type { Rollout, RolloutStatus, StepVerdict } from '../db/schema.js';
 import { jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
 
@@ -40,11 +41,46 @@ export async function deleteRollout(db: Db, id: string): Promise<void> {
   await db.deleteFrom('rollouts').where('id', '=', id).execute();
 }
 
+/** Ends a running rollout with its outcome; one that already ended is left as it is (undefined). */
+export async function completeRollout(db: Db, id: string, status: RolloutStatus, reason: string): Promise<Rollout | undefined> {
+  return await db.updateTable('rollouts')
+    .set({ status, phase: 'completed', outcome_reason: reason, ended_at: sql<Date>`now()` })
+    .where('id', '=', id).where('status', '=', 'running').returningAll().executeTakeFirst();
+}
+
 /** Ends a rollout row that no workflow will ever finish (its start failed after the insert). */
 export async function failRollout(db: Db, id: string, reason: string): Promise<Rollout | undefined> {
-  return await db.updateTable('rollouts')
-    .set({ status: 'failed', phase: 'completed', outcome_reason: reason, ended_at: new Date() })
-    .where('id', '=', id).where('status', '=', 'running').returningAll().executeTakeFirst();
+  return await completeRollout(db, id, 'failed', reason);
+}
+
+/** Moves a running rollout's phase (an ended rollout keeps 'completed'). */
+export async function setRolloutPhase(db: Db, id: string, phase: string): Promise<void> {
+  await db.updateTable('rollouts').set({ phase }).where('id', '=', id).where('status', '=', 'running').execute();
+}
+
+export interface RolloutStep {
+  rolloutId: string;
+  /** The workflow's step counter: a retried activity writes the same seq, and the second write is dropped. */
+  seq: number;
+  at: string;
+  phase: string;
+  step: string;
+  verdict: StepVerdict;
+  reason: string;
+  numbers: Record<string, unknown>;
+}
+
+export async function recordRolloutStep(db: Db, s: RolloutStep): Promise<void> {
+  await db.insertInto('rollout_steps')
+    .values({ rollout_id: s.rolloutId, seq: s.seq, at: s.at, phase: s.phase, step: s.step, verdict: s.verdict, reason: s.reason, numbers: s.numbers })
+    .onConflict((oc) => oc.columns(['rollout_id', 'seq']).doNothing())
+    .execute();
+}
+
+/** The running rollout a version takes part in (as candidate or baseline), if any. */
+export async function runningRolloutWithVersion(db: Db, versionId: string): Promise<{ id: string } | undefined> {
+  return await db.selectFrom('rollouts').select('id').where('status', '=', 'running')
+    .where((eb) => eb.or([eb('candidate_version_id', '=', versionId), eb('baseline_version_id', '=', versionId)])).executeTakeFirst();
 }
 
 export interface RolloutView extends Rollout {
@@ -95,19 +131,4 @@ export async function listRolloutSteps(db: Db, rolloutId: string, opts: { afterS
   let q = db.selectFrom('rollout_steps').selectAll().where('rollout_id', '=', rolloutId);
   if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
   return await q.orderBy('seq').limit(opts.limit ?? 1000).execute();
-}
-
-export async function listRolloutExperiments(db: Db, rolloutId: string) {
-  return await db.selectFrom('experiments').selectAll().where('rollout_id', '=', rolloutId).orderBy('started_at').execute();
-}
-
-export async function listExperimentLooks(db: Db, experimentId: string) {
-  return await db.selectFrom('experiment_looks').selectAll().where('experiment_id', '=', experimentId).orderBy('look').execute();
-}
-
-export async function findExperiment(db: Db, experimentId: string, projectId?: string) {
-  let q = db.selectFrom('experiments as e').innerJoin('models as m', 'm.id', 'e.model_id').selectAll('e').select(['m.name as model', 'm.project_id'])
-    .where('e.id', '=', experimentId);
-  if (projectId !== undefined) q = q.where('m.project_id', '=', projectId);
-  return await q.executeTakeFirst();
 }

@@ -1,8 +1,9 @@
 // Model versions: one artifact (content-addressed, sha256-checked), its signature as ONNX Runtime
 // reads it, metadata, the training data it came from, and the reference profile drift is measured
 // against. The lifecycle workflow moves `status`; the API registers and retires.
-import type { ModelSignature, ModelVersion, VersionStatus } from '../db/schema.js';
-import { jsonb, type Db } from './db.js';
+import type { Model, ModelSignature, ModelVersion, VersionStatus } from '../db/schema.js';
+import { recordAudit } from './audit.js';
+import { inTransaction, jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
 
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -60,6 +61,18 @@ export async function getVersion(db: Db, modelId: string, version: string): Prom
   return row;
 }
 
+/** Versions of a model (by name) among the given labels; labels that are not registered are absent. */
+export async function findVersionsByName(db: Db, model: string, versions: readonly string[]): Promise<ModelVersion[]> {
+  if (versions.length === 0) return [];
+  return await db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v')
+    .where('m.name', '=', model).where('v.version', 'in', versions).execute();
+}
+
+/** Whether any version's artifact is this content (an upload whose registration failed is not). */
+export async function isArtifactReferenced(db: Db, sha256: string): Promise<boolean> {
+  return (await db.selectFrom('model_versions').select('id').where('sha256', '=', sha256).executeTakeFirst()) !== undefined;
+}
+
 export async function findVersionById(db: Db, id: string | number): Promise<ModelVersion | undefined> {
   return await db.selectFrom('model_versions').selectAll().where('id', '=', String(id)).executeTakeFirst();
 }
@@ -95,4 +108,37 @@ export async function mergeVersionMetrics(db: Db, versionId: string, metrics: Re
   return await db.updateTable('model_versions')
     .set({ metrics: { ...current.metrics, ...metrics } })
     .where('id', '=', versionId).returningAll().executeTakeFirst();
+}
+
+/**
+ * Sets a version's status unless it serves production: only promotion moves the production alias
+ * (the lifecycle marks candidates validating, validated, rejected, rolled back). Returns the
+ * updated row, or undefined when there is no such version or it serves production.
+ */
+export async function markVersionStatus(db: Db, modelId: string, version: string, status: VersionStatus): Promise<ModelVersion | undefined> {
+  return await db.updateTable('model_versions').set({ status })
+    .where('model_id', '=', modelId).where('version', '=', version).where('status', '!=', 'production')
+    .returningAll().executeTakeFirst();
+}
+
+/**
+ * Moves the production alias to `version` in one transaction, with its audit entry: the old
+ * production version steps down to validated first. Promoting the version that already serves
+ * production changes nothing (a retried activity).
+ */
+export async function promoteVersion(db: Db, model: Model, version: string, actor: string): Promise<{ previous: string | null }> {
+  return await inTransaction(db, async (trx) => {
+    const previous = await productionVersion(trx, model.id);
+    if (previous?.version === version) return { previous: previous.version };
+    await trx.updateTable('model_versions').set({ status: 'validated' })
+      .where('model_id', '=', model.id).where('status', '=', 'production').execute();
+    const updated = await trx.updateTable('model_versions').set({ status: 'production' })
+      .where('model_id', '=', model.id).where('version', '=', version).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw new RegistryError('not_found', `version ${model.name}/${version} does not exist`, 'version');
+    await recordAudit(trx, {
+      projectId: model.project_id, actor, action: 'version.promote', targetType: 'model', targetId: model.name,
+      before: { production: previous?.version ?? null }, after: { production: version },
+    });
+    return { previous: previous?.version ?? null };
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * The traffic generation: how one model's requests are split across its versions. One home for
  * its shape: the TypeBox schema below is the admin route's contract, the `Static` types are what
- * routing compiles, and `traffic_generations` stores `weights` plus everything else as `spec`.
+ * routing compiles, and `traffic_generations` stores `weights` plus everything else as `spec`
+ * (src/registry/traffic.ts maps between the two).
  *
  * Pure: no I/O, so the orchestrator, the API and tests may import it.
  */
@@ -116,14 +117,3 @@ export const TrafficGeneration = Type.Composite([
   GenerationSpec,
 ]);
 export type TrafficGeneration = Static<typeof TrafficGeneration>;
-
-/** Joins a stored row's weights and spec back into one generation. */
-export function generationFromRow(row: { generation: number; weights: Record<string, number>; spec: Record<string, unknown> }): TrafficGeneration {
-  return { ...(row.spec as GenerationSpec), generation: row.generation, weights: row.weights };
-}
-
-/** Splits a generation into the `weights` and `spec` columns. */
-export function generationToRow(g: TrafficGeneration): { generation: number; weights: Record<string, number>; spec: GenerationSpec } {
-  const { generation, weights, ...spec } = g;
-  return { generation, weights, spec };
-}

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { sql } from 'kysely';
+import { pingDatabase } from '../../registry/health.js';
 import { Problem } from '../schemas.js';
 import { sendProblem } from '../problem.js';
 
@@ -13,7 +13,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (_req, reply) => {
     try {
-      await sql`SELECT 1`.execute(app.db);
+      await pingDatabase(app.db);
       return { status: 'ok' as const, database: 'ok' };
     } catch {
       return sendProblem(reply, 503, 'database_unreachable', 'PostgreSQL is unreachable');

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RolloutStatus } from '../../db/schema.js';
 import { describePolicyErrors, parseRolloutPolicy } from '../../policy/index.js';
-import { recordAudit } from '../../registry/audit.js';
+import { deleteAuditEntry, recordAudit } from '../../registry/audit.js';
+import { findExperiment, listExperimentLooks, listRolloutExperiments } from '../../registry/experiments.js';
 import {
-  deleteRollout, failRollout, findRollout, insertRollout, listExperimentLooks, listRolloutExperiments, listRollouts, listRolloutSteps,
-  newRolloutId, runningRolloutForModel, type RolloutView,
+  deleteRollout, failRollout, findRollout, insertRollout, listRollouts, listRolloutSteps, newRolloutId, runningRolloutForModel, type RolloutView,
 } from '../../registry/rollouts.js';
 import { findVersion, productionVersion } from '../../registry/versions.js';
 import { rolloutWorkflowId, type RolloutState } from '../../workflows/messages.js';
@@ -119,7 +119,7 @@ export const rolloutRoutes: FastifyPluginAsync = async (app) => {
     } catch (err) {
       // No workflow, no rollout: take the row and its audit entry back.
       await app.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('audit_log').where('id', '=', auditId).execute();
+        await deleteAuditEntry(trx, auditId);
         await deleteRollout(trx, id);
       });
       throw err;
@@ -283,8 +283,7 @@ export const rolloutRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (request) => {
     const { projectId } = principalOf(request);
-    const experiment = await app.db.selectFrom('experiments as e').innerJoin('models as m', 'm.id', 'e.model_id')
-      .selectAll('e').where('e.id', '=', request.params.id).where('m.project_id', '=', projectId).executeTakeFirst();
+    const experiment = await findExperiment(app.db, request.params.id, projectId);
     if (!experiment) throw new ApiError(404, 'not_found', `experiment ${request.params.id} not found`, 'id');
     const rollout = await rolloutOf(request, experiment.rollout_id);
     return buildExperimentReport(rollout, experiment, await listExperimentLooks(app.db, experiment.id));

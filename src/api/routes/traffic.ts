@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { modelOnFleet } from '../../fleet/index.js';
-import { currentGeneration, listGenerations } from '../../registry/traffic.js';
+import { latestGeneration, listGenerations } from '../../registry/traffic.js';
+import { modelOnFleet } from '../../registry/workers.js';
 import { modelOf } from '../context.js';
 import { presentGeneration } from '../present.js';
 import { GenerationOut, Limit, ModelFleetOut, ModelParams, Nullable, withErrors } from '../schemas.js';
@@ -22,8 +22,8 @@ export const trafficRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (request) => {
     const model = await modelOf(app, request, request.params.model);
-    const [g, workers] = await Promise.all([currentGeneration(app.db, model.id), modelOnFleet(app.db, model.name)]);
-    const current = g ? presentGeneration(model.name, g) : null;
+    const [g, workers] = await Promise.all([latestGeneration(app.db, model.name), modelOnFleet(app.db, model.name)]);
+    const current = g ? presentGeneration(g) : null;
     return {
       model: model.name,
       current,
@@ -47,7 +47,7 @@ export const trafficRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (request) => {
     const model = await modelOf(app, request, request.params.model);
-    const rows = await listGenerations(app.db, model.id, request.query);
-    return { model: model.name, generations: rows.map((g) => presentGeneration(model.name, g)) };
+    const records = await listGenerations(app.db, model.name, request.query);
+    return { model: model.name, generations: records.map(presentGeneration) };
   });
 };

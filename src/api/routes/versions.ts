@@ -6,7 +6,10 @@ import type { Model, ModelVersion } from '../../db/schema.js';
 import type { StoredArtifact } from '../../registry/artifacts.js';
 import { RegistryError } from '../../registry/errors.js';
 import { computeReferenceProfile } from '../../registry/profiles.js';
-import { findVersion, insertVersion, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus } from '../../registry/versions.js';
+import { runningRolloutWithVersion } from '../../registry/rollouts.js';
+import {
+  findVersion, insertVersion, isArtifactReferenced, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
+} from '../../registry/versions.js';
 import { audited, modelOf, versionOf } from '../context.js';
 import { principalOf } from '../plugins/auth.js';
 import { presentVersion, presentVersionDetail } from '../present.js';
@@ -76,8 +79,7 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
 
   /** An artifact no version points at (its registration failed) is removed again. */
   async function discardIfUnreferenced(stored: StoredArtifact): Promise<void> {
-    const used = await app.db.selectFrom('model_versions').select('id').where('sha256', '=', stored.sha256).executeTakeFirst();
-    if (!used) await fs.rm(stored.path, { force: true });
+    if (!(await isArtifactReferenced(app.db, stored.sha256))) await fs.rm(stored.path, { force: true });
   }
 
   async function assertVersionFree(model: Model, version: string): Promise<void> {
@@ -241,8 +243,7 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     const model = await modelOf(app, request, request.params.model);
     return await audited(app, request, { action: 'version.retire', targetType: 'version', targetId: `${model.name}/${request.params.version}` }, async (trx) => {
       const before = await versionOf(trx, model, request.params.version);
-      const inRollout = await trx.selectFrom('rollouts').select('id').where('status', '=', 'running')
-        .where((eb) => eb.or([eb('candidate_version_id', '=', before.id), eb('baseline_version_id', '=', before.id)])).executeTakeFirst();
+      const inRollout = await runningRolloutWithVersion(trx, before.id);
       if (inRollout) throw new ApiError(409, 'conflict', `version ${before.version} takes part in running rollout ${inRollout.id}`, 'version');
       if (!RETIRABLE_STATUSES.includes(before.status)) {
         throw new ApiError(409, 'conflict', `version ${before.version} is ${before.status} and cannot be retired${before.status === 'production' ? ' (promote another version first)' : ''}`, 'version');

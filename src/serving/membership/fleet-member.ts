@@ -7,10 +7,12 @@
  * versions are loaded), on every `sluice_traffic` notification, after the LISTEN connection comes
  * back, and on each heartbeat as a last resort against a lost notification.
  */
-import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { generationFromRow, type TrafficGeneration } from '../../traffic/generation.js';
+import { latestGeneration, latestGenerations, listenForGenerations, type GenerationListener, type GenerationRecord } from '../../registry/traffic.js';
+import { findVersionsByName } from '../../registry/versions.js';
+import { heartbeatWorker, markWorker, setWorkerDevice, upsertWorker, type HeldVersion } from '../../registry/workers.js';
+import type { TrafficGeneration } from '../../traffic/generation.js';
 import { HostError, type ModelHost, type VersionSource } from '../execution/host.js';
 import type { ExecutionProvider } from '../execution/session.js';
 
@@ -27,14 +29,14 @@ export interface FleetMemberOptions {
   onGeneration?: (model: string, generation: number) => void;
 }
 
-interface LatestRow { model: string; generation: number; weights: Record<string, number>; spec: Record<string, unknown> }
-
 /** Load-then-apply rounds before applyWithLoad gives up (each round loses only to a concurrent unload). */
 const APPLY_ATTEMPTS = 3;
 
 export class FleetMember {
   private heartbeat: NodeJS.Timeout | null = null;
-  private listener: pg.Client | null = null;
+  private listener: GenerationListener | null = null;
+  /** Identifies the current LISTEN attempt: a loss reported by an older one is not acted on. */
+  private listenAttempt: object | null = null;
   private stopping = false;
   private reconnectDelayMs = 250;
   private readonly chains = new Map<string, Promise<void>>();
@@ -76,22 +78,14 @@ export class FleetMember {
   }
 
   private async upsert(status: FleetMember['status']): Promise<void> {
-    const row = {
-      id: this.o.workerId, address: this.address, admin_address: this.adminAddress, device: this.o.provider,
-      models: JSON.stringify(this.loadedModels()), generations: JSON.stringify(this.generations()), status,
-      heartbeat_at: sql<Date>`now()`, started_at: sql<Date>`now()`,
-    };
-    await this.db.insertInto('serving_workers').values(row as never)
-      .onConflict((oc) => oc.column('id').doUpdateSet({
-        address: row.address, admin_address: row.admin_address, device: row.device, models: row.models as never,
-        generations: row.generations as never, status, heartbeat_at: sql<Date>`now()`,
-        ...(status === 'starting' ? { started_at: sql<Date>`now()` } : {}),
-      } as never))
-      .execute();
+    await upsertWorker(this.db, {
+      id: this.o.workerId, address: this.address, adminAddress: this.adminAddress, device: this.o.provider,
+      status, models: this.loadedModels(), generations: this.generations(),
+    });
   }
 
-  loadedModels(): Array<{ model: string; version: string; state: string }> {
-    const out: Array<{ model: string; version: string; state: string }> = [];
+  loadedModels(): HeldVersion[] {
+    const out: HeldVersion[] = [];
     for (const m of this.host.models.values()) for (const v of m.versions.values()) out.push({ model: m.name, version: v.version, state: v.state });
     return out;
   }
@@ -105,41 +99,30 @@ export class FleetMember {
   private async beat(): Promise<void> {
     if (this.stopping) return;
     try {
-      await this.db.updateTable('serving_workers').set({
-        heartbeat_at: sql<Date>`now()` as never, status: this.status,
-        models: JSON.stringify(this.loadedModels()) as never, generations: JSON.stringify(this.generations()) as never,
-      }).where('id', '=', this.o.workerId).execute();
+      await heartbeatWorker(this.db, this.o.workerId, { status: this.status, models: this.loadedModels(), generations: this.generations() });
       // Converge on anything a lost notification left behind.
-      const latest = await this.latest();
+      const latest = await latestGenerations(this.db, this.o.models);
       if (this.stopping) return;
-      for (const row of latest) {
-        const have = this.host.models.get(row.model)?.generation?.generation ?? 0;
+      for (const record of latest) {
+        const have = this.host.models.get(record.model)?.generation?.generation ?? 0;
         // reconcileModel logs its own failure; the rejection is handled here so it is not unhandled.
-        if (row.generation > have) this.reconcileModel(row.model, row).catch(() => undefined);
+        if (record.traffic.generation > have) this.reconcileModel(record.model, record).catch(() => undefined);
       }
     } catch (err) {
       this.o.log.warn(`heartbeat failed: ${(err as Error).message}`);
     }
   }
 
-  private async latest(model?: string): Promise<LatestRow[]> {
-    let q = this.db.selectFrom('traffic_generations as g').innerJoin('models as m', 'm.id', 'g.model_id')
-      .select(['m.name as model', 'g.generation', 'g.weights', 'g.spec'])
-      .distinctOn('g.model_id').orderBy('g.model_id').orderBy('g.generation', 'desc');
-    if (model !== undefined) q = q.where('m.name', '=', model);
-    else if (this.o.models !== null) q = q.where('m.name', 'in', this.o.models.length ? this.o.models : ['\u0000']);
-    return (await q.execute()) as LatestRow[];
-  }
-
   /** Reconciles every hosted model from its latest generation. */
   async reconcileAll(): Promise<Array<{ model: string; generation: number; error?: string }>> {
-    const rows = await this.latest();
-    const results = await Promise.all(rows.map(async (row) => {
+    const records = await latestGenerations(this.db, this.o.models);
+    const results = await Promise.all(records.map(async (record) => {
+      const generation = record.traffic.generation;
       try {
-        await this.reconcileModel(row.model, row);
-        return { model: row.model, generation: row.generation };
+        await this.reconcileModel(record.model, record);
+        return { model: record.model, generation };
       } catch (err) {
-        return { model: row.model, generation: row.generation, error: (err as Error).message };
+        return { model: record.model, generation, error: (err as Error).message };
       }
     }));
     return results;
@@ -149,16 +132,16 @@ export class FleetMember {
    * Loads what the model's latest generation references, then applies it. Runs one at a time per
    * model; a call queued behind another re-reads the latest row, so bursts collapse.
    */
-  reconcileModel(model: string, row?: LatestRow): Promise<void> {
+  reconcileModel(model: string, latest?: GenerationRecord): Promise<void> {
     if (this.o.models !== null && !this.o.models.includes(model)) return Promise.resolve();
     const previous = this.chains.get(model) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(async () => {
       if (this.stopping) return;
-      const current = row ?? (await this.latest(model))[0];
+      const current = (latest ?? await latestGeneration(this.db, model))?.traffic;
       if (current === undefined || this.stopping) return;
       const have = this.host.models.get(model)?.generation?.generation ?? 0;
       if (current.generation <= have) return;
-      await this.applyWithLoad(model, generationFromRow(current));
+      await this.applyWithLoad(model, current);
     });
     const tracked = next.catch((err: unknown) => {
       this.o.log.error(`reconcile of ${model} failed: ${(err as Error).message}`);
@@ -198,9 +181,7 @@ export class FleetMember {
 
   /** Registry rows for versions of a model; throws naming any that are not registered. */
   async resolveVersions(model: string, versions: string[]): Promise<VersionSource[]> {
-    const rows = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(['v.version', 'v.artifact_uri', 'v.sha256', 'v.metadata', 'v.reference_profile'])
-      .where('m.name', '=', model).where('v.version', 'in', versions).execute();
+    const rows = await findVersionsByName(this.db, model, versions);
     const found = new Map(rows.map((r) => [r.version, r]));
     const absent = versions.filter((v) => !found.has(v));
     if (absent.length > 0) throw new Error(`model ${model} has no registered version ${absent.join(', ')}`);
@@ -212,57 +193,62 @@ export class FleetMember {
 
   private async startListener(): Promise<void> {
     if (this.o.databaseUrl === null || this.stopping) return;
-    const client = new pg.Client({ connectionString: this.o.databaseUrl, connectionTimeoutMillis: 5000 });
-    const retry = () => {
-      if (this.listener !== client) return;
-      this.listener = null;
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      client.end().catch(() => undefined);
-      if (this.stopping) return;
-      const delay = this.reconnectDelayMs;
-      this.reconnectDelayMs = Math.min(10_000, delay * 2);
-      setTimeout(() => {
-        if (this.stopping) return;
-        void this.startListener().then(() => (this.stopping ? undefined : this.reconcileAll())).catch(() => undefined);
-      }, delay).unref();
-    };
-    this.listener = client;
-    client.on('error', (err) => { this.o.log.warn(`LISTEN connection lost: ${err.message}`); retry(); });
-    client.on('end', retry);
-    client.on('notification', (n) => {
-      if (n.channel !== 'sluice_traffic' || !n.payload) return;
-      try {
-        const { model, generation } = JSON.parse(n.payload) as { model?: unknown; generation?: unknown };
-        if (typeof model !== 'string' || typeof generation !== 'number') return;
-        // Pushes are the fast path and usually land within milliseconds of the NOTIFY; waiting a
-        // moment before reading PostgreSQL keeps the database and this worker's CPU free for them
-        // at the moment of a change, and usually finds the generation applied already.
-        const converge = () => {
-          const have = this.host.models.get(model)?.generation?.generation ?? 0;
-          if (generation > have && !this.stopping) this.reconcileModel(model).catch(() => undefined);
-        };
-        if (this.o.notifyDelayMs > 0) setTimeout(converge, this.o.notifyDelayMs).unref();
-        else converge();
-      } catch {
-        // A payload that is not ours: nothing to do.
-      }
-    });
+    const attempt = {};
+    this.listenAttempt = attempt;
+    let listener: GenerationListener;
     try {
-      await client.connect();
-      await client.query('LISTEN sluice_traffic');
-      this.reconnectDelayMs = 250;
+      listener = await listenForGenerations(this.o.databaseUrl, {
+        onGeneration: (model, generation) => this.heard(model, generation),
+        onLost: (err) => {
+          if (this.listenAttempt !== attempt) return;
+          this.listener = null;
+          this.o.log.warn(`LISTEN connection lost: ${err?.message ?? 'the connection ended'}`);
+          this.listenAgain();
+        },
+      });
     } catch (err) {
+      if (this.listenAttempt !== attempt) return;
       this.o.log.warn(`LISTEN sluice_traffic failed: ${(err as Error).message}; retrying`);
-      retry();
+      this.listenAgain();
+      return;
     }
+    if (this.stopping || this.listenAttempt !== attempt) {
+      await listener.close();
+      return;
+    }
+    this.listener = listener;
+    this.reconnectDelayMs = 250;
+  }
+
+  /** Listens again after a backoff, then reconciles whatever was published meanwhile. */
+  private listenAgain(): void {
+    if (this.stopping) return;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(10_000, delay * 2);
+    setTimeout(() => {
+      if (this.stopping) return;
+      void this.startListener().then(() => (this.stopping ? undefined : this.reconcileAll())).catch(() => undefined);
+    }, delay).unref();
+  }
+
+  /** A notification: a generation of `model` was written. */
+  private heard(model: string, generation: number): void {
+    // Pushes are the fast path and usually land within milliseconds of the NOTIFY; waiting a
+    // moment before reading PostgreSQL keeps the database and this worker's CPU free for them
+    // at the moment of a change, and usually finds the generation applied already.
+    const converge = () => {
+      const have = this.host.models.get(model)?.generation?.generation ?? 0;
+      if (generation > have && !this.stopping) this.reconcileModel(model).catch(() => undefined);
+    };
+    if (this.o.notifyDelayMs > 0) setTimeout(converge, this.o.notifyDelayMs).unref();
+    else converge();
   }
 
   /** The execution provider changed (CUDA fell back to CPU): the row says what the worker runs on. */
   async reportDevice(device: ExecutionProvider): Promise<void> {
     this.o.provider = device;
     try {
-      await this.db.updateTable('serving_workers').set({ device }).where('id', '=', this.o.workerId).execute();
+      await setWorkerDevice(this.db, this.o.workerId, device);
     } catch (err) {
       this.o.log.warn(`could not update the device: ${(err as Error).message}`);
     }
@@ -277,15 +263,15 @@ export class FleetMember {
       this.heartbeat = null;
       const l = this.listener;
       this.listener = null;
-      if (l) { l.removeAllListeners(); l.on('error', () => undefined); await l.end().catch(() => undefined); }
+      this.listenAttempt = null;
+      await l?.close();
     }
     await this.markRow(status);
   }
 
   private async markRow(status: 'draining' | 'stopped'): Promise<void> {
     try {
-      await this.db.updateTable('serving_workers').set({ status, heartbeat_at: sql<Date>`now()` as never, models: JSON.stringify(this.loadedModels()) as never })
-        .where('id', '=', this.o.workerId).execute();
+      await markWorker(this.db, this.o.workerId, status, this.loadedModels());
     } catch (err) {
       this.o.log.warn(`could not mark worker ${status}: ${(err as Error).message}`);
     }

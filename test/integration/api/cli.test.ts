@@ -82,6 +82,32 @@ describe('sluice CLI', () => {
     expect(models.stdout).toContain(MODEL);
   });
 
+  it('sets a model\'s golden set from a JSON file (the fixture\'s matrix too), refusing a bad one with the field named', async () => {
+    const fixtureFile = path.join(fixturesDir, 'credit-golden.json');
+    const fixtureRows = (JSON.parse(await fs.readFile(fixtureFile, 'utf8')) as { matrix: number[][] }).matrix;
+    const set = await sluice(['models', 'golden-set', MODEL, fixtureFile]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain(`golden set of ${MODEL}: ${fixtureRows.length} rows of ${fixtureRows[0]!.length} values`);
+
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-cli-'));
+    const file = async (name: string, body: unknown) => { const f = path.join(dir, name); await fs.writeFile(f, typeof body === 'string' ? body : JSON.stringify(body)); return f; };
+    const segmented = await sluice(['models', 'golden-set', MODEL, await file('segmented.json', { features: [[1, 2], [3, 4]], labels: [0, 1], segments: ['b', 'a'] }), '--json']);
+    expect(segmented.code, segmented.stderr).toBe(0);
+    expect(JSON.parse(segmented.stdout)).toEqual({ model: MODEL, rows: 2, width: 2, segments: ['a', 'b'] });
+
+    const ragged = await sluice(['models', 'golden-set', MODEL, await file('ragged.json', { features: [[1, 2], [3]], labels: [0, 1] })]);
+    expect(ragged.code).toBe(1);
+    expect(ragged.stderr).toMatch(/body\/features\/1: has 1 values; row 0 has 2/);
+    const noLabels = await sluice(['models', 'golden-set', MODEL, await file('nolabels.json', { features: [[1, 2]] })]);
+    expect(noLabels.code).toBe(2);
+    expect(noLabels.stderr).toMatch(/needs "features" \(or "matrix"\) and "labels"/);
+    const notJson = await sluice(['models', 'golden-set', MODEL, await file('broken.json', '{"features": [')]);
+    expect(notJson.code).toBe(2);
+    // The refusals left the last good golden set in place.
+    const stored = await h.t.db.selectFrom('models').select('golden_set').where('name', '=', MODEL).executeTakeFirstOrThrow();
+    expect(stored.golden_set).toEqual({ features: [[1, 2], [3, 4]], labels: [0, 1], segments: ['b', 'a'] });
+  });
+
   it('starts, shows, steers and watches a rollout to its outcome', async () => {
     await h.t.db.updateTable('model_versions').set({ status: 'production' }).where('version', '=', '1').execute();
     const policyFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-cli-')), 'policy.json');

@@ -61,6 +61,7 @@ const N: Kind[] = ['number'];
 function bodySpec(route: string, v: { uri: string; sha: string }): BodySpec | null {
   switch (route) {
     case 'POST /v1/models': return { template: { name: 'fuzz-new', description: 'd' }, fields: { name: S, description: S, task: S }, required: ['name'] };
+    case 'PUT /v1/models/{model}/golden-set': return { template: { features: [[0.1, 0.2], [0.3, 0.4]], labels: [0, 1] }, fields: { features: ['array'], labels: ['array'], segments: ['array'] }, required: ['features', 'labels'] };
     case 'POST /v1/models/{model}/versions': return { template: { version: 'fz1', artifactUri: v.uri, sha256: v.sha }, fields: { version: S, artifactUri: S, sha256: S, metadata: ['object'], trainingDataRef: S, referenceProfile: ['object'] }, required: ['version', 'artifactUri', 'sha256'] };
     case 'PUT /v1/models/{model}/versions/{version}/reference-profile': return { template: { version: 1, rows: 0, bins: 10, sampleSize: 1000, seed: 's', features: [], prediction: null }, fields: { version: N, rows: N, bins: N, sampleSize: N, seed: ['string', 'number'], features: ['array'], prediction: ['object', 'null'] }, required: ['version', 'rows', 'bins', 'sampleSize', 'seed', 'features', 'prediction'] };
     case 'POST /v1/models/{model}/versions/{version}/reference-profile/compute': return { template: { columns: { a: [1, 2, 3] } }, fields: { columns: ['object'], categorical: ['array'], bins: N, sampleSize: N, predict: ['boolean'] }, required: ['columns'] };

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLoopExecutor, ThreadExecutor, type InferenceExecutor } from '../../../src/serving/execution/executor.js';
-import { publishGeneration } from '../../../src/fleet/index.js';
+import { publishGeneration } from '../../../src/registry/traffic.js';
 import { ModelHost } from '../../../src/serving/execution/host.js';
 import { createTestDatabase } from '../../support/db.js';
 import { fixture, infer, inferBody, registerModel, row, startWorker, waitFor, WIDTH, type TestWorker } from './support.js';

@@ -7,7 +7,11 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { projectRoot } from '../../../src/config.js';
-import { createFleetClient, FleetError, liveWorkers, prewarmVersion, publishGeneration, pushGeneration, unloadVersion } from '../../../src/fleet/index.js';
+import { prewarmVersion, pushGeneration, unloadVersion } from '../../../src/fleet/index.js';
+import { createFleetClient } from '../../../src/orchestrator/fleet-client.js';
+import { RegistryError } from '../../../src/registry/errors.js';
+import { publishGeneration } from '../../../src/registry/traffic.js';
+import { liveWorkers } from '../../../src/registry/workers.js';
 import { EventLoopExecutor, type InferenceExecutor } from '../../../src/serving/execution/executor.js';
 import { FleetMember } from '../../../src/serving/membership/fleet-member.js';
 import { ModelHost } from '../../../src/serving/execution/host.js';
@@ -56,8 +60,8 @@ describe('publishGeneration', () => {
     await expect(publishGeneration(t.db, { model: 'credit', weights: { v1: 0.5, v9: 0.5 }, createdBy: 'test' })).rejects.toThrow(/no registered version v9/);
     await expect(publishGeneration(t.db, { model: 'credit', generation: 50, weights: { v9: 1 }, createdBy: 'test' })).rejects.toThrow(/no registered version v9/);
     const unknownModel = await publishGeneration(t.db, { model: 'nope', weights: { v1: 1 }, createdBy: 'test' }).catch((err: unknown) => err);
-    expect(unknownModel).toBeInstanceOf(FleetError);
-    expect((unknownModel as FleetError).code).toBe('not_found');
+    expect(unknownModel).toBeInstanceOf(RegistryError);
+    expect((unknownModel as RegistryError).code).toBe('not_found');
     expect(await count()).toBe(before);
   });
 
@@ -66,9 +70,9 @@ describe('publishGeneration', () => {
     const before = await count();
     const invalid = async (spec: Record<string, unknown>, msg: RegExp) => {
       const err = await publishGeneration(t.db, { model: 'credit', weights: { v1: 1 }, spec, createdBy: 'test' }).catch((e: unknown) => e);
-      expect(err, JSON.stringify(spec)).toBeInstanceOf(FleetError);
-      expect((err as FleetError).code).toBe('invalid');
-      expect((err as FleetError).message).toMatch(msg);
+      expect(err, JSON.stringify(spec)).toBeInstanceOf(RegistryError);
+      expect((err as RegistryError).code).toBe('invalid');
+      expect((err as RegistryError).message).toMatch(msg);
     };
     // The compiler used to ignore the second condition ({x equals 1, gt 5} matched x=1).
     await invalid({ targeting: { attribute: 'x', equals: 1, gt: 5 } }, /targeting .* mixes equals and a range/);

@@ -10,7 +10,7 @@ import { createDb } from '../../../src/db/connect.js';
 import { migrateToLatest } from '../../../src/db/migrate.js';
 import type { Database } from '../../../src/db/schema.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../../src/dev/postgres.js';
-import { publishGeneration } from '../../../src/fleet/index.js';
+import { publishGeneration } from '../../../src/registry/traffic.js';
 import { freePort } from '../../../src/shared/ports.js';
 import { infer, inferBody, metric, registerModel, row, startWorker, waitFor, type TestWorker } from './support.js';
 

@@ -3,7 +3,8 @@
 // changes answers nor lets one bad request hurt others, metrics (by arm; queue depth), feedback
 // and admin auth.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishGeneration, pushGeneration } from '../../../src/fleet/index.js';
+import { pushGeneration } from '../../../src/fleet/index.js';
+import { publishGeneration } from '../../../src/registry/traffic.js';
 import { buildServingApp } from '../../../src/serving/app.js';
 import { routingKeyHash } from '../../../src/shared/routing-hash.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';

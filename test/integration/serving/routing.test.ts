@@ -5,7 +5,8 @@
 // would run in the primary's place), segments fall back
 // (counted), experiment rows survive sampling, input checks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishGeneration, pushGeneration } from '../../../src/fleet/index.js';
+import { pushGeneration } from '../../../src/fleet/index.js';
+import { publishGeneration } from '../../../src/registry/traffic.js';
 import { compileGeneration, routeGlobal } from '../../../src/traffic/routing.js';
 import { buildReferenceProfile } from '../../../src/stats/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
+import { insertFeedback } from '../../../registry/feedback.js';
 import { routingKeyHash } from '../../../shared/routing-hash.js';
 import { InferError } from '../../protocol/protocol.js';
 import { effectiveRoutingKey } from '../../../traffic/routing.js';
@@ -50,8 +51,8 @@ export async function feedbackRoutes(app: FastifyInstance): Promise<void> {
       }
       return {
         model: e.model,
-        request_id: e.request_id ?? null,
-        routing_key_hash: key !== undefined ? routingKeyHash(key) : null,
+        requestId: e.request_id ?? null,
+        routingKeyHash: key !== undefined ? routingKeyHash(key) : null,
         metric: e.metric,
         value: e.value,
         at: eventTime(e.time, i),
@@ -60,7 +61,7 @@ export async function feedbackRoutes(app: FastifyInstance): Promise<void> {
     const db = serving.db;
     if (db === null) throw new InferError(503, 'this worker has no database; feedback cannot be stored', 'unavailable');
     try {
-      await db.insertInto('feedback').values(rows).execute();
+      await insertFeedback(db, rows);
     } catch (err) {
       req.log.warn({ err }, 'feedback insert failed');
       throw new InferError(503, 'feedback could not be stored right now; retry later', 'unavailable');
