@@ -24,7 +24,7 @@ import { kyselyLogWriter, threadLogWriter } from './log/log-writers.js';
 import { InferenceService } from './inference.js';
 import { Predicate } from '../traffic/generation.js';
 import { ServingMetrics } from './metrics.js';
-import { InferError } from './protocol/protocol.js';
+import { InferError } from './protocol/infer-error.js';
 import type { Random } from '../traffic/routing.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { feedbackRoutes } from './http/routes/feedback.js';

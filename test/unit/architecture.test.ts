@@ -58,6 +58,36 @@ describe('src/ structure', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('has no import loop between the folders of src/', () => {
+    // Folder to folder (activities → fleet → activities was one before the orchestrator wired them).
+    const top = (file: string) => rel(file).split(path.sep)[0]!.replace(/\.ts$/, '');
+    const edges = new Map<string, Set<string>>();
+    for (const [file, deps] of graph) {
+      const set = edges.get(top(file)) ?? new Set<string>();
+      for (const dep of deps) if (top(dep) !== top(file)) set.add(top(dep));
+      edges.set(top(file), set);
+    }
+    const loops: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (folder: string, trail: string[]) => {
+      state.set(folder, 'open');
+      for (const next of edges.get(folder) ?? []) {
+        if (state.get(next) === 'open') loops.push([...trail.slice(trail.indexOf(next)), next].join(' → '));
+        else if (!state.has(next)) visit(next, [...trail, next]);
+      }
+      state.set(folder, 'done');
+    };
+    for (const folder of edges.keys()) if (!state.has(folder)) visit(folder, [folder]);
+    expect(edges.get('orchestrator')).toEqual(expect.any(Set));
+    expect(loops).toEqual([]);
+  });
+
+  it('has no source file over 600 lines', () => {
+    const long = [...graph.keys()].map((file) => ({ file: rel(file), lines: fs.readFileSync(file, 'utf8').split('\n').length }))
+      .filter((f) => f.lines > 600);
+    expect(long).toEqual([]);
+  });
+
   it('keeps activities/ and fleet/ apart', () => {
     const crossing: string[] = [];
     for (const [file, deps] of graph) {

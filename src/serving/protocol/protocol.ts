@@ -17,9 +17,6 @@ import { badRequest as bad } from './infer-error.js';
 import { decodeTensor, tensorBinaryData, tensorJsonData } from './tensor-codec.js';
 import { datatypeByOip, formatShape, type TypedArray } from './tensors.js';
 
-// Routes and the socket layer outside this folder import the request error from here too.
-export { InferError } from './infer-error.js';
-
 /** The header that splits a binary-extension body into its JSON part and the raw tensor bytes. */
 export const HEADER_LENGTH = 'inference-header-content-length';
 

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FastHttpServer, type FastHttpOptions, type PlainRequest, type PlainResponse } from '../../../src/serving/http/fast-http.js';
 import type { InferResult } from '../../../src/serving/inference.js';
-import { InferError } from '../../../src/serving/protocol/protocol.js';
+import { InferError } from '../../../src/serving/protocol/infer-error.js';
 import { bytesJoined, RawClient, type RawResponse } from '../../support/raw-http.js';
 
 interface InferCall { model: string; version: string | null; body: string; headerLength: string | undefined }

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { TrafficGeneration } from '../../../traffic/generation.js';
 import { HostError, type VersionSource } from '../../execution/host.js';
-import { InferError } from '../../protocol/protocol.js';
+import { InferError } from '../../protocol/infer-error.js';
 import { ErrorBody, GenerationAck, LoadBody, ModelParams, ReconcileResult, UnloadResult, VersionParams, VersionStatus, WorkerStatus } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 

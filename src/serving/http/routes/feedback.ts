@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { insertFeedback } from '../../../registry/feedback.js';
 import { routingKeyHash } from '../../../shared/routing-hash.js';
-import { InferError } from '../../protocol/protocol.js';
+import { InferError } from '../../protocol/infer-error.js';
 import { effectiveRoutingKey } from '../../../traffic/routing.js';
 import { ErrorBody, FeedbackAccepted, FeedbackBody, type FeedbackEvent } from '../schemas.js';
 

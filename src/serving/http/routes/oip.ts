@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { HostedModel, HostedVersion } from '../../execution/host.js';
-import { HEADER_LENGTH, InferError } from '../../protocol/protocol.js';
+import { InferError } from '../../protocol/infer-error.js';
+import { HEADER_LENGTH } from '../../protocol/protocol.js';
 import { ErrorBody, InferRequest, InferResponse, Live, ModelMetadata, ModelParams, Ready, ServerMetadata, VersionParams } from '../schemas.js';
 import { describeContract } from '../../protocol/signature.js';
 
