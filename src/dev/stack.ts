@@ -89,7 +89,10 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   }
 
   const cleanups: Array<() => Promise<void>> = [];
+  let stopping = false;
   const stop = async () => {
+    // Before the first await: children that end from here on (Ctrl-C reaches them too) stay down.
+    stopping = true;
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((err: unknown) => progress(`stop failed: ${(err as Error).message}`));
   };
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -102,7 +105,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   let fail: (message: string) => void = () => undefined;
   const failed = new Promise<string>((resolve) => { fail = resolve; });
   const supervised = <R extends ChildRun>(name: string, start: () => Promise<R>, core: boolean, logFile?: string) =>
-    supervise({ name, start, log: progress, policy: opts.restartPolicy, logFile, onGiveUp: core ? fail : undefined });
+    supervise({ name, start, log: progress, policy: opts.restartPolicy, logFile, onGiveUp: core ? fail : undefined, restartAllowed: () => !stopping });
 
   try {
     let databaseUrl = process.env.DATABASE_URL;

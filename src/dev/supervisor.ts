@@ -53,6 +53,12 @@ export interface SuperviseOptions<R extends ChildRun> {
   onGiveUp?: (message: string) => void;
   /** Where the child writes its output, named in the give-up line. */
   logFile?: string;
+  /**
+   * False while the whole stack is stopping: then a child that ends is not restarted, and no line
+   * is printed. (Ctrl-C signals every process of the terminal's group at once, so children end
+   * on their own before the stack's orderly stop reaches them.)
+   */
+  restartAllowed?: () => boolean;
 }
 
 export function describeExit(exit: ChildExit): string {
@@ -79,8 +85,9 @@ export async function supervise<R extends ChildRun>(opts: SuperviseOptions<R>): 
   let timer: NodeJS.Timeout | undefined;
   let starting: Promise<void> | undefined;
 
+  const allowed = () => !stopping && (opts.restartAllowed?.() ?? true);
   const failed = (what: string, upMs: number) => {
-    if (stopping) return;
+    if (!allowed()) return;
     const now = Date.now();
     if (upMs >= policy.healthyAfterMs) attempt = 0;
     failures = [...failures.filter((t) => now - t < policy.windowMs), now];
@@ -95,6 +102,7 @@ export async function supervise<R extends ChildRun>(opts: SuperviseOptions<R>): 
     opts.log(`${opts.name} ${what}; restart ${attempt} in ${seconds(delay)}`);
     timer = setTimeout(() => {
       timer = undefined;
+      if (!allowed()) return;
       starting = opts.start().then(
         (run) => {
           current = run;
@@ -109,7 +117,7 @@ export async function supervise<R extends ChildRun>(opts: SuperviseOptions<R>): 
   };
   const watch = (run: R) => {
     void run.exited.then((exit) => {
-      if (!stopping && run === current) failed(describeExit(exit), Date.now() - upSince);
+      if (run === current) failed(describeExit(exit), Date.now() - upSince);
     });
   };
   watch(current);

@@ -124,4 +124,18 @@ describe('supervise', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(starts).toBe(1);
   });
+
+  it('leaves a child that ends while the whole stack stops down, without a line', async () => {
+    const lines: string[] = [];
+    let starts = 0;
+    let stackStopping = false;
+    running = await supervise({ name: 'worker', start: () => { starts++; return nodeChild(LIVES); }, log: (l) => lines.push(l), policy: { firstDelayMs: 10 }, restartAllowed: () => !stackStopping });
+    const run = running.current();
+    stackStopping = true;
+    process.kill(run.pid, 'SIGINT'); // as Ctrl-C reaches every process of the terminal's group
+    await run.exited;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(starts).toBe(1);
+    expect(lines).toEqual([]);
+  });
 });
