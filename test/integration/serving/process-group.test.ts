@@ -22,21 +22,29 @@ let output = (): string => '';
 let url = '';
 
 /**
- * Starts `server.ts` as the primary of `processes` processes on port 0 (any free port, shared by
- * its processes); resolves once it announced ready, with the URL it announced.
+ * Starts `server.ts` as the primary of `processes` processes; resolves once it announced ready.
+ * On a port picked free here, not port 0: the group must keep its port when every process dies
+ * and is started again (with port 0 they would share a new one). When another process takes the
+ * port before the group binds it, the group stops at start and is started again on a new one.
  */
 async function startGroup(workerId: string, processes: number, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
-  const port = 0;
-  let out = '';
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
-    cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
-  proc.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
-  const announced = await waitFor(`SLUICE_READY from ${workerId}`, async () => /SLUICE_READY (.*)/.exec(out)?.[1] ?? (proc.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 90_000, 20);
-  return { proc, url: String((JSON.parse(announced) as { url: unknown }).url), output: () => out };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let out = '';
+    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+      cwd: projectRoot,
+      env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+    proc.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
+    try {
+      await waitFor(`SLUICE_READY from ${workerId}`, async () => (out.includes('SLUICE_READY') ? true : proc.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 90_000, 20);
+      return { proc, url: `http://127.0.0.1:${port}`, output: () => out };
+    } catch (err) {
+      if (attempt >= 5 || !out.includes(`port ${port} is already taken`)) throw err;
+    }
+  }
 }
 
 /** The pids of a primary's processes. */
