@@ -24,7 +24,6 @@ import { createOrchestratorWorker } from '../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../src/policy/index.js';
 import type { RolloutPolicy } from '../src/policy/schema.js';
 import { buildServingApp } from '../src/serving/app.js';
-import { freePort } from '../src/shared/ports.js';
 import { TrafficSimulator } from '../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../src/workflows/messages.js';
 
@@ -36,8 +35,8 @@ const golden = fixtureGoldenSet();
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-lifecycle-'));
   fs.chmodSync(root, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), port: await freePort() });
-  const temporal = await startTemporalDevServer({ cli: await ensureTemporalCli(), dbFile: path.join(root, 'temporal.db'), port: await freePort(), uiPort: await freePort() });
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), port: 0 });
+  const temporal = await startTemporalDevServer({ cli: await ensureTemporalCli(), dbFile: path.join(root, 'temporal.db'), port: 0, uiPort: 0 });
   const db: Kysely<Database> = createDb(pg.url, { max: 20 });
   await migrateToLatest(db as Kysely<unknown>);
   const workers = [];

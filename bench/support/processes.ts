@@ -14,7 +14,6 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/schema.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres.js';
 import { fixtureModel } from '../../src/models/fixtures.js';
-import { freePort } from '../../src/shared/ports.js';
 
 export interface BenchDatabase {
   url: string;
@@ -28,7 +27,7 @@ export interface BenchDatabase {
 export async function startBenchDatabase(): Promise<BenchDatabase> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
   fs.chmodSync(dir, 0o755); // postgres runs as the postgres user
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: 0 });
   const db = createDb(pg.url, { max: 4 });
   await migrateToLatest(db as Kysely<unknown>);
   return {
@@ -99,19 +98,20 @@ function stopper(p: ChildProcess): () => Promise<void> {
  * passes its output through to stderr.
  */
 export async function startServingWorker(o: { databaseUrl: string; workerId: string; env?: Record<string, string> }): Promise<Child> {
-  const port = await freePort();
   const nodeArgs = process.env.SLUICE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
     cwd: projectRoot,
     // One process unless the caller asks for more: an exported SLUICE_PROCESSES would otherwise
     // turn each worker of bench:weights into several fleet members.
-    env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', SLUICE_PROCESSES: '1', ...o.env },
+    env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: '0', HOST: '127.0.0.1', SLUICE_WORKER_ID: o.workerId, SLUICE_INSECURE_ADMIN: '1', SLUICE_ADMIN_TOKEN: '', SLUICE_PROCESSES: '1', ...o.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  await waitForLine(p, /SLUICE_READY/, `serving worker ${o.workerId}`);
+  // Port 0: the worker binds a free port and names it in its ready line.
+  const ready = await waitForLine(p, /SLUICE_READY (.*)/, `serving worker ${o.workerId}`);
+  const url = String((JSON.parse(ready[1] as string) as { url?: unknown }).url);
   if (process.env.SLUICE_BENCH_WORKER_STDOUT) p.stdout?.pipe(process.stderr); else p.stdout?.resume();
   p.stderr?.resume();
-  return { process: p, port, url: `http://127.0.0.1:${port}`, stop: stopper(p) };
+  return { process: p, port: Number(new URL(url).port), url, stop: stopper(p) };
 }
 
 /** A baseline target from bench/support/targets.ts. */

@@ -40,4 +40,6 @@ try {
   process.exit(1);
 }
 onShutdown(() => app.close());
-announceReady('api', { url: `${https ? 'https' : 'http'}://${host}:${port}` });
+// The port it got, not the one asked for: port 0 (tests, `sluice dev` on free ports) picks one.
+const bound = app.server.address();
+announceReady('api', { url: `${https ? 'https' : 'http'}://${host}:${typeof bound === 'object' && bound ? bound.port : port}` });

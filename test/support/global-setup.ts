@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres.js';
 import { ensureTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal.js';
-import { freePort } from '../../src/shared/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,10 +23,10 @@ export default async function setup(project: TestProject) {
 
   const cli = await ensureTemporalCli();
   const databaseUrl = process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({
-    dataDir: path.join(root, 'pg'), port: await freePort(),
+    dataDir: path.join(root, 'pg'), port: 0, // any free port, another if it is taken before use
   })).url;
   const temporalAddress = process.env.TEMPORAL_ADDRESS ?? (temporal = await startTemporalDevServer({
-    cli, dbFile: path.join(root, 'temporal.db'), port: await freePort(), uiPort: await freePort(),
+    cli, dbFile: path.join(root, 'temporal.db'), port: 0, uiPort: 0,
   })).address;
 
   project.provide('databaseUrl', databaseUrl);

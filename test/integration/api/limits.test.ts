@@ -8,7 +8,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../src/shared/ports.js';
 import { rowCounts, startHarness, type Harness } from './harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -57,10 +56,10 @@ describe('TLS', () => {
     if (!hasOpenssl) ctx.skip();
     const { createTestDatabase } = await import('../../support/db.js');
     const t = await createTestDatabase();
-    const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/api/server.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: t.url, SLUICE_API_PORT: String(port), SLUICE_TLS_CERT: path.join(dir, 'cert.pem'), SLUICE_TLS_KEY: path.join(dir, 'key.pem') },
+      // Port 0: the server binds a free port and names it in its ready line.
+      env: { ...process.env, DATABASE_URL: t.url, SLUICE_API_PORT: '0', SLUICE_TLS_CERT: path.join(dir, 'cert.pem'), SLUICE_TLS_KEY: path.join(dir, 'key.pem') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -71,7 +70,10 @@ describe('TLS', () => {
         child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
         setTimeout(() => reject(new Error(`server not ready: ${out}`)), 60_000);
       });
-      expect(JSON.parse(ready).url).toBe(`https://127.0.0.1:${port}`);
+      const announced = String((JSON.parse(ready) as { url: unknown }).url);
+      expect(announced).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const port = Number(new URL(announced).port);
+      expect(port).toBeGreaterThan(0); // the port bound, not the 0 asked for
       const body = await new Promise<string>((resolve, reject) => {
         https.get({ host: '127.0.0.1', port, path: '/health', ca: cert }, (res) => {
           let s = '';

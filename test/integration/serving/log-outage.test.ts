@@ -11,7 +11,6 @@ import { migrateToLatest } from '../../../src/db/migrate.js';
 import type { Database } from '../../../src/db/schema.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../../src/dev/postgres.js';
 import { publishGeneration } from '../../../src/registry/traffic.js';
-import { freePort } from '../../../src/shared/ports.js';
 import { infer, inferBody, metric, registerModel, row, startWorker, waitFor, type TestWorker } from './support.js';
 
 let dir: string;
@@ -28,8 +27,10 @@ async function countRows(): Promise<number> {
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-log-outage-'));
   await fs.chmod(dir, 0o755); // postgres runs as the postgres user
-  port = await freePort();
-  pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port });
+  // Any free port (another if it is taken before PostgreSQL binds it); the outage below brings
+  // PostgreSQL back on the same one, where the worker reconnects.
+  pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: 0 });
+  port = pg.port;
   db = createDb(pg.url);
   await migrateToLatest(db as Kysely<unknown>);
   await registerModel(db, 'credit', { v1: 'logreg' });

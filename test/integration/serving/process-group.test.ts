@@ -22,19 +22,30 @@ let primary: ChildProcess | null = null;
 let output = (): string => '';
 let url = '';
 
-/** Starts `server.ts` as the primary of `processes` processes; resolves once it announced ready. */
+/**
+ * Starts `server.ts` as the primary of `processes` processes; resolves once it announced ready.
+ * On a port picked free here, not port 0: the group must keep its port when every process dies
+ * and is started again (with port 0 they would share a new one). When another process takes the
+ * port before the group binds it, the group stops at start and is started again on a new one.
+ */
 async function startGroup(workerId: string, processes: number, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
-  const port = await freePort();
-  let out = '';
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
-    cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
-  proc.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
-  await waitFor(`SLUICE_READY from ${workerId}`, async () => (out.includes('SLUICE_READY') ? true : proc.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 90_000, 20);
-  return { proc, url: `http://127.0.0.1:${port}`, output: () => out };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let out = '';
+    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/serving/server.ts')], {
+      cwd: projectRoot,
+      env: { ...process.env, DATABASE_URL: t.url, PORT: String(port), HOST: '127.0.0.1', SLUICE_WORKER_ID: workerId, SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_PROCESSES: String(processes), SLUICE_HEARTBEAT_MS: '500', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+    proc.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
+    try {
+      await waitFor(`SLUICE_READY from ${workerId}`, async () => (out.includes('SLUICE_READY') ? true : proc.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 90_000, 20);
+      return { proc, url: `http://127.0.0.1:${port}`, output: () => out };
+    } catch (err) {
+      if (attempt >= 5 || !out.includes(`port ${port} is already taken`)) throw err;
+    }
+  }
 }
 
 /** The pids of a primary's processes. */
@@ -254,8 +265,18 @@ async function twoFreePorts(): Promise<number> {
 
 describe('processes whose primary is killed', () => {
   it('listen for admin on SLUICE_ADMIN_PORT_BASE + n - 1; drain and stop on their own: rows marked stopped, no process left', async () => {
-    const base = await twoFreePorts();
-    const group = await startGroup('orphans', 2, { SLUICE_ADMIN_PORT_BASE: String(base) });
+    // Two neighbouring ports picked free here, then bound by the processes: when another process
+    // takes one between the two, the group stops at start, and it is started on another pair.
+    let base = 0;
+    let group: Awaited<ReturnType<typeof startGroup>> | undefined;
+    for (let attempt = 1; group === undefined; attempt++) {
+      base = await twoFreePorts();
+      try {
+        group = await startGroup('orphans', 2, { SLUICE_ADMIN_PORT_BASE: String(base) });
+      } catch (err) {
+        if (attempt >= 5 || !/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+      }
+    }
     const admin = await t.db.selectFrom('serving_workers').select(['id', 'admin_address']).where('id', 'like', 'orphans-%').orderBy('id').execute();
     expect(admin).toEqual([{ id: 'orphans-1', admin_address: `http://127.0.0.1:${base}/admin` }, { id: 'orphans-2', admin_address: `http://127.0.0.1:${base + 1}/admin` }]);
     const pids = childPids(group.proc.pid);

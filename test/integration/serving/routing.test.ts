@@ -251,7 +251,7 @@ describe('a slow shadow', () => {
     await drained();
     // What a primary answer would cost if it waited for the shadow: the slow version's own answer.
     const slowMs = median(await timed(40, { version: 'slow' }));
-    const before = { all: await shadowCount(), answered: await shadowCount('answered') };
+    const before = { all: await shadowCount(), answered: await shadowCount('answered'), skipped: await shadowCount('skipped') };
     // Alternating phases, so load from elsewhere on the machine falls on both alike.
     const off: number[] = [];
     const on: number[] = [];
@@ -264,14 +264,16 @@ describe('a slow shadow', () => {
     }
     await drained();
     const answered = (await shadowCount('answered')) - before.answered;
-    const summary = `slow version ${slowMs.toFixed(2)} ms; primary without shadow ${median(off).toFixed(2)} ms, with ${median(on).toFixed(2)} ms; ${answered} of 180 shadow copies answered`;
-    // A primary that waited for its shadow (or for the one before it) would take about the slow
-    // version's time, as it does where both run on the event loop or both on the inference thread
-    // (measured: about 4 ms without the shadow, 15-30 ms with it). One that does not stays near
-    // its time without a shadow. Both bounds are generous: the machine is shared, and the shadow
-    // keeps one of its two cores busy (with another process spinning on the other, 4 ms became 7).
-    expect(median(on), summary).toBeLessThan(slowMs / 2);
-    expect(median(on), summary).toBeLessThan(3 * median(off) + 2);
+    const skipped = (await shadowCount('skipped')) - before.skipped;
+    const summary = `slow version ${slowMs.toFixed(2)} ms; primary without shadow ${median(off).toFixed(2)} ms, with ${median(on).toFixed(2)} ms; ${answered} of 180 shadow copies answered, ${skipped} skipped`;
+    // Not held up, shown by what happened rather than by the clock (a shared machine makes any
+    // time bound flaky): the primary runs on the event loop and its shadow on the inference
+    // thread, so no primary batch queues behind a shadow run; and the primaries went on while
+    // the shadow's queue was full, so copies were skipped. A primary that waited for its shadow
+    // (or for the copy before it) would find at most one copy queued, and none would be skipped.
+    expect(a.app.serving.host.find('shadowed', 'fast')?.where).toBe('event-loop');
+    expect(slowVersion()?.where).toBe('worker-thread');
+    expect(skipped, summary).toBeGreaterThan(0);
     // Every copy was counted once: answered, or skipped while the shadow's queue was full.
     expect((await shadowCount()) - before.all, summary).toBe(180);
     expect(await shadowCount('failed')).toBe(0);
@@ -311,21 +313,17 @@ describe('a slow shadow', () => {
       expect(c.app.serving.host.find('shadowed', 'slow')?.where).toBe('worker-thread');
       expect(c.app.serving.host.find('shadowed', 'fast')?.where).toBe('worker-thread');
       const body = (i: number) => rows64('colocated', i);
-      const timed = async (n: number, version?: string) => {
-        const ms: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const started = performance.now();
-          expect((await infer(c.url, 'shadowed', body(i), version)).body.model_version).toBe(version ?? 'fast');
-          ms.push(performance.now() - started);
-        }
-        return ms;
+      const send = async (n: number, version?: string) => {
+        for (let i = 0; i < n; i++) expect((await infer(c.url, 'shadowed', body(i), version)).body.model_version).toBe(version ?? 'fast');
       };
-      const slowMs = median(await timed(10, 'slow'));
-      const primaryMs = median(await timed(40));
+      await send(10, 'slow');
+      await send(40);
       const count = (outcome: string) => metric(c.url, 'sluice_shadow_requests_total', { model: 'shadowed', version: 'slow', outcome });
+      // The primary is not held up because no copy runs beside it: every one is counted
+      // colocated, none answered. (How long each took is not asserted: on a shared machine the
+      // clock is noise.)
       expect(await count('colocated')).toBe(40);
       expect(await count('answered')).toBe(0);
-      expect(primaryMs, `primary ${primaryMs.toFixed(2)} ms, slow version ${slowMs.toFixed(2)} ms`).toBeLessThan(slowMs / 2);
 
       // A shadow that costs what the primary does runs in the same place: every copy answered.
       // Twins whose cost grows with rows: a 64-row batch costs a fraction of the warm-up's full
@@ -335,12 +333,18 @@ describe('a slow shadow', () => {
       await publishGeneration(t.db, { model: 'twinned', weights: { v1: 1 }, spec: { shadow: { version: 'v2', share: 1 } }, createdBy: 'test' });
       expect((await push('twinned')).allAcked).toBe(true);
       for (let i = 0; i < 30; i++) expect((await infer(c.url, 'twinned', body(i))).body.model_version).toBe('v1');
-      await waitFor('the last copy', async () => ((await metric(c.url, 'sluice_shadow_requests_total', { model: 'twinned', outcome: 'answered' })) === 30 ? true : undefined));
-      expect(await metric(c.url, 'sluice_shadow_requests_total', { model: 'twinned', outcome: 'colocated' })).toBe(0);
+      // The copies run after their answers, one behind the other on the inference thread: on a
+      // busy machine the last can take a while, so wait long for every copy to be counted.
+      const outcomes = async () => Object.fromEntries(await Promise.all(['answered', 'skipped', 'colocated', 'failed', 'incompatible'].map(async (o) => [o, await metric(c.url, 'sluice_shadow_requests_total', { model: 'twinned', outcome: o })] as const)));
+      const counted = await waitFor('the last copy', async () => {
+        const got = await outcomes();
+        return Object.values(got).reduce((x, y) => x + y, 0) >= 30 ? got : undefined;
+      }, 180_000, 100);
+      expect(counted).toEqual({ answered: 30, skipped: 0, colocated: 0, failed: 0, incompatible: 0 });
     } finally {
       await c.close();
     }
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('segments and input checks', () => {
