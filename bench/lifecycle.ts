@@ -26,6 +26,7 @@ import { buildServingApp } from '../src/serving/app.js';
 import { freePort } from '../src/shared/ports.js';
 import { TrafficSimulator } from '../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../src/workflows/messages.js';
+import { modelLifecycle } from '../src/workflows/lifecycle.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 // BENCH_CONCURRENCY=none re-measures overhead and breach only, keeping the last concurrency figures.
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     const rolloutId = `bench_${randomUUID().slice(0, 12)}`;
     await db.insertInto('rollouts').values({ id: rolloutId, workflow_id: rolloutWorkflowId(model), model_id: ids.modelId, candidate_version_id: ids.v2, baseline_version_id: ids.v1, policy: policy as unknown as Record<string, unknown>, started_by: 'bench' }).execute();
     const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: 'v2', baselineVersion: 'v1', policy, startedBy: 'bench' };
-    return await client.workflow.start('modelLifecycle', { taskQueue, workflowId: rolloutWorkflowId(model), args: [input] });
+    return await client.workflow.start(modelLifecycle, { taskQueue, workflowId: rolloutWorkflowId(model), args: [input] });
   }
 
   function policy(raw: Record<string, unknown>): RolloutPolicy {

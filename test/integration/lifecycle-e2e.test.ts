@@ -23,6 +23,7 @@ import type { RolloutPolicy } from '../../src/policy/schema.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
 import { TrafficSimulator, type OutcomeModel } from '../../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../../src/workflows/messages.js';
+import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { seedRollout } from '../support/registry.js';
 import { fixture, startWorker, TOKEN, type TestWorker } from './serving/support.js';
@@ -109,7 +110,7 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
   async function startRollout(model: string, ids: Record<string, string>, modelId: string, p: RolloutPolicy, candidate = 'v2', queue = taskQueue) {
     const rolloutId = await seedRollout(t.db, { modelId, candidateId: ids[candidate] ?? '', baselineId: ids.v1 ?? '', model, policy: p });
     const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: candidate, baselineVersion: 'v1', policy: p, startedBy: 'e2e' };
-    const handle = await client.workflow.start('modelLifecycle', {
+    const handle = await client.workflow.start(modelLifecycle, {
       taskQueue: queue, workflowId: rolloutWorkflowId(model), args: [input],
       typedSearchAttributes: [{ key: modelSearchAttribute, value: model }, { key: versionSearchAttribute, value: candidate }],
     });

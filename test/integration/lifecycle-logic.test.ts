@@ -17,6 +17,7 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, rolloutWorkflowId, setWeightsUpdate, stateQuery,
   type ModelLifecycleInput,
 } from '../../src/workflows/messages.js';
+import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { seedModel, seedRollout } from '../support/registry.js';
 
@@ -152,7 +153,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     await t.db.insertInto('traffic_generations').values({ model_id: modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
     const rolloutId = await seedRollout(t.db, { modelId, candidateId: versionIds.v2 ?? '', baselineId: versionIds.v1 ?? '', model, policy: p });
     const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: 'v2', baselineVersion: 'v1', policy: p, startedBy: 'test' };
-    const handle = await client.workflow.start('modelLifecycle', {
+    const handle = await client.workflow.start(modelLifecycle, {
       taskQueue, workflowId: rolloutWorkflowId(model), args: [input],
       typedSearchAttributes: [{ key: modelSearchAttribute, value: model }, { key: versionSearchAttribute, value: 'v2' }],
     });
@@ -302,7 +303,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   it('a second rollout for the same model is refused while one runs', async () => {
     const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
     const { handle } = await start('single', p);
-    await expect(client.workflow.start('modelLifecycle', { taskQueue, workflowId: rolloutWorkflowId('single'), args: [{} as ModelLifecycleInput] }))
+    await expect(client.workflow.start(modelLifecycle, { taskQueue, workflowId: rolloutWorkflowId('single'), args: [{} as ModelLifecycleInput] }))
       .rejects.toThrow(/already started/i);
     await handle.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
     expect((await handle.result()).status).toBe('aborted');
@@ -382,7 +383,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     const seeded = await seedModel(t.db, { model: 'bandit', versions: ['v1', 'v2', 'v3'] });
     await t.db.insertInto('traffic_generations').values({ model_id: seeded.modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
     const rolloutId = await seedRollout(t.db, { modelId: seeded.modelId, candidateId: seeded.versionIds.v2 ?? '', baselineId: seeded.versionIds.v1 ?? '', model: 'bandit', policy: p });
-    const handle = await client.workflow.start('modelLifecycle', {
+    const handle = await client.workflow.start(modelLifecycle, {
       taskQueue, workflowId: rolloutWorkflowId('bandit'),
       args: [{ rolloutId, model: 'bandit', candidateVersion: 'v2', baselineVersion: 'v1', policy: p, startedBy: 'test' } satisfies ModelLifecycleInput],
     });
