@@ -289,11 +289,14 @@ export const KeyOut = Type.Object({
   createdAt: Timestamp, disabledAt: Nullable(Timestamp), lastUsedAt: Nullable(Timestamp),
 });
 export const KeyCreatedOut = Type.Composite([KeyOut, Type.Object({ token: Type.String({ description: 'the key, shown once: sk_<id>_<secret>' }) })]);
+export type KeyOut = Static<typeof KeyOut>;
+export type KeyCreatedOut = Static<typeof KeyCreatedOut>;
 
 export const AuditOut = Type.Object({
   id: Type.String(), at: Timestamp, project: Nullable(Type.String()), actor: Type.String(), action: Type.String(),
   targetType: Type.String(), targetId: Type.String(), before: Json, after: Json, requestId: Nullable(Type.String()),
 });
+export type AuditOut = Static<typeof AuditOut>;
 
 export const ReplayBody = Type.Object({
   rolloutId: Type.Optional(Type.String({ pattern: '^ro_[0-9a-f]{32}$' })),
@@ -318,3 +321,4 @@ export const ReplayOut = Type.Object({
   tolerance: Type.Number(),
   byLoggedVersion: Type.Record(Type.String(), Type.Object({ requests: Type.Integer(), differing: Type.Integer(), maxAbsDiff: Type.Number() })),
 });
+export type ReplayOut = Static<typeof ReplayOut>;

@@ -209,6 +209,6 @@ export function createLifecycleContext(input: ModelLifecycleInput): LifecycleCon
   };
 }
 
-export function formatWeights(weights: Weights): string {
+function formatWeights(weights: Weights): string {
   return Object.entries(weights).map(([v, s]) => `${v} ${(s * 100).toFixed(s > 0 && s < 0.01 ? 2 : 0)}%`).join(', ');
 }
