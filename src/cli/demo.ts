@@ -4,12 +4,12 @@
 // each phase until the statistics promote it. The stack stays up afterwards for the Temporal UI.
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import type { RolloutDetailOut, RolloutStartOut, VersionOut } from '../api/schemas.js';
 import { createDb } from '../db/connect.js';
 import { startDevStack, type DevStack } from '../dev/stack.js';
 import { fixtureGoldenSet, fixtureModel, type FixtureModel } from '../models/fixtures.js';
 import { createApiKey } from '../registry/keys.js';
 import { TrafficSimulator } from '../simulator/traffic.js';
-import type { RolloutDetailOut, RolloutStartOut, VersionOut } from '../api/schemas.js';
 import { ApiClient, CliError } from './api-client.js';
 import { printStackUrls, waitForShutdown } from './dev.js';
 import { followRollout, outcomeLine, progressBoard } from './progress.js';
