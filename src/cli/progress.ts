@@ -4,7 +4,7 @@
 // weight bars (the demo).
 import type { ConfidencePoint, ExperimentReportOut, RolloutDetailOut, RolloutStateOut } from '../api/schemas.js';
 import { CliError, type ApiClient } from './api-client.js';
-import { formatWeights } from './output.js';
+import { formatSigned, formatWeights } from './output.js';
 
 /** The latest A/B look: from the workflow's state while it runs (with the sample), else from the report. */
 export interface LookProgress {
@@ -60,11 +60,9 @@ export function progressOf(r: RolloutDetailOut, reportLook?: ConfidencePoint): R
   };
 }
 
-const signed = (x: number | null | undefined, digits = 4) => (x === null || x === undefined ? '-' : (x >= 0 ? '+' : '') + x.toFixed(digits));
-
 export function lookLine(p: LookProgress | null): string {
   if (!p) return '';
-  return `look ${p.look}: effect ${signed(p.estimate)} [${signed(p.lower)}, ${signed(p.upper)}]${p.pValue !== null ? ` p=${p.pValue.toFixed(4)}` : ''} → ${p.decision}`;
+  return `look ${p.look}: effect ${formatSigned(p.estimate)} [${formatSigned(p.lower)}, ${formatSigned(p.upper)}]${p.pValue !== null ? ` p=${p.pValue.toFixed(4)}` : ''} → ${p.decision}`;
 }
 
 /** One log line: what `sluice rollout watch` prints whenever it changes. */

@@ -6,7 +6,7 @@ import type {
 import { formatPValue } from '../api/services/report.js';
 import type { ApiClient } from './api-client.js';
 import { CliError, EXIT_CODES } from './api-client.js';
-import { action, formatWeights, globals, printFields, printJson, printTable, usage } from './output.js';
+import { action, formatSigned, formatWeights, globals, printFields, printJson, printTable, usage } from './output.js';
 import { followRollout, outcomeLine, progressLine } from './progress.js';
 import { client, readJsonFile } from './registry-commands.js';
 
@@ -20,8 +20,6 @@ export async function resolveRollout(api: ApiClient, ref: string): Promise<strin
   if (!latest) throw new CliError(`model ${ref} has no rollouts (or no such model in your project)`);
   return latest.id;
 }
-
-const signed = (x: number | null | undefined, digits = 4) => (x === null || x === undefined ? '-' : (x >= 0 ? '+' : '') + x.toFixed(digits));
 
 function printRollout(r: RolloutDetailOut): void {
   printFields([
@@ -68,12 +66,12 @@ export function printReport(out: ExperimentReportOut): void {
   printTable(s.arms, [['arm', (a) => a.arm], ['version', (a) => a.version], ['units', (a) => a.units], ['n', (a) => a.n], [meanHeader, (a) => (a.mean === null ? null : a.mean.toFixed(4))]]);
   const e = s.effect;
   const level = e.level !== null ? `${(e.level * 100).toFixed(0)}% ` : '';
-  console.log(`\neffect (treatment − control): ${signed(e.estimate)}, always-valid ${level}interval [${signed(e.lower)}, ${signed(e.upper)}], p = ${e.pValue === null ? '-' : formatPValue(e.pValue)}${e.look !== null ? ` (look ${e.look})` : ''}\n`);
-  printTable(out.confidenceSequence, [['look', (p) => p.look], ['at', (p) => p.at], ['effect', (p) => signed(p.estimate)], ['lower', (p) => signed(p.lower)], ['upper', (p) => signed(p.upper)], ['p', (p) => (p.pValue === null ? '-' : formatPValue(p.pValue))], ['decision', (p) => p.decision]]);
+  console.log(`\neffect (treatment − control): ${formatSigned(e.estimate)}, always-valid ${level}interval [${formatSigned(e.lower)}, ${formatSigned(e.upper)}], p = ${e.pValue === null ? '-' : formatPValue(e.pValue)}${e.look !== null ? ` (look ${e.look})` : ''}\n`);
+  printTable(out.confidenceSequence, [['look', (p) => p.look], ['at', (p) => p.at], ['effect', (p) => formatSigned(p.estimate)], ['lower', (p) => formatSigned(p.lower)], ['upper', (p) => formatSigned(p.upper)], ['p', (p) => (p.pValue === null ? '-' : formatPValue(p.pValue))], ['decision', (p) => p.decision]]);
   console.log(`\nSRM: ${s.srm.verdict}`);
   if (s.guardrails.length > 0) {
     console.log('');
-    printTable(s.guardrails, [['guardrail', (g) => g.name], ['effect', (g) => signed(g.effect)], ['bound', (g) => signed(g.bound)], ['verdict', (g) => g.verdict]]);
+    printTable(s.guardrails, [['guardrail', (g) => g.name], ['effect', (g) => formatSigned(g.effect)], ['bound', (g) => formatSigned(g.bound)], ['verdict', (g) => g.verdict]]);
   }
   const d = s.decision;
   console.log(`\ndecision: ${d.action}${d.look !== null ? ` at look ${d.look}` : ''}${d.final ? '' : ' (still running)'}${d.reason ? ` — ${d.reason}` : ''}`);
