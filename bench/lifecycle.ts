@@ -18,19 +18,18 @@ import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { ensureTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { createFleetClient } from '../src/orchestrator/fleet-client.js';
 import { publishGeneration } from '../src/registry/traffic.js';
-import { fixtureGoldenSet, fixtureModel } from '../src/models/fixtures.js';
-import { loadModelSession } from '../src/models/onnx-runtime.js';
 import { createOrchestratorWorker } from '../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../src/policy/index.js';
 import type { RolloutPolicy } from '../src/policy/schema.js';
 import { buildServingApp } from '../src/serving/app.js';
 import { TrafficSimulator } from '../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../src/workflows/messages.js';
+import { modelLifecycle } from '../src/workflows/lifecycle.js';
+import { seedFixtureModel, seedRollout } from '../test/support/seed.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 // BENCH_CONCURRENCY=none re-measures overhead and breach only, keeping the last concurrency figures.
 const CONCURRENCY_LEVELS = process.env.BENCH_CONCURRENCY === 'none' ? [] : (process.env.BENCH_CONCURRENCY ?? '50,200,500').split(',').map(Number);
-const golden = fixtureGoldenSet();
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-lifecycle-'));
@@ -56,20 +55,10 @@ async function main(): Promise<void> {
   const running = worker.run();
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
-  const fixtures = { logreg: fixtureModel('logreg'), mlp: fixtureModel('mlp') };
-  const signatures = {
-    logreg: (await loadModelSession(fixtures.logreg.path)).signature,
-    mlp: (await loadModelSession(fixtures.mlp.path)).signature,
-  };
-
   async function register(model: string): Promise<{ modelId: string; v1: string; v2: string }> {
-    const { id: modelId } = await db.insertInto('models').values({ project_id: 'default', name: model, golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }) }).returning('id').executeTakeFirstOrThrow();
-    const insert = async (version: string, kind: 'logreg' | 'mlp') => (await db.insertInto('model_versions').values({
-      model_id: modelId, version, artifact_uri: fixtures[kind].uri, sha256: fixtures[kind].sha256, size_bytes: fixtures[kind].sizeBytes,
-      signature: JSON.stringify(signatures[kind]), status: version === 'v1' ? 'production' : 'registered',
-    }).returning('id').executeTakeFirstOrThrow()).id;
-    const v1 = await insert('v1', 'logreg');
-    const v2 = await insert('v2', 'mlp');
+    const { modelId, versionIds } = await seedFixtureModel(db, { model, versions: { v1: 'logreg', v2: 'mlp' }, production: 'v1', goldenSet: true });
+    const v1 = versionIds.v1 as string;
+    const v2 = versionIds.v2 as string;
     await publishGeneration(db, { model, weights: { v1: 1 }, createdBy: 'bench', generation: 1 });
     await fleet.applyGeneration({ model, generation: 1, weights: { v1: 1 }, spec: {}, reason: 'initial', createdBy: 'bench' });
     return { modelId, v1, v2 };
@@ -77,9 +66,9 @@ async function main(): Promise<void> {
 
   async function start(model: string, ids: { modelId: string; v1: string; v2: string }, policy: RolloutPolicy) {
     const rolloutId = `bench_${randomUUID().slice(0, 12)}`;
-    await db.insertInto('rollouts').values({ id: rolloutId, workflow_id: rolloutWorkflowId(model), model_id: ids.modelId, candidate_version_id: ids.v2, baseline_version_id: ids.v1, policy: policy as unknown as Record<string, unknown>, started_by: 'bench' }).execute();
+    await seedRollout(db, { id: rolloutId, model, modelId: ids.modelId, candidateId: ids.v2, baselineId: ids.v1, policy, startedBy: 'bench' });
     const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: 'v2', baselineVersion: 'v1', policy, startedBy: 'bench' };
-    return await client.workflow.start('modelLifecycle', { taskQueue, workflowId: rolloutWorkflowId(model), args: [input] });
+    return await client.workflow.start(modelLifecycle, { taskQueue, workflowId: rolloutWorkflowId(model), args: [input] });
   }
 
   function policy(raw: Record<string, unknown>): RolloutPolicy {

@@ -11,7 +11,8 @@ import { projectRoot } from '../src/config.js';
 import { publishGeneration } from '../src/registry/traffic.js';
 import { fmt, phaseSeconds, runLoad } from './support/load.js';
 import path from 'node:path';
-import { cpuSeconds, mainThreadCpuSeconds, fixtureManifest, machine, postgresCpuSeconds, registerFixtureModel, startBenchDatabase, startServingWorker } from './support/processes.js';
+import { cpuSeconds, mainThreadCpuSeconds, fixtureManifest, machine, postgresCpuSeconds, startBenchDatabase, startServingWorker } from './support/processes.js';
+import { seedFixtureModel } from '../test/support/seed.js';
 
 const seconds = phaseSeconds(12);
 const rowsPerRequest = Number(process.env.SLUICE_BENCH_ROWS ?? 4);
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${JSON.stringify(machine())}`);
   const database = await startBenchDatabase();
   try {
-    await registerFixtureModel(database.db, 'credit');
+    await seedFixtureModel(database.db, { model: 'credit', versions: { v1: 'logreg', v2: 'mlp' } });
     await publishGeneration(database.db, { model: 'credit', weights: { v2: 1 }, createdBy: 'bench' });
     const m = fixtureManifest();
     const width = m.featureNames.length;

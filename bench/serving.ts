@@ -28,7 +28,8 @@ import { projectRoot } from '../src/config.js';
 import { publishGeneration } from '../src/registry/traffic.js';
 import { loadModelSession } from '../src/models/onnx-runtime.js';
 import { fmt, loadGeneratorName, phaseSeconds, runLoad, sleep, type LoadOptions, type LoadResult } from './support/load.js';
-import { fixtureManifest, fixturePath, machine, registerFixtureModel, startBenchDatabase, startServingWorker, startTarget, treeCpuSeconds, type Child } from './support/processes.js';
+import { fixtureManifest, fixturePath, machine, startBenchDatabase, startServingWorker, startTarget, treeCpuSeconds, type Child } from './support/processes.js';
+import { seedFixtureModel } from '../test/support/seed.js';
 
 const seconds = phaseSeconds(12);
 const connections = Number(process.env.SLUICE_BENCH_CONNECTIONS ?? 64);
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
   const database = await startBenchDatabase();
   const children: Child[] = [];
   try {
-    await registerFixtureModel(database.db, 'credit');
+    await seedFixtureModel(database.db, { model: 'credit', versions: { v1: 'logreg', v2: 'mlp' } });
     await publishGeneration(database.db, {
       model: 'credit', weights: { v1: 0.5, v2: 0.5 }, createdBy: 'bench',
       spec: { experiment: { id: 'bench-exp', salt: 'bench', arms: { control: 'v1', treatment: 'v2' } } },

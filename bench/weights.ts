@@ -24,7 +24,8 @@ import { createFleetClient } from '../src/orchestrator/fleet-client.js';
 import { publishGeneration } from '../src/registry/traffic.js';
 import { liveWorkers } from '../src/registry/workers.js';
 import { fmt, sleep } from './support/load.js';
-import { fixtureManifest, machine, registerFixtureModel, startBenchDatabase, startServingWorker, type Child } from './support/processes.js';
+import { fixtureManifest, machine, startBenchDatabase, startServingWorker, type Child } from './support/processes.js';
+import { seedFixtureModel } from '../test/support/seed.js';
 
 const WORKERS = 4;
 const changes = Number(process.env.SLUICE_BENCH_CHANGES ?? 100);
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   const database = await startBenchDatabase();
   const workers: Child[] = [];
   try {
-    await registerFixtureModel(database.db, 'credit');
+    await seedFixtureModel(database.db, { model: 'credit', versions: { v1: 'logreg', v2: 'mlp' } });
     await publishGeneration(database.db, { model: 'credit', weights: { v1: 1 }, createdBy: 'bench' });
     for (let i = 0; i < WORKERS; i++) {
       workers.push(await startServingWorker({ databaseUrl: database.url, workerId: `bench-w${i + 1}`, env: { SLUICE_ADMIN_TOKEN: token, SLUICE_INSECURE_ADMIN: '0' } }));

@@ -46,18 +46,6 @@ export function fixturePath(kind: 'logreg' | 'mlp'): string {
   return fixtureModel(kind).path;
 }
 
-/** Registers `model` with versions v1 (logistic regression) and v2 (MLP) from the fixtures. */
-export async function registerFixtureModel(db: Kysely<Database>, model: string): Promise<void> {
-  const { id } = await db.insertInto('models').values({ project_id: 'default', name: model }).returning('id').executeTakeFirstOrThrow();
-  for (const [version, kind] of [['v1', 'logreg'], ['v2', 'mlp']] as const) {
-    const m = fixtureModel(kind);
-    await db.insertInto('model_versions').values({
-      model_id: id, version, artifact_uri: m.uri, sha256: m.sha256, size_bytes: m.sizeBytes,
-      signature: JSON.stringify({ inputs: [], outputs: [] }),
-    }).execute();
-  }
-}
-
 export interface Child {
   process: ChildProcess;
   port: number;

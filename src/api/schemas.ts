@@ -2,6 +2,7 @@
 // requests (strictly: unknown fields are errors, bodies are never type-coerced), serialise
 // responses, and become the OpenAPI document at /docs/json.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { RolloutState } from '../workflows/messages.js';
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -98,6 +99,9 @@ export const VersionOut = Type.Object({
   createdBy: Nullable(Type.String()),
   createdAt: Timestamp,
 });
+export type ModelOut = Static<typeof ModelOut>;
+export type VersionOut = Static<typeof VersionOut>;
+
 export const VersionDetailOut = Type.Composite([VersionOut, Type.Object({ referenceProfile: Json })]);
 
 /** The shape src/stats builds (buildReferenceProfile) and drift detection reads. */
@@ -169,14 +173,20 @@ export const RolloutOut = Type.Object({
   temporalUiUrl: Nullable(Type.String()),
 });
 
-export const RolloutStateOut = Json;
+export type RolloutOut = Static<typeof RolloutOut>;
+
+/** The workflow's state query answer, with the schema the workflow's messages module declares. */
+export const RolloutStateOut = RolloutState;
+export type RolloutStateOut = Static<typeof RolloutStateOut>;
 
 export const RolloutDetailOut = Type.Composite([RolloutOut, Type.Object({
-  state: Type.Unknown({ description: 'the workflow\'s live state (the state query), or null when it is not running or did not answer' }),
+  state: Nullable(RolloutState),
   stateError: Nullable(Type.String()),
 })]);
+export type RolloutDetailOut = Static<typeof RolloutDetailOut>;
 
 export const RolloutStartOut = Type.Composite([RolloutOut, Type.Object({ runId: Type.String() })]);
+export type RolloutStartOut = Static<typeof RolloutStartOut>;
 
 export const StepOut = Type.Object({
   seq: Type.Integer(), phase: Type.String(), step: Type.String(), verdict: Type.String(), reason: Type.String(), numbers: JsonObject, at: Timestamp,
@@ -193,6 +203,7 @@ export const HistoryOut = Type.Object({
   steps: Type.Array(StepOut),
   experiments: Type.Array(Type.Composite([ExperimentOut, Type.Object({ looks: Type.Array(LookOut) })])),
 });
+export type HistoryOut = Static<typeof HistoryOut>;
 
 export const GenerationOut = Type.Object({
   model: Type.String(),
@@ -218,6 +229,9 @@ export const ModelFleetOut = Type.Object({
   })),
 }, { description: 'the model as the live serving fleet serves it, as of each worker\'s last heartbeat (every 2 s by default)' });
 
+export type GenerationOut = Static<typeof GenerationOut>;
+export type ModelFleetOut = Static<typeof ModelFleetOut>;
+
 export const ConfidencePoint = Type.Object({
   look: Type.Integer(),
   at: Timestamp,
@@ -227,6 +241,44 @@ export const ConfidencePoint = Type.Object({
   upper: Nullable(Type.Number()),
   pValue: Nullable(Type.Number()),
 });
+
+export type ConfidencePoint = Static<typeof ConfidencePoint>;
+
+/** The report in typed numbers and words: what `sluice report` prints. */
+export const ReportSummary = Type.Object({
+  primaryMetric: Type.String(),
+  metricType: Type.Union([Type.Literal('binary'), Type.Literal('continuous')]),
+  arms: Type.Array(Type.Object({
+    arm: Type.String(),
+    version: Nullable(Type.String()),
+    units: Nullable(Type.Integer({ description: 'units assigned to the arm (the sample-ratio check counts these)' })),
+    n: Nullable(Type.Integer({ description: 'units counted for the primary metric' })),
+    mean: Nullable(Type.Number({ description: 'the primary metric\'s mean per unit; for a binary metric, its rate' })),
+  }), { description: 'per arm at the latest look' }),
+  effect: Type.Object({
+    look: Nullable(Type.Integer()),
+    estimate: Nullable(Type.Number({ description: 'treatment − control' })),
+    lower: Nullable(Type.Number()),
+    upper: Nullable(Type.Number()),
+    pValue: Nullable(Type.Number({ description: 'always-valid p-value' })),
+    level: Nullable(Type.Number({ description: 'coverage of the always-valid interval (1 − alpha)' })),
+  }, { description: 'the effect at the latest look with its always-valid interval' }),
+  srm: Type.Object({
+    checked: Type.Boolean(),
+    pValue: Nullable(Type.Number()),
+    threshold: Nullable(Type.Number()),
+    mismatch: Nullable(Type.Boolean()),
+    verdict: Type.String({ description: 'the sample-ratio-mismatch verdict in a sentence' }),
+  }),
+  guardrails: Type.Array(Type.Object({ name: Type.String(), effect: Nullable(Type.Number()), bound: Nullable(Type.Number()), verdict: Type.String() })),
+  decision: Type.Object({
+    action: Type.String({ description: 'promote, rollback, stop_no_effect, continue (still running) or none' }),
+    reason: Nullable(Type.String()),
+    look: Nullable(Type.Integer()),
+    final: Type.Boolean({ description: 'whether the experiment has ended' }),
+  }),
+});
+export type ReportSummary = Static<typeof ReportSummary>;
 
 export const ExperimentReportOut = Type.Object({
   rolloutId: Type.String(),
@@ -239,7 +291,9 @@ export const ExperimentReportOut = Type.Object({
   guardrails: Type.Unknown({ description: 'guardrail results at the latest look' }),
   latest: Type.Unknown({ description: 'the full result of the latest look' }),
   decision: Type.Unknown({ description: 'the experiment\'s decision, or the latest look\'s while it runs' }),
+  summary: ReportSummary,
 });
+export type ExperimentReportOut = Static<typeof ExperimentReportOut>;
 
 export const KeyCreateBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -251,11 +305,14 @@ export const KeyOut = Type.Object({
   createdAt: Timestamp, disabledAt: Nullable(Timestamp), lastUsedAt: Nullable(Timestamp),
 });
 export const KeyCreatedOut = Type.Composite([KeyOut, Type.Object({ token: Type.String({ description: 'the key, shown once: sk_<id>_<secret>' }) })]);
+export type KeyOut = Static<typeof KeyOut>;
+export type KeyCreatedOut = Static<typeof KeyCreatedOut>;
 
 export const AuditOut = Type.Object({
   id: Type.String(), at: Timestamp, project: Nullable(Type.String()), actor: Type.String(), action: Type.String(),
   targetType: Type.String(), targetId: Type.String(), before: Json, after: Json, requestId: Nullable(Type.String()),
 });
+export type AuditOut = Static<typeof AuditOut>;
 
 export const ReplayBody = Type.Object({
   rolloutId: Type.Optional(Type.String({ pattern: '^ro_[0-9a-f]{32}$' })),
@@ -280,3 +337,4 @@ export const ReplayOut = Type.Object({
   tolerance: Type.Number(),
   byLoggedVersion: Type.Record(Type.String(), Type.Object({ requests: Type.Integer(), differing: Type.Integer(), maxAbsDiff: Type.Number() })),
 });
+export type ReplayOut = Static<typeof ReplayOut>;

@@ -1,5 +1,6 @@
 // sluice keys …, sluice audit, sluice whoami, sluice replay.
 import type { Command } from 'commander';
+import type { AuditOut, KeyCreatedOut, KeyOut, ReplayOut } from '../api/schemas.js';
 import { createDb } from '../db/connect.js';
 import { recordAudit } from '../registry/audit.js';
 import { createApiKey, isRole, ROLES } from '../registry/keys.js';
@@ -10,7 +11,6 @@ import { action, globals, printFields, printJson, printTable, usage } from './ou
 import { client } from './registry-commands.js';
 import { resolveRollout } from './rollout-commands.js';
 
-interface KeyOut { id: string; project: string; name: string; role: string; createdAt: string; disabledAt: string | null; lastUsedAt: string | null; token?: string }
 
 function parseTime(value: string, flag: string): string {
   const relative = /^(\d+)([smhd])$/.exec(value);
@@ -36,7 +36,7 @@ export function registerAdminCommands(program: Command): void {
       if (!isRole(opts.role)) throw usage(`--role ${opts.role} is not one of ${ROLES.join(', ')}`);
       const json = globals(cmd).json;
       const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL;
-      let out: KeyOut;
+      let out: KeyCreatedOut;
       if (databaseUrl) {
         const db = createDb(databaseUrl, { max: 1 });
         try {
@@ -54,7 +54,7 @@ export function registerAdminCommands(program: Command): void {
         }
       } else {
         if (opts.project !== 'default') throw usage('--project needs --database-url: through the API a key is made in your own key\'s project');
-        out = await client(cmd).request<KeyOut>('POST', '/v1/keys', { body: { name: opts.name, role: opts.role } });
+        out = await client(cmd).request<KeyCreatedOut>('POST', '/v1/keys', { body: { name: opts.name, role: opts.role } });
       }
       if (json) return printJson(out);
       console.log(`created ${out.role} key ${out.id} (${out.name}) in project ${out.project}`);
@@ -92,8 +92,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--action <action>', 'e.g. rollout.start')
     .option('--limit <n>', 'at most this many', '50')
     .action(action(async (opts: { targetType?: string; targetId?: string; action?: string; limit: string }, cmd: Command) => {
-      type Entry = { id: string; at: string; actor: string; action: string; targetType: string; targetId: string; requestId: string | null };
-      const out = await client(cmd).request<{ entries: Entry[] }>('GET', '/v1/audit', { query: { targetType: opts.targetType, targetId: opts.targetId, action: opts.action, limit: opts.limit } });
+      const out = await client(cmd).request<{ entries: AuditOut[] }>('GET', '/v1/audit', { query: { targetType: opts.targetType, targetId: opts.targetId, action: opts.action, limit: opts.limit } });
       if (globals(cmd).json) return printJson(out);
       printTable(out.entries, [['at', (e) => e.at], ['actor', (e) => e.actor], ['action', (e) => e.action], ['target', (e) => `${e.targetType}:${e.targetId}`], ['request', (e) => e.requestId]]);
     }));
@@ -124,8 +123,7 @@ export function registerAdminCommands(program: Command): void {
         if (!opts.from || !model || !version) throw usage('give --rollout <id>, or --from <time> --to <time> --version <model/version> (or --model and --version)');
         body = { model, version, from: parseTime(opts.from, '--from'), to: parseTime(opts.to, '--to') };
       }
-      type Replay = { model: string; version: string; window: { from: string | null; to: string | null }; requests: number; skipped: number; differing: number; classChanges: number; maxAbsDiff: number; meanAbsDiff: number; tolerance: number; byLoggedVersion: Record<string, { requests: number; differing: number; maxAbsDiff: number }> };
-      const out = await api.request<Replay>('POST', '/v1/replays', { body: { ...body, tolerance, limit } });
+      const out = await api.request<ReplayOut>('POST', '/v1/replays', { body: { ...body, tolerance, limit } });
       if (globals(cmd).json) return printJson(out);
       const pct = (n: number) => (out.requests ? ` (${((n / out.requests) * 100).toFixed(1)}%)` : '');
       printFields([

@@ -4,7 +4,7 @@
 // each phase until the statistics promote it. The stack stays up afterwards for the Temporal UI.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { GoldenSetBody } from '../api/schemas.js';
+import type { GoldenSetBody, RolloutDetailOut, RolloutStartOut, VersionOut } from '../api/schemas.js';
 import { createDb } from '../db/connect.js';
 import { startDevStack, type DevStack } from '../dev/stack.js';
 import { fixtureGoldenSet, fixtureModel, type FixtureModel } from '../models/fixtures.js';
@@ -12,29 +12,21 @@ import { createApiKey } from '../registry/keys.js';
 import { TrafficSimulator } from '../simulator/traffic.js';
 import { ApiClient, CliError } from './api-client.js';
 import { printStackUrls, waitForShutdown } from './dev.js';
+import { followRollout, outcomeLine, progressBoard } from './progress.js';
 
 const MODEL = 'credit-demo';
 
-type Json = Record<string, unknown>;
-function bar(share: number, width = 20): string {
-  const filled = Math.round(share * width);
-  return '█'.repeat(filled) + '░'.repeat(width - filled);
-}
-
-async function waitForRollout(api: ApiClient, id: string, log: (line: string) => void): Promise<Json> {
+/** Follows a rollout to its end, printing the progress board whenever it changes. */
+async function waitForRollout(api: ApiClient, id: string, log: (line: string) => void): Promise<RolloutDetailOut> {
   let last = '';
-  for (;;) {
-    const body = await api.request<Json>('GET', `/v1/rollouts/${id}`);
-    const state = (body.state ?? {}) as { phase?: string; step?: { name: string } | null; weights?: Record<string, number>; latestStatistics?: Json | null };
-    const weights = Object.entries(state.weights ?? {}).map(([v, s]) => `${v} ${bar(s, 10)} ${(s * 100).toFixed(0).padStart(3)}%`).join('  ');
-    const experiment = (state.latestStatistics?.experiment ?? null) as { look?: number; pValue?: number; effect?: number | null; sample?: { control: number; treatment: number } } | null;
-    const stats = experiment ? `look ${experiment.look}: n=${experiment.sample?.control}/${experiment.sample?.treatment} effect ${experiment.effect?.toFixed(3) ?? '–'} p=${experiment.pValue?.toFixed(4)}` : '';
-    const line = `  [${String(body.phase ?? state.phase ?? '?').padEnd(12)}] ${state.step?.name ?? ''}  ${weights}  ${stats}`;
-    if (line !== last) log(line);
-    last = line;
-    if (body.status && body.status !== 'running') return body;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  return await followRollout(api, id, {
+    intervalMs: 1000,
+    onProgress: (p) => {
+      const line = progressBoard(p);
+      if (line !== last) log(line);
+      last = line;
+    },
+  });
 }
 
 /** Runs the demo scenario on a started stack; returns the candidate's outcome. */
@@ -62,7 +54,7 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
   const goldenSet: GoldenSetBody = { features: golden.matrix, labels: golden.labels };
   await api.request('PUT', `/v1/models/${MODEL}/golden-set`, { body: goldenSet });
 
-  const versions = ((await api.request<Json>('GET', `/v1/models/${MODEL}/versions`)).versions ?? []) as Array<{ version: string; status: string }>;
+  const versions: Array<Pick<VersionOut, 'version' | 'status'>> = (await api.request<{ versions: VersionOut[] }>('GET', `/v1/models/${MODEL}/versions`)).versions;
   const upload = async (version: string, file: FixtureModel) => {
     await api.request('POST', `/v1/models/${MODEL}/versions/upload`, { query: { version, sha256: file.sha256 }, raw: fs.readFileSync(file.path) });
     log(`  registered ${MODEL}/${version} (${file.file}, sha256 ${file.sha256.slice(0, 12)}…)`);
@@ -71,9 +63,9 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
   if (!versions.some((v) => v.status === 'production')) {
     const first = `v${versions.length + 1}`;
     await upload(first, logreg);
-    const res = await api.request<Json>('POST', '/v1/rollouts', { body: { model: MODEL, version: first, policy: policyBase } });
-    const done = await waitForRollout(api, String(res.id), () => undefined);
-    log(`  ${first} is the model's first version: ${String(done.status)}`);
+    const res = await api.request<RolloutStartOut>('POST', '/v1/rollouts', { body: { model: MODEL, version: first, policy: policyBase } });
+    const done = await waitForRollout(api, res.id, () => undefined);
+    log(`  ${first} is the model's first version: ${done.status}`);
     versions.push({ version: first, status: 'production' });
   }
   const production = versions.find((v) => v.status === 'production')?.version ?? 'v1';
@@ -87,7 +79,7 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
   });
   simulator.start();
   try {
-    const started = await api.request<Json>('POST', '/v1/rollouts', { body: {
+    const started = await api.request<RolloutStartOut>('POST', '/v1/rollouts', { body: {
       model: MODEL, version: candidate,
       policy: {
         ...policyBase,
@@ -95,13 +87,13 @@ export async function runDemoScenario(stack: DevStack, log: (line: string) => vo
         experiment: { primaryMetric: { name: 'converted' }, treatmentShare: 0.5, lookIntervalSeconds: 2, minSamplePerArm: 200, maxSamplePerArm: 20000, maxDurationSeconds: 300 },
       },
     } });
-    log(`  rollout ${String(started.id)}: ${production} → ${candidate}`);
-    if (started.temporalUiUrl) log(`  watch it in the Temporal UI: ${String(started.temporalUiUrl)}`);
-    const done = await waitForRollout(api, String(started.id), log);
+    log(`  rollout ${started.id}: ${production} → ${candidate}`);
+    if (started.temporalUiUrl) log(`  watch it in the Temporal UI: ${started.temporalUiUrl}`);
+    const done = await waitForRollout(api, started.id, log);
     const report = await simulator.stop();
-    log(`\n  outcome: ${String(done.status)} — ${String(done.outcomeReason ?? done.outcome_reason ?? '')}`);
+    log(`\n  ${outcomeLine(done)}`);
     log(`  simulated traffic: ${report.requests} requests, ${report.errors} errors; by version: ${Object.entries(report.byVersion).map(([v, t]) => `${v} ${t.requests}`).join(', ')}`);
-    return { version: candidate, status: String(done.status), reason: String(done.outcomeReason ?? done.outcome_reason ?? '') };
+    return { version: candidate, status: done.status, reason: done.outcomeReason ?? '' };
   } finally {
     await simulator.stop();
   }

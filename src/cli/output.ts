@@ -42,6 +42,11 @@ export function formatWeights(weights: Record<string, number> | null | undefined
   return Object.entries(weights).map(([v, w]) => `${v}=${(w * 100).toFixed(w * 100 % 1 === 0 ? 0 : 2)}%`).join(' ');
 }
 
+/** A signed number with fixed decimals (+0.0123, -0.0100), '-' when there is none. */
+export function formatSigned(x: number | null | undefined, digits = 4): string {
+  return x === null || x === undefined ? '-' : (x >= 0 ? '+' : '') + x.toFixed(digits);
+}
+
 /**
  * Wraps a command action: CliErrors print their message (and, with --json, the problem body) and
  * exit with their code; anything else is a bug and keeps its stack.

@@ -5,16 +5,10 @@ import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { GoldenSetBody, GoldenSetOut } from '../api/schemas.js';
+import type { GoldenSetBody, GoldenSetOut, ModelOut, VersionOut } from '../api/schemas.js';
 import { ApiClient, CliError } from './api-client.js';
 import { action, globals, printFields, printJson, printTable, usage } from './output.js';
 
-interface ModelOut { name: string; project: string; task: string; description: string; productionVersion: string | null; versionCount: number; runningRolloutId: string | null; createdAt: string }
-interface VersionOut {
-  model: string; version: string; status: string; sha256: string; sizeBytes: number; artifactUri: string; createdAt: string; createdBy: string | null;
-  signature: { inputs: Array<{ name: string; datatype: string; shape: number[] }>; outputs: Array<{ name: string; datatype: string; shape: number[] }> };
-  trainingDataRef: string | null; hasReferenceProfile: boolean; metadata: Record<string, unknown>;
-}
 
 export function client(cmd: Command): ApiClient {
   return new ApiClient({ baseUrl: globals(cmd).api });

@@ -1,27 +1,14 @@
 // sluice rollout …, sluice traffic, sluice report: starting, steering and reading rollouts.
 import type { Command } from 'commander';
+import type {
+  ExperimentReportOut, GenerationOut, HistoryOut, ModelFleetOut, RolloutDetailOut, RolloutOut, RolloutStartOut, RolloutStateOut,
+} from '../api/schemas.js';
+import { formatPValue } from '../api/services/report.js';
 import type { ApiClient } from './api-client.js';
 import { CliError, EXIT_CODES } from './api-client.js';
-import { action, formatWeights, globals, printFields, printJson, printTable, usage } from './output.js';
+import { action, formatSigned, formatWeights, globals, printFields, printJson, printTable, usage } from './output.js';
+import { followRollout, outcomeLine, progressLine } from './progress.js';
 import { client, readJsonFile } from './registry-commands.js';
-
-interface RolloutState {
-  phase: string; step: { name: string; index: number; of: number } | null; paused: boolean;
-  waitingFor: { kind: string; gate: string; deadline: string } | null; generation: number | null;
-  weights: Record<string, number>; latestStatistics: Record<string, unknown> | null;
-  decisions: Array<{ seq: number; at: string; phase: string; step: string; verdict: string; reason: string }>;
-  outcome: { status: string; reason: string } | null;
-}
-interface RolloutOut {
-  id: string; workflowId: string; model: string; candidateVersion: string; baselineVersion: string | null; status: string; phase: string;
-  outcomeReason: string | null; startedBy: string; startedAt: string; endedAt: string | null; temporalUiUrl: string | null;
-  state?: RolloutState | null; stateError?: string | null; runId?: string;
-}
-interface ConfidencePoint { look: number; at: string; decision: string; estimate: number | null; lower: number | null; upper: number | null; pValue: number | null }
-interface Report {
-  rolloutId: string; model: string; looks: number; arms: unknown; confidenceSequence: ConfidencePoint[]; srm: unknown; guardrails: unknown; decision: unknown;
-  experiment: { id: string; kind: string; primaryMetric: string; status: string; arms: unknown };
-}
 
 const ROLLOUT_ID = /^ro_[0-9a-f]{32}$/;
 
@@ -34,26 +21,7 @@ export async function resolveRollout(api: ApiClient, ref: string): Promise<strin
   return latest.id;
 }
 
-const num = (x: number | null | undefined, digits = 4) => (x === null || x === undefined ? '-' : (x >= 0 ? '+' : '') + x.toFixed(digits));
-
-function lookLine(p: ConfidencePoint | undefined): string {
-  if (!p) return '';
-  return `look ${p.look}: effect ${num(p.estimate)} [${num(p.lower)}, ${num(p.upper)}]${p.pValue !== null ? ` p=${p.pValue.toFixed(4)}` : ''} → ${p.decision}`;
-}
-
-function progressLine(r: RolloutOut, look: ConfidencePoint | undefined): string {
-  const s = r.state;
-  const parts = [`${r.status === 'running' ? (s?.phase ?? r.phase) : r.status}`];
-  if (s?.step) parts.push(`step ${s.step.name} ${s.step.index}/${s.step.of}`);
-  if (s) parts.push(`weights ${formatWeights(s.weights)}${s.generation !== null ? ` (gen ${s.generation})` : ''}`);
-  if (s?.paused) parts.push('PAUSED');
-  if (s?.waitingFor) parts.push(`waiting for ${s.waitingFor.kind}: ${s.waitingFor.gate} (until ${s.waitingFor.deadline})`);
-  if (look) parts.push(lookLine(look));
-  if (r.stateError) parts.push(`(state: ${r.stateError})`);
-  return parts.join(' | ');
-}
-
-function printRollout(r: RolloutOut): void {
+function printRollout(r: RolloutDetailOut): void {
   printFields([
     ['rollout', r.id], ['model', r.model], ['candidate', r.candidateVersion], ['baseline', r.baselineVersion], ['status', r.status],
     ['phase', r.state?.phase ?? r.phase], ['step', r.state?.step ? `${r.state.step.name} ${r.state.step.index}/${r.state.step.of}` : null],
@@ -69,50 +37,44 @@ function printRollout(r: RolloutOut): void {
   }
 }
 
-async function latestLook(api: ApiClient, id: string): Promise<ConfidencePoint | undefined> {
-  try {
-    const report = await api.request<Report>('GET', `/v1/rollouts/${id}/report`);
-    return report.confidenceSequence[report.confidenceSequence.length - 1];
-  } catch (err) {
-    if (err instanceof CliError && (err.body as { status?: number } | undefined)?.status === 404) return undefined;
-    throw err;
-  }
-}
-
 /**
- * Polls the rollout until it ends, printing a line whenever its phase, step, weights or latest
+ * Follows the rollout until it ends, printing a line whenever its phase, step, weights or latest
  * look change. Exit code: 0 when the candidate was promoted, 1 for any other outcome.
  */
 export async function watchRollout(api: ApiClient, id: string, opts: { intervalMs: number; json: boolean }): Promise<number> {
   let last = '';
-  let failures = 0;
-  for (;;) {
-    let r: RolloutOut;
-    let look: ConfidencePoint | undefined;
-    try {
-      r = await api.request<RolloutOut>('GET', `/v1/rollouts/${id}`);
-      look = (r.state?.phase ?? r.phase) === 'experiment' || r.status !== 'running' ? await latestLook(api, id) : undefined;
-      failures = 0;
-    } catch (err) {
-      // A restarting API is not the end of a rollout: retry a while before giving up.
-      if (!(err instanceof CliError) || err.body !== undefined || ++failures > 10) throw err;
-      await new Promise((resolve) => setTimeout(resolve, opts.intervalMs));
-      continue;
-    }
-    const line = progressLine(r, look);
-    if (line !== last) {
+  const r = await followRollout(api, id, {
+    intervalMs: opts.intervalMs,
+    onProgress: (p) => {
+      const line = progressLine(p);
+      if (line === last) return;
       last = line;
-      if (opts.json) process.stdout.write(JSON.stringify({ at: new Date().toISOString(), rollout: r.id, status: r.status, phase: r.state?.phase ?? r.phase, step: r.state?.step ?? null, weights: r.state?.weights ?? null, paused: r.state?.paused ?? null, look: look ?? null }) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify({ at: new Date().toISOString(), rollout: p.rollout, status: p.status, phase: p.phase, step: p.step, weights: p.weights, paused: p.paused, look: p.look }) + '\n');
       else console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`);
-    }
-    if (r.status !== 'running') {
-      const outcome = { rollout: r.id, outcome: r.status, reason: r.outcomeReason };
-      if (opts.json) process.stdout.write(JSON.stringify(outcome) + '\n');
-      else console.log(`\noutcome: ${r.status}${r.outcomeReason ? ` — ${r.outcomeReason}` : ''}`);
-      return r.status === 'promoted' ? EXIT_CODES.ok : EXIT_CODES.refused;
-    }
-    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs));
+    },
+  });
+  if (opts.json) process.stdout.write(JSON.stringify({ rollout: r.id, outcome: r.status, reason: r.outcomeReason }) + '\n');
+  else console.log(`\n${outcomeLine(r)}`);
+  return r.status === 'promoted' ? EXIT_CODES.ok : EXIT_CODES.refused;
+}
+
+/** The report as tables of numbers and sentences: per arm, the effect, the looks, SRM, guardrails, decision. */
+export function printReport(out: ExperimentReportOut): void {
+  const s = out.summary;
+  console.log(`experiment ${out.experiment.id} (${out.experiment.kind}, primary metric ${out.experiment.primaryMetric}, ${out.experiment.status}) — ${out.looks} looks\n`);
+  const meanHeader = s.metricType === 'binary' ? 'rate' : 'mean';
+  printTable(s.arms, [['arm', (a) => a.arm], ['version', (a) => a.version], ['units', (a) => a.units], ['n', (a) => a.n], [meanHeader, (a) => (a.mean === null ? null : a.mean.toFixed(4))]]);
+  const e = s.effect;
+  const level = e.level !== null ? `${(e.level * 100).toFixed(0)}% ` : '';
+  console.log(`\neffect (treatment − control): ${formatSigned(e.estimate)}, always-valid ${level}interval [${formatSigned(e.lower)}, ${formatSigned(e.upper)}], p = ${e.pValue === null ? '-' : formatPValue(e.pValue)}${e.look !== null ? ` (look ${e.look})` : ''}\n`);
+  printTable(out.confidenceSequence, [['look', (p) => p.look], ['at', (p) => p.at], ['effect', (p) => formatSigned(p.estimate)], ['lower', (p) => formatSigned(p.lower)], ['upper', (p) => formatSigned(p.upper)], ['p', (p) => (p.pValue === null ? '-' : formatPValue(p.pValue))], ['decision', (p) => p.decision]]);
+  console.log(`\nSRM: ${s.srm.verdict}`);
+  if (s.guardrails.length > 0) {
+    console.log('');
+    printTable(s.guardrails, [['guardrail', (g) => g.name], ['effect', (g) => formatSigned(g.effect)], ['bound', (g) => formatSigned(g.bound)], ['verdict', (g) => g.verdict]]);
   }
+  const d = s.decision;
+  console.log(`\ndecision: ${d.action}${d.look !== null ? ` at look ${d.look}` : ''}${d.final ? '' : ' (still running)'}${d.reason ? ` — ${d.reason}` : ''}`);
 }
 
 function parseInterval(v: string): number {
@@ -134,7 +96,7 @@ export function registerRolloutCommands(program: Command): void {
       const json = Boolean(globals(cmd).json);
       const intervalMs = parseInterval(opts.interval);
       const policy = opts.policy ? await readJsonFile(opts.policy, '--policy') : undefined;
-      const out = await api.request<RolloutOut>('POST', '/v1/rollouts', { body: { model, version, ...(policy !== undefined ? { policy } : {}) } });
+      const out = await api.request<RolloutStartOut>('POST', '/v1/rollouts', { body: { model, version, ...(policy !== undefined ? { policy } : {}) } });
       if (json) process.stdout.write(JSON.stringify(out) + '\n');
       else {
         console.log(`started rollout ${out.id}: ${out.model} ${out.baselineVersion ?? '(none)'} → ${out.candidateVersion}`);
@@ -148,7 +110,7 @@ export function registerRolloutCommands(program: Command): void {
     .description('Show a rollout (id, or a model name for its latest rollout) with its live state')
     .action(action(async (ref: string, _opts: unknown, cmd: Command) => {
       const api = client(cmd);
-      const out = await api.request<RolloutOut>('GET', `/v1/rollouts/${await resolveRollout(api, ref)}`);
+      const out = await api.request<RolloutDetailOut>('GET', `/v1/rollouts/${await resolveRollout(api, ref)}`);
       if (globals(cmd).json) return printJson(out);
       printRollout(out);
     }));
@@ -186,7 +148,7 @@ export function registerRolloutCommands(program: Command): void {
       .action(action(async (ref: string, opts: { reason?: string }, cmd: Command) => {
         const api = client(cmd);
         const id = await resolveRollout(api, ref);
-        const state = await api.request<RolloutState>('POST', `/v1/rollouts/${id}/${name}`, { body: opts.reason ? { reason: opts.reason } : {} });
+        const state = await api.request<RolloutStateOut>('POST', `/v1/rollouts/${id}/${name}`, { body: opts.reason ? { reason: opts.reason } : {} });
         if (globals(cmd).json) return printJson(state);
         console.log(`${name}: ok — ${state.phase}${state.paused ? ' (paused)' : ''}, weights ${formatWeights(state.weights)}${state.outcome ? `, outcome ${state.outcome.status}` : ''}`);
       }));
@@ -204,7 +166,7 @@ export function registerRolloutCommands(program: Command): void {
       }
       const api = client(cmd);
       const id = await resolveRollout(api, ref);
-      const state = await api.request<RolloutState>('PUT', `/v1/rollouts/${id}/weights`, { body: { weights, ...(opts.reason ? { reason: opts.reason } : {}) } });
+      const state = await api.request<RolloutStateOut>('PUT', `/v1/rollouts/${id}/weights`, { body: { weights, ...(opts.reason ? { reason: opts.reason } : {}) } });
       if (globals(cmd).json) return printJson(state);
       console.log(`weights now ${formatWeights(state.weights)} (generation ${state.generation ?? '-'})`);
     }));
@@ -213,7 +175,7 @@ export function registerRolloutCommands(program: Command): void {
     .description('The recorded steps of a rollout and its experiment looks')
     .action(action(async (ref: string, _opts: unknown, cmd: Command) => {
       const api = client(cmd);
-      const out = await api.request<{ steps: Array<{ seq: number; at: string; phase: string; step: string; verdict: string; reason: string }>; experiments: Array<{ id: string; looks: unknown[] }> }>('GET', `/v1/rollouts/${await resolveRollout(api, ref)}/history`);
+      const out = await api.request<HistoryOut>('GET', `/v1/rollouts/${await resolveRollout(api, ref)}/history`);
       if (globals(cmd).json) return printJson(out);
       printTable(out.steps, [['seq', (s) => s.seq], ['at', (s) => s.at], ['phase', (s) => s.phase], ['step', (s) => s.step], ['verdict', (s) => s.verdict], ['reason', (s) => s.reason]]);
       for (const e of out.experiments) console.log(`\nexperiment ${e.id}: ${e.looks.length} looks (sluice report ${ref} for the statistics)`);
@@ -225,15 +187,13 @@ export function registerRolloutCommands(program: Command): void {
     .option('--limit <n>', 'with --history, at most this many', '20')
     .action(action(async (model: string, opts: { history?: boolean; limit: string }, cmd: Command) => {
       const api = client(cmd);
-      type Gen = { generation: number; weights: Record<string, number>; reason: string; createdBy: string; createdAt: string; spec: Record<string, unknown> };
       if (opts.history) {
-        const out = await api.request<{ generations: Gen[] }>('GET', `/v1/models/${encodeURIComponent(model)}/traffic/history`, { query: { limit: opts.limit } });
+        const out = await api.request<{ generations: GenerationOut[] }>('GET', `/v1/models/${encodeURIComponent(model)}/traffic/history`, { query: { limit: opts.limit } });
         if (globals(cmd).json) return printJson(out);
         printTable(out.generations, [['gen', (g) => g.generation], ['weights', (g) => formatWeights(g.weights)], ['reason', (g) => g.reason], ['by', (g) => g.createdBy], ['at', (g) => g.createdAt]]);
         return;
       }
-      type Fleet = { liveWorkers: number; serving: number; workers: Array<{ worker: string; address: string; device: string; status: string; heartbeatAt: string; generation: number | null; versions: Array<{ version: string; state: string }> }> };
-      const out = await api.request<{ model: string; current: Gen | null; fleet: Fleet }>('GET', `/v1/models/${encodeURIComponent(model)}/traffic`);
+      const out = await api.request<{ model: string; current: GenerationOut | null; fleet: ModelFleetOut }>('GET', `/v1/models/${encodeURIComponent(model)}/traffic`);
       if (globals(cmd).json) return printJson(out);
       if (!out.current) console.log(`${model}: no traffic generation yet`);
       else printFields([['model', out.model], ['generation', out.current.generation], ['weights', formatWeights(out.current.weights)], ['spec', Object.keys(out.current.spec).length ? out.current.spec : null], ['reason', out.current.reason], ['since', `${out.current.createdAt} by ${out.current.createdBy}`]]);
@@ -248,17 +208,8 @@ export function registerRolloutCommands(program: Command): void {
     .description('The A/B test report of a rollout: per-arm statistics, the confidence sequence, SRM, guardrails, decision')
     .action(action(async (ref: string, _opts: unknown, cmd: Command) => {
       const api = client(cmd);
-      const out = await api.request<Report>('GET', `/v1/rollouts/${await resolveRollout(api, ref)}/report`);
+      const out = await api.request<ExperimentReportOut>('GET', `/v1/rollouts/${await resolveRollout(api, ref)}/report`);
       if (globals(cmd).json) return printJson(out);
-      console.log(`experiment ${out.experiment.id} (${out.experiment.kind}, primary metric ${out.experiment.primaryMetric}, ${out.experiment.status}) — ${out.looks} looks\n`);
-      if (out.arms && typeof out.arms === 'object') {
-        const arms = Object.entries(out.arms as Record<string, Record<string, unknown>>);
-        const keys = [...new Set(arms.flatMap(([, s]) => (s && typeof s === 'object' ? Object.keys(s) : [])))].slice(0, 6);
-        printTable(arms, [['arm', ([a]) => a], ...keys.map((k): [string, (row: [string, Record<string, unknown>]) => unknown] => [k, ([, s]) => (s && typeof s === 'object' ? s[k] : null)])]);
-        console.log('');
-      }
-      printTable(out.confidenceSequence, [['look', (p) => p.look], ['at', (p) => p.at], ['effect', (p) => num(p.estimate)], ['lower', (p) => num(p.lower)], ['upper', (p) => num(p.upper)], ['p', (p) => (p.pValue === null ? '-' : p.pValue.toFixed(4))], ['decision', (p) => p.decision]]);
-      console.log('');
-      printFields([['srm', out.srm], ['guardrails', out.guardrails], ['decision', out.decision]]);
+      printReport(out);
     }));
 }

@@ -12,8 +12,9 @@ export type FixtureKind = 'logreg' | 'mlp' | 'bad';
 
 export interface FixtureManifest {
   featureNames: string[];
-  input: { name: string };
-  output: { name: string };
+  /** The models' input and output as ONNX Runtime reads them (element type, shape with 'batch'). */
+  input: { name: string; type: string; shape: Array<number | string> };
+  output: { name: string; type: string; shape: Array<number | string> };
   models: Array<{ file: string; version: string; sha256: string; sizeBytes: number }>;
 }
 

@@ -1,7 +1,7 @@
 // Canary analysis in the style of Argo Rollouts: metric windows come in (I/O lives in activities),
 // a pure evaluation says successful / failed / inconclusive / error with the numbers behind it.
 import { psiFromShares } from '../stats/index.js';
-import type { CanaryGates } from './schema.js';
+import type { CanaryGates, RolloutPolicy } from './schema.js';
 
 export type GateVerdict = 'successful' | 'failed' | 'inconclusive' | 'error';
 
@@ -94,6 +94,33 @@ export function evaluateCanaryWindow(window: CanaryWindow, gates: CanaryGates): 
   const inconclusive = checks.find((c) => c.verdict === 'inconclusive');
   if (inconclusive) return { verdict: 'inconclusive', reason: inconclusive.reason, checks, numbers };
   return { verdict: 'successful', reason: checks.map((c) => c.reason).join('; ') || 'all gates passed', checks, numbers };
+}
+
+/** What the shadow phase measured: mirrored requests compared, and how many agreed (same class). */
+export interface ShadowWindow { compared: number; agreed: number; agreement: number; shadowErrors: number }
+
+export type ShadowGate = Pick<NonNullable<RolloutPolicy['shadow']>, 'minAgreement'>;
+
+export interface ShadowEvaluation {
+  verdict: Exclude<GateVerdict, 'error'>;
+  /** The numbers in one line, for the rollout's record. */
+  reason: string;
+  /** Why the rollout rolls back; null unless the verdict is failed. */
+  failure: string | null;
+}
+
+/**
+ * The shadow phase's verdict: the candidate's answers must agree with the primary's on at least
+ * `minAgreement` of the mirrored requests. No mirrored request at all proves nothing either way,
+ * so it is inconclusive (the rollout goes on to the canary, whose gates see real traffic).
+ */
+export function evaluateShadowWindow(window: ShadowWindow, gate: ShadowGate): ShadowEvaluation {
+  const agreement = `${(window.agreement * 100).toFixed(1)}%`;
+  const floor = `${(gate.minAgreement * 100).toFixed(0)}%`;
+  const reason = `agreement ${agreement} over ${window.compared} mirrored requests (floor ${floor})`;
+  if (window.compared === 0) return { verdict: 'inconclusive', reason, failure: null };
+  if (window.agreement >= gate.minAgreement) return { verdict: 'successful', reason, failure: null };
+  return { verdict: 'failed', reason, failure: `shadow agreement ${agreement} below ${floor}` };
 }
 
 function pct(x: number): string {

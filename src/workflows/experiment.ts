@@ -2,20 +2,14 @@
 // Thompson-sampling bandit. Statistics come in from an activity as sufficient statistics; the
 // decision is computed here with the pure stats engine, and everything it depends on (the running
 // minimum p-values, the bandit's random state) is workflow state, so a replay decides the same.
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import type { ArmMetricStats, ExperimentSnapshot } from '../activities/experiments.js';
 import type { MetricRef, RolloutPolicy } from '../policy/schema.js';
 import {
   decideLook, initialLookState, seedRandom, thompsonAllocation,
   type BinarySummary, type ExperimentConfig, type LookState, type MetricSummary, type RandomState,
 } from '../stats/index.js';
-import type { DecisionRecord } from './messages.js';
-
-const registry = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
-});
+import { metrics, registry } from './activity-profiles.js';
+import type { DecisionRecord, LatestStatistics } from './messages.js';
 
 export interface ExperimentOutcome {
   decision: 'promote' | 'rollback' | 'stop_no_effect';
@@ -34,7 +28,7 @@ export interface ExperimentContext {
   record(verdict: DecisionRecord['verdict'], step: string, reason: string, numbers?: Record<string, unknown>): Promise<void>;
   applyTraffic(weights: Record<string, number>, spec: Record<string, unknown>, reason: string): Promise<void>;
   setStep(step: { name: string; index: number; of: number } | null): void;
-  setStatistics(stats: Record<string, unknown>): void;
+  setStatistics(stats: LatestStatistics): void;
 }
 
 const EMPTY: ArmMetricStats = { n: 0, successes: 0, sum: 0, sumSquares: 0 };
@@ -84,7 +78,7 @@ async function runAbTest(ctx: ExperimentContext): Promise<ExperimentOutcome> {
   for (let look = 1; ; look++) {
     ctx.setStep({ name: `look ${look}`, index: look, of: maxLooks });
     await ctx.hold(exp.lookIntervalSeconds);
-    const snapshot = await registry.collectExperimentStats({
+    const snapshot = await metrics.collectExperimentStats({
       experimentId, model: ctx.model, metrics: [primary.name, ...exp.guardrails.map((g) => g.name)], since: startedAt,
     });
     const input = lookInput(snapshot, primary, exp.guardrails, (Date.now() - startMs) / 1000);
@@ -158,7 +152,7 @@ async function runBandit(ctx: ExperimentContext): Promise<ExperimentOutcome> {
     );
     ctx.setStep({ name: `look ${look}`, index: look, of: maxLooks });
     await ctx.hold(exp.lookIntervalSeconds);
-    const snapshot = await registry.collectExperimentStats({ experimentId, model: ctx.model, metrics: [primary.name], since: startedAt });
+    const snapshot = await metrics.collectExperimentStats({ experimentId, model: ctx.model, metrics: [primary.name], since: startedAt });
     const summaries: BinarySummary[] = armNames.map((name) => {
       const s = snapshot.metrics[primary.name]?.[name] ?? EMPTY;
       // "decrease is better" flips successes so the bandit always maximises.
@@ -172,7 +166,7 @@ async function runBandit(ctx: ExperimentContext): Promise<ExperimentOutcome> {
     random = allocation.random;
     shares = [...allocation.shares];
     const best = allocation.probabilityBest.reduce((bi, p, i, all) => (p > (all[bi] ?? 0) ? i : bi), 0);
-    const numbers = { look, shares, probabilityBest: allocation.probabilityBest, posteriorMeans: allocation.posteriorMeans, n: summaries.map((s) => s.n) };
+    const numbers = { look, shares, probabilityBest: [...allocation.probabilityBest], posteriorMeans: [...allocation.posteriorMeans], n: summaries.map((s) => s.n) };
     ctx.setStatistics({ bandit: numbers });
     const pBest = allocation.probabilityBest[best] ?? 0;
     const minN = Math.min(...summaries.map((s) => s.n));

@@ -1,10 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-
-const { probeDatabase } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 3, initialInterval: '200 milliseconds' },
-});
+import { probe } from './activity-profiles.js';
 
 export interface StackProbeResult {
   postgres: string;
@@ -13,6 +7,6 @@ export interface StackProbeResult {
 
 /** A round trip through Temporal, the orchestrator worker and PostgreSQL: the stack is ready. */
 export async function stackProbe(): Promise<StackProbeResult> {
-  const probe = await probeDatabase();
-  return { postgres: probe.serverVersion, migrations: probe.migrations };
+  const result = await probe.probeDatabase();
+  return { postgres: result.serverVersion, migrations: result.migrations };
 }

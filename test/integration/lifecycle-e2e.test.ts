@@ -16,19 +16,16 @@ import { ArtifactStore } from '../../src/registry/artifacts.js';
 import { createApiKey } from '../../src/registry/keys.js';
 import { createFleetClient } from '../../src/orchestrator/fleet-client.js';
 import { publishGeneration } from '../../src/registry/traffic.js';
-import { fixtureGoldenSet } from '../../src/models/fixtures.js';
-import { loadModelSession } from '../../src/models/onnx-runtime.js';
 import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import type { RolloutPolicy } from '../../src/policy/schema.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
 import { TrafficSimulator, type OutcomeModel } from '../../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../../src/workflows/messages.js';
+import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { seedRollout } from '../support/registry.js';
+import { seedFixtureModel, seedRollout } from '../support/seed.js';
 import { fixture, startWorker, TOKEN, type TestWorker } from './serving/support.js';
-
-const golden = fixtureGoldenSet();
 
 describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Runtime)', () => {
   let t: TestDatabase;
@@ -68,24 +65,9 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
   type Kind = 'logreg' | 'mlp' | 'bad';
   /** Registers a model with its golden set; v1 is production and serves all traffic. */
   async function registerModel(model: string, versions: Record<string, Kind | { path: string; sha256?: string }>): Promise<{ modelId: string; ids: Record<string, string> }> {
-    const { id: modelId } = await t.db.insertInto('models').values({
-      project_id: 'default', name: model, golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }),
-    }).returning('id').executeTakeFirstOrThrow();
-    const ids: Record<string, string> = {};
-    for (const [version, source] of Object.entries(versions)) {
-      const file = typeof source === 'string' ? fixture(source) : { path: source.path, uri: pathToFileURL(source.path).href, sha256: source.sha256 ?? 'f'.repeat(64), sizeBytes: fs.statSync(source.path).size };
-      let signature: object = { inputs: [{ name: 'input', type: 'float32', shape: ['batch', 19] }], outputs: [{ name: 'probability', type: 'float32', shape: ['batch', 1] }] };
-      if (typeof source === 'string') {
-        const loaded = await loadModelSession(file.path);
-        signature = loaded.signature;
-        await loaded.session.release();
-      }
-      const row = await t.db.insertInto('model_versions').values({
-        model_id: modelId, version, artifact_uri: file.uri, sha256: file.sha256, size_bytes: file.sizeBytes,
-        signature: JSON.stringify(signature), status: version === 'v1' ? 'production' : 'registered',
-      }).returning('id').executeTakeFirstOrThrow();
-      ids[version] = row.id;
-    }
+    const artifacts = Object.fromEntries(Object.entries(versions).map(([version, source]) => [version, typeof source === 'string' ? source
+      : { uri: pathToFileURL(source.path).href, sha256: source.sha256 ?? 'f'.repeat(64), sizeBytes: fs.statSync(source.path).size }]));
+    const { modelId, versionIds: ids } = await seedFixtureModel(t.db, { model, versions: artifacts, production: 'v1', goldenSet: true });
     await publishGeneration(t.db, { model, weights: { v1: 1 }, createdBy: 'test', generation: 1, reason: 'initial' });
     await createFleetClient(t.db, { adminToken: TOKEN }).applyGeneration({ model, generation: 1, weights: { v1: 1 }, spec: {}, reason: 'initial', createdBy: 'test' });
     return { modelId, ids };
@@ -110,7 +92,7 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
   async function startRollout(model: string, ids: Record<string, string>, modelId: string, p: RolloutPolicy, candidate = 'v2', queue = taskQueue) {
     const rolloutId = await seedRollout(t.db, { modelId, candidateId: ids[candidate] ?? '', baselineId: ids.v1 ?? '', model, policy: p });
     const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: candidate, baselineVersion: 'v1', policy: p, startedBy: 'e2e' };
-    const handle = await client.workflow.start('modelLifecycle', {
+    const handle = await client.workflow.start(modelLifecycle, {
       taskQueue: queue, workflowId: rolloutWorkflowId(model), args: [input],
       typedSearchAttributes: [{ key: modelSearchAttribute, value: model }, { key: versionSearchAttribute, value: candidate }],
     });

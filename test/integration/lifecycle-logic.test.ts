@@ -17,8 +17,9 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, rolloutWorkflowId, setWeightsUpdate, stateQuery,
   type ModelLifecycleInput,
 } from '../../src/workflows/messages.js';
+import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { seedModel, seedRollout } from '../support/registry.js';
+import { seedFixtureModel, seedRollout } from '../support/seed.js';
 
 interface AppliedRecord { model: string; generation: number; weights: Record<string, number>; at: number }
 
@@ -151,11 +152,11 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   }
 
   async function start(model: string, p: RolloutPolicy) {
-    const { modelId, versionIds } = await seedModel(t.db, { model, versions: ['v1', 'v2'] });
+    const { modelId, versionIds } = await seedFixtureModel(t.db, { model, versions: { v1: 'logreg', v2: 'mlp' }, production: 'v1' });
     await t.db.insertInto('traffic_generations').values({ model_id: modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
     const rolloutId = await seedRollout(t.db, { modelId, candidateId: versionIds.v2 ?? '', baselineId: versionIds.v1 ?? '', model, policy: p });
     const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: 'v2', baselineVersion: 'v1', policy: p, startedBy: 'test' };
-    const handle = await client.workflow.start('modelLifecycle', {
+    const handle = await client.workflow.start(modelLifecycle, {
       taskQueue, workflowId: rolloutWorkflowId(model), args: [input],
       typedSearchAttributes: [{ key: modelSearchAttribute, value: model }, { key: versionSearchAttribute, value: 'v2' }],
     });
@@ -307,7 +308,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   it('a second rollout for the same model is refused while one runs', async () => {
     const p = policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } });
     const { handle } = await start('single', p);
-    await expect(client.workflow.start('modelLifecycle', { taskQueue, workflowId: rolloutWorkflowId('single'), args: [{} as ModelLifecycleInput] }))
+    await expect(client.workflow.start(modelLifecycle, { taskQueue, workflowId: rolloutWorkflowId('single'), args: [{} as ModelLifecycleInput] }))
       .rejects.toThrow(/already started/i);
     await handle.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
     expect((await handle.result()).status).toBe('aborted');
@@ -384,10 +385,10 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
       canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } },
       experiment: { kind: 'bandit', primaryMetric: { name: 'converted' }, lookIntervalSeconds: 0.2, minSamplePerArm: 1200, maxSamplePerArm: 40000, bandit: { candidates: ['v3'], minShare: 0.05, promoteThreshold: 0.95 } },
     });
-    const seeded = await seedModel(t.db, { model: 'bandit', versions: ['v1', 'v2', 'v3'] });
+    const seeded = await seedFixtureModel(t.db, { model: 'bandit', versions: { v1: 'logreg', v2: 'mlp', v3: 'logreg' }, production: 'v1' });
     await t.db.insertInto('traffic_generations').values({ model_id: seeded.modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
     const rolloutId = await seedRollout(t.db, { modelId: seeded.modelId, candidateId: seeded.versionIds.v2 ?? '', baselineId: seeded.versionIds.v1 ?? '', model: 'bandit', policy: p });
-    const handle = await client.workflow.start('modelLifecycle', {
+    const handle = await client.workflow.start(modelLifecycle, {
       taskQueue, workflowId: rolloutWorkflowId('bandit'),
       args: [{ rolloutId, model: 'bandit', candidateVersion: 'v2', baselineVersion: 'v1', policy: p, startedBy: 'test' } satisfies ModelLifecycleInput],
     });

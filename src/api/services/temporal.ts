@@ -8,9 +8,10 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, setWeightsUpdate, stateQuery,
   type ModelLifecycleInput, type OperatorAction, type RolloutState, type SetWeightsRequest,
 } from '../../workflows/messages.js';
+// The workflow function itself, not its name: the compiler checks the workflow type and its
+// arguments. Importing it only defines functions (no workflow API runs outside a workflow).
+import { modelLifecycle } from '../../workflows/lifecycle.js';
 import { ApiError } from '../problem.js';
-
-export const LIFECYCLE_WORKFLOW = 'modelLifecycle';
 
 export interface TemporalOptions {
   /** A ready client (tests); otherwise one is made lazily for `address`. */
@@ -68,7 +69,7 @@ export class RolloutControl {
   /** Starts the lifecycle workflow; a workflow already running for the model is a 409. */
   async start(workflowId: string, input: ModelLifecycleInput): Promise<{ runId: string }> {
     return await this.withTimeout(async (client) => {
-      const handle = await client.workflow.start(LIFECYCLE_WORKFLOW, {
+      const handle = await client.workflow.start(modelLifecycle, {
         taskQueue: this.taskQueue,
         workflowId,
         args: [input],

@@ -6,7 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type FleetClient } from '../../../src/activities/index.js';
+import type { ExperimentReportOut } from '../../../src/api/schemas.js';
+import { formatPValue } from '../../../src/api/services/report.js';
 import { loadModelSession, runFloatMatrix } from '../../../src/models/onnx-runtime.js';
+import { decideLook, initialLookState, type ExperimentConfig, type LookDecision, type LookState } from '../../../src/stats/index.js';
+import { lookInput } from '../../../src/workflows/experiment.js';
 import { fixturesDir, readManifest, startHarness, type Harness } from './harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -202,5 +207,71 @@ describe('sluice CLI', () => {
     expect(JSON.parse(viaRollout.stdout)).toMatchObject({ version: '2', requests: 40 });
     const usageError = await sluice(['replay', '--from', '1h']);
     expect(usageError.code).toBe(2);
+  });
+  it('prints a finished rollout\'s report as tables and sentences whose numbers are the API\'s', async () => {
+    // The A/B test of the rollout above, recorded as the workflow records it: the same activities,
+    // per-look arm statistics and the stats engine's decision on them.
+    const rollout = await h.t.db.selectFrom('rollouts as r').innerJoin('models as m', 'm.id', 'r.model_id').select('r.id').where('m.name', '=', MODEL).executeTakeFirstOrThrow();
+    const activities = createActivities({ db: h.t.db, fleet: {} as FleetClient });
+    const experimentId = `${rollout.id}:ab`;
+    const config: ExperimentConfig = { alpha: 0.05, expectedSampleSize: 2000, primary: { name: 'repaid', direction: 'increase' }, treatmentShare: 0.5, minSamplePerArm: 100, maxSamplePerArm: 5000 };
+    await activities.startExperiment({
+      experimentId, rolloutId: rollout.id, model: MODEL, kind: 'ab', salt: rollout.id, primaryMetric: 'repaid',
+      arms: [{ name: 'control', version: '1' }, { name: 'treatment', version: '2' }], config: config as unknown as Record<string, unknown>,
+    });
+    const primary = { name: 'repaid', type: 'binary' as const, direction: 'increase' as const };
+    let state: LookState = initialLookState();
+    let last: LookDecision | undefined;
+    let snapshot = { assigned: {}, metrics: {} } as Parameters<typeof lookInput>[0];
+    for (let look = 1; look <= 10 && last?.action !== 'promote'; look++) {
+      const n = 300 * look;
+      const arm = (rate: number, units: number) => ({ n: units, successes: Math.round(units * rate), sum: Math.round(units * rate), sumSquares: Math.round(units * rate) });
+      snapshot = { assigned: { control: n, treatment: n + look }, metrics: { repaid: { control: arm(0.3, n), treatment: arm(0.42, n + look) } } };
+      const result = decideLook(config, lookInput(snapshot, primary, [], look * 2), state);
+      if (!result.ok) throw new Error(result.message);
+      state = result.state;
+      last = result;
+      await activities.recordExperimentLook({ experimentId, look, armStats: snapshot, result, decision: result.action });
+    }
+    if (last?.action !== 'promote') throw new Error('the scripted experiment did not promote');
+    await activities.finishExperiment({ experimentId, status: 'decided', decision: { action: last.action, trigger: last.trigger, reason: last.reason, look: last.look } });
+
+    const api = (await h.call('GET', `/v1/rollouts/${rollout.id}/report`)).body as ExperimentReportOut;
+    const run = await sluice(['report', rollout.id]);
+    expect(run.code, run.stderr).toBe(0);
+    const out = run.stdout;
+    expect(out).not.toMatch(/[{}]/); // no JSON blob anywhere
+    // Per arm: units, n and the rate, as the API computed them and as recorded.
+    const arms = snapshot.metrics.repaid ?? {};
+    for (const a of api.summary.arms) {
+      const row = out.split('\n').find((l) => l.startsWith(`${a.arm} `));
+      expect(row, out).toBeDefined();
+      const [name, version, units, n, rate] = (row as string).trim().split(/\s+/);
+      expect([name, version]).toEqual([a.arm, a.version]);
+      expect(Number(units)).toBe(a.units);
+      expect(Number(units)).toBe((snapshot.assigned as Record<string, number>)[a.arm]);
+      expect(Number(n)).toBe(a.n);
+      expect(Number(rate)).toBeCloseTo(a.mean as number, 4);
+      expect(Number(rate)).toBeCloseTo((arms[a.arm]?.successes ?? NaN) / (arms[a.arm]?.n ?? NaN), 4);
+    }
+    expect(out).toMatch(/^ARM\s+VERSION\s+UNITS\s+N\s+RATE$/m);
+    // The effect with its always-valid interval and p: the API's numbers, which are the engine's.
+    const e = api.summary.effect;
+    expect(e.estimate).toBeCloseTo(last.primary.effect as number, 12);
+    expect(e.lower).toBeCloseTo(last.primary.confidenceSequence?.lower as number, 12);
+    expect(e.pValue).toBe(last.primary.pValue);
+    const sign = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(4);
+    expect(out).toContain(`effect (treatment − control): ${sign(e.estimate as number)}, always-valid 95% interval [${sign(e.lower as number)}, ${sign(e.upper as number)}], p = ${formatPValue(e.pValue as number)} (look ${last.look})`);
+    // Every look in the confidence-sequence table.
+    for (const p of api.confidenceSequence) expect(out).toMatch(new RegExp(`^${p.look}\\s+${p.at}\\s+\\${sign(p.estimate as number)}`, 'm'));
+    // SRM in a sentence, with its numbers; the decision with its reason.
+    const assigned = snapshot.assigned as Record<string, number>;
+    expect(out).toContain(`SRM: No sample-ratio mismatch: the arms' units match the planned split (control ${assigned.control} and treatment ${assigned.treatment} units against a planned 50% treatment share), p = ${formatPValue(last.srm.pValue as number)} ≥ 0.001.`);
+    expect(api.summary.srm).toMatchObject({ checked: true, mismatch: false, pValue: last.srm.pValue });
+    expect(out).toContain(`decision: promote at look ${last.look} — ${last.reason}`);
+    expect(api.summary.decision).toEqual({ action: 'promote', reason: last.reason, look: last.look, final: true });
+    // --json is the API's report as it is.
+    const json = await sluice(['report', MODEL, '--json']);
+    expect(JSON.parse(json.stdout)).toEqual(api);
   });
 });

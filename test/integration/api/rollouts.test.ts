@@ -1,12 +1,11 @@
 // Rollouts over real HTTP against the real Temporal dev server: start (row + workflow + search
 // attributes), state, list, the operator updates and their refusals, history and the report.
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, readManifest, rowCounts, startHarness, type Harness } from './harness.js';
+import { seedFixtureModel } from '../../support/seed.js';
+import { rowCounts, startHarness, type Harness } from './harness.js';
 
 // A model name of its own: workflow ids (rollout:<model>) are shared by every file on the dev server.
 const MODEL = `credit-${Date.now().toString(36)}`;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const policy = {
   canary: { steps: [{ weight: 0.05, bakeSeconds: 1, requireApproval: true }, { weight: 0.2, bakeSeconds: 1 }] },
   experiment: { kind: 'ab', primaryMetric: { name: 'repaid', type: 'binary', direction: 'increase' } },
@@ -17,17 +16,8 @@ describe('rollout API', () => {
   let rolloutId: string;
   beforeAll(async () => {
     h = await startHarness();
-    const manifest = await readManifest();
-    expect((await h.call('POST', '/v1/models', { body: { name: MODEL } })).status).toBe(201);
-    for (const m of manifest.models) {
-      const bytes = await fixture(m.file);
-      const res = await h.call('POST', `/v1/models/${MODEL}/versions/upload?version=${m.version}&sha256=${sha(bytes)}`, {
-        raw: bytes, headers: { 'content-type': 'application/octet-stream' },
-      });
-      expect(res.status, res.text).toBe(201);
-    }
     // Version 1 serves production; version 3 failed validation in an earlier rollout.
-    await h.t.db.updateTable('model_versions').set({ status: 'production' }).where('version', '=', '1').execute();
+    await seedFixtureModel(h.t.db, { model: MODEL, versions: { 1: 'logreg', 2: 'mlp', 3: 'bad' }, production: '1' });
     await h.t.db.updateTable('model_versions').set({ status: 'rejected' }).where('version', '=', '3').execute();
   });
   afterAll(async () => { await h?.close(); });

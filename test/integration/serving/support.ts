@@ -7,31 +7,25 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { fixtureManifest, fixtureModel, type FixtureKind, type FixtureModel } from '../../../src/models/fixtures.js';
+import { fixtureManifest, type FixtureKind, type FixtureModel } from '../../../src/models/fixtures.js';
 import { exportModelToOnnx, writeModelFile, type MlpParams } from '../../../src/models/index.js';
 import type { Database } from '../../../src/db/schema.js';
 import { buildServingApp, type ServingDeps } from '../../../src/serving/app.js';
 import type { ServingConfigOverrides } from '../../../src/serving/config.js';
+import { seedFixtureModel } from '../../support/seed.js';
 
 export { FIXTURE_DIR as FIXTURES, fixtureManifest as manifest, fixtureModel as fixture } from '../../../src/models/fixtures.js';
 
 export const WIDTH = () => fixtureManifest().featureNames.length;
 export const INPUT = () => fixtureManifest().input.name;
 
-/** Registers a model and its versions (name → fixture kind); returns the model id. */
+/**
+ * Registers a model and its versions (name → fixture kind) with the shared seeder, in the serving
+ * tests' words; returns the model id.
+ */
 export async function registerModel(db: Kysely<Database>, name: string, versions: Record<string, FixtureKind>, extra: Record<string, { metadata?: Record<string, unknown>; referenceProfile?: unknown }> = {}): Promise<string> {
-  const existing = await db.selectFrom('models').select('id').where('name', '=', name).executeTakeFirst();
-  const modelId = existing?.id ?? (await db.insertInto('models').values({ project_id: 'default', name }).returning('id').executeTakeFirstOrThrow()).id;
-  for (const [version, kind] of Object.entries(versions)) {
-    const f = fixtureModel(kind);
-    await db.insertInto('model_versions').values({
-      model_id: modelId, version, artifact_uri: f.uri, sha256: f.sha256, size_bytes: f.sizeBytes,
-      signature: JSON.stringify({ inputs: [], outputs: [] }),
-      metadata: extra[version]?.metadata ?? {},
-      reference_profile: extra[version]?.referenceProfile === undefined ? null : JSON.stringify(extra[version]?.referenceProfile),
-    }).execute();
-  }
-  return modelId;
+  const specs = Object.fromEntries(Object.entries(versions).map(([version, kind]) => [version, { artifact: kind, ...extra[version] }]));
+  return (await seedFixtureModel(db, { model: name, versions: specs })).modelId;
 }
 
 /**
@@ -63,12 +57,7 @@ export async function slowModel(hiddenUnits = 50_000): Promise<FixtureModel> {
 
 /** Registers one version of a model (created when missing) from any artifact, such as `slowModel()`'s. */
 export async function registerVersion(db: Kysely<Database>, name: string, version: string, artifact: Pick<FixtureModel, 'uri' | 'sha256' | 'sizeBytes'>): Promise<void> {
-  const existing = await db.selectFrom('models').select('id').where('name', '=', name).executeTakeFirst();
-  const modelId = existing?.id ?? (await db.insertInto('models').values({ project_id: 'default', name }).returning('id').executeTakeFirstOrThrow()).id;
-  await db.insertInto('model_versions').values({
-    model_id: modelId, version, artifact_uri: artifact.uri, sha256: artifact.sha256, size_bytes: artifact.sizeBytes,
-    signature: JSON.stringify({ inputs: [], outputs: [] }), metadata: {}, reference_profile: null,
-  }).execute();
+  await seedFixtureModel(db, { model: name, versions: { [version]: artifact } });
 }
 
 export interface TestWorker {

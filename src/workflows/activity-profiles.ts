@@ -1,0 +1,58 @@
+// The named timeout and retry profiles of every activity the workflows call, in one place: each
+// profile is one `proxyActivities` over the same Activities type, and a workflow picks the
+// profile that fits the side effect, never its own numbers.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+
+/**
+ * Registry writes and reads of single rows (steps, phases, statuses, experiment rows, the current
+ * generation). 10 s: each is one short statement, so an attempt that takes longer is stuck (a lost
+ * connection, a lock) and a fresh attempt is the quicker way through; the rollout cannot go on
+ * until its record is written, so the retry is persistent (20 attempts, backing off to 5 s).
+ * The experiment's writes used 30 s; they are the same kind of one-row statement.
+ */
+export const registry = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
+});
+
+/**
+ * Aggregations over the inference and feedback logs: canary and shadow windows, experiment
+ * statistics. 30 s: they scan a window of logged requests, which grows with traffic, so they get
+ * more time than a one-row write; retried like the registry because a look cannot be skipped.
+ */
+export const metrics = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
+});
+
+/**
+ * Pushes to the serving fleet (a new generation, an unload). 20 s: a push waits for every live
+ * worker's ack; retried quickly and often (capped at 2 s apart) because a breach roll-back must not
+ * hang behind one slow worker.
+ */
+export const fleet = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 30 },
+});
+
+/**
+ * Loading a model: validation (ONNX Runtime, the golden set, a latency probe) and prewarming every
+ * worker. 5 minutes with a 30 s heartbeat: a big model takes long to load, and the heartbeat finds
+ * a dead attempt sooner than the timeout. Three attempts: a candidate that fails validation is
+ * rejected (ValidationFailure is not retried), not tried again and again.
+ */
+export const validation = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: ['ValidationFailure'] },
+});
+
+/**
+ * The stack's readiness probe. 10 s and three attempts: a probe answers whether the stack works
+ * now, so it fails soon rather than waiting out a broken database.
+ */
+export const probe = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '200 milliseconds' },
+});
