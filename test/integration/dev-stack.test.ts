@@ -80,8 +80,8 @@ async function stopDev(dev: RunningDev, again = false): Promise<number | null> {
   return await exited;
 }
 
-/** The pid of the direct child of `parent` whose environment has `KEY=value`, if one is running. */
-function childWithEnv(parent: number, entry: string): number | undefined {
+/** The live direct child of `parent` whose /proc/<pid>/<file> (NUL-separated) holds `entry`. */
+function childWith(parent: number, file: 'environ' | 'cmdline', entry: string): number | undefined {
   let children: number[] = [];
   try {
     children = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -90,29 +90,18 @@ function childWithEnv(parent: number, entry: string): number | undefined {
   }
   return children.find((pid) => {
     try {
-      return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0').includes(entry) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
     } catch {
       return false;
     }
   });
 }
 
+/** The pid of the direct child of `parent` whose environment has `KEY=value`, if one is running. */
+const childWithEnv = (parent: number, entry: string) => childWith(parent, 'environ', entry);
+
 /** The pid of the postmaster serving `dataDir`, a direct child of `parent`. */
-function postmasterOf(parent: number, dataDir: string): number | undefined {
-  let children: number[] = [];
-  try {
-    children = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return undefined;
-  }
-  return children.find((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
-}
+const postmasterOf = (parent: number, dataDir: string) => childWith(parent, 'cmdline', dataDir);
 
 /** Polls `check` until it returns a value; generous deadlines, for a shared and busy machine. */
 async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, output?: () => string): Promise<T> {
