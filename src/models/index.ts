@@ -68,8 +68,8 @@ export type {
   TrainingOptions,
   TrainingSet,
 } from './train.js';
-export { accuracy, classificationReport, logLoss, rocAuc } from './metrics.js';
-export type { ClassificationReport } from './metrics.js';
+export { accuracy, classificationReport, logLoss, rocAuc } from './metrics/index.js';
+export type { ClassificationReport } from './metrics/index.js';
 export { MODEL_METADATA_KEYS, modelMetadataProps, parseModelMetadata } from './model-metadata.js';
 export type { ModelMetadata } from './model-metadata.js';
 export {

@@ -8,7 +8,7 @@ import {
   generateDriftedCreditData,
   numericMoments,
 } from '../../../src/models/drift.js';
-import { accuracy } from '../../../src/models/metrics.js';
+import { accuracy } from '../../../src/models/metrics/index.js';
 import { predict, trainLogisticRegression, trainMlp, trainingSetFromColumns } from '../../../src/models/train.js';
 
 const ROWS = 20_000;

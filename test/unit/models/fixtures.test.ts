@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CREDIT_FEATURE_NAMES, CREDIT_SCHEMA } from '../../../src/models/dataset.js';
 import { encodeRecords } from '../../../src/models/features.js';
 import type { RawRecord } from '../../../src/models/features.js';
-import { classificationReport } from '../../../src/models/metrics.js';
+import { classificationReport } from '../../../src/models/metrics/index.js';
 import { loadModelSession, runFloatMatrix } from '../../../src/models/onnx-runtime.js';
 
 // The committed fixtures other parts of Sluice test against (validation, serving, rollouts).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CREDIT_SCHEMA, generateCreditData } from '../../../src/models/dataset.js';
-import { accuracy, classificationReport, logLoss, rocAuc } from '../../../src/models/metrics.js';
+import { accuracy, classificationReport, logLoss, rocAuc } from '../../../src/models/metrics/index.js';
 import { sha256Hex } from '../../../src/models/sha256.js';
 import {
   predict,
