@@ -56,37 +56,55 @@ export function binaryAccuracy(scores: NumericArray, labels: NumericArray, thres
 
 /**
  * ROC AUC as the Mann–Whitney statistic: the chance a random positive scores above a random
- * negative, ties counting one half (tied scores share their average rank). This is exactly the
- * area under sklearn's tie-collapsed ROC curve by the trapezoid rule. Rank-based, so the scores
- * may be logits as well as probabilities. One class only → 'one_class'.
+ * negative, ties counting one half. This is exactly the area under sklearn's tie-collapsed ROC
+ * curve by the trapezoid rule. Rank-based, so the scores may be logits as well as probabilities.
+ * One class only → 'one_class'.
  */
 export function binaryRocAuc(scores: NumericArray, labels: NumericArray): MetricResult {
   const bad = checkBinary(scores, labels);
   if (bad) return bad;
-  const n = labels.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  return rocAucInOrder(scores, labels, ascendingOrder(scores));
+}
+
+/** Row indices sorted by ascending score. */
+export function ascendingOrder(scores: NumericArray): Uint32Array {
+  const order = new Uint32Array(scores.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((a, b) => (scores[a] as number) - (scores[b] as number));
+}
+
+/**
+ * The AUC core, over rows already checked and visited in ascending score order, row i counted
+ * `counts[i]` times (once each when absent). With counts, a bootstrap resample is scored in O(n)
+ * from the one sort of the full data instead of a sort per resample. Each group of tied scores
+ * adds (its positives) × (negatives below it + half its own negatives); every sum is an integer
+ * (or half of one) held exactly, so the answer is the correctly rounded ratio either way.
+ */
+export function rocAucInOrder(scores: NumericArray, labels: NumericArray, order: Uint32Array, counts?: Uint32Array): MetricResult {
+  const n = order.length;
   let positives = 0;
-  let positiveRankSum = 0;
+  let negatives = 0;
+  let wins = 0;
   for (let start = 0; start < n;) {
-    let end = start + 1;
     const score = scores[order[start] as number] as number;
-    while (end < n && scores[order[end] as number] === score) end++;
-    const averageRank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) {
-      if (labels[order[k] as number] === 1) {
-        positives++;
-        positiveRankSum += averageRank;
-      }
+    let groupPositives = 0;
+    let groupNegatives = 0;
+    let end = start;
+    for (; end < n && scores[order[end] as number] === score; end++) {
+      const row = order[end] as number;
+      const weight = counts ? (counts[row] as number) : 1;
+      if (labels[row] === 1) groupPositives += weight;
+      else groupNegatives += weight;
     }
+    wins += groupPositives * (negatives + groupNegatives / 2);
+    positives += groupPositives;
+    negatives += groupNegatives;
     start = end;
   }
-  const negatives = n - positives;
   if (positives === 0 || negatives === 0) {
-    return metricFailure('one_class', `ROC AUC needs both classes; all ${n} labels are ${positives === 0 ? 0 : 1}`);
+    return metricFailure('one_class', `ROC AUC needs both classes; all ${positives + negatives} labels are ${positives === 0 ? 0 : 1}`);
   }
-  return metricValue((positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives));
+  return metricValue(wins / (positives * negatives));
 }
 
 /** Mean negative log-likelihood, probabilities clipped to [eps, 1 − eps] first (as sklearn does). */

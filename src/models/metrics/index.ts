@@ -13,7 +13,8 @@
 //
 //   binary.ts      binaryAccuracy (threshold, default 0.5), binaryRocAuc, binaryLogLoss,
 //                  brierScore, expectedCalibrationError (10 equal-width bins by default),
-//                  binaryClassificationMetrics (all five)
+//                  binaryClassificationMetrics (all five); rocAucInOrder, ascendingOrder (the AUC core
+//                  with row counts, which the bootstrap uses to score a resample without a sort)
 //   multiclass.ts  multiclassAccuracy, macroF1, multiclassLogLoss, multiclassClassificationMetrics
 //   regression.ts  rootMeanSquaredError, meanAbsoluteError, rSquared, regressionMetrics
 //   bootstrap.ts   pairedBootstrapDifference: candidate − production of any metric above on the
@@ -27,6 +28,7 @@ export {
   DEFAULT_CALIBRATION_BINS,
   DEFAULT_LOG_LOSS_EPS,
   DEFAULT_THRESHOLD,
+  ascendingOrder,
   binaryAccuracy,
   binaryClassificationMetrics,
   binaryLogLoss,
@@ -34,6 +36,7 @@ export {
   brierScore,
   checkThreshold,
   expectedCalibrationError,
+  rocAucInOrder,
 } from './binary.js';
 export type { BinaryMetricOptions, BinaryMetrics } from './binary.js';
 export {

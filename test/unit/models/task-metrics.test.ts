@@ -8,6 +8,7 @@ import {
   binaryAccuracy,
   binaryClassificationMetrics,
   binaryLogLoss,
+  ascendingOrder,
   binaryRocAuc,
   brierScore,
   expectedCalibrationError,
@@ -18,8 +19,10 @@ import {
   multiclassLogLoss,
   pairedBootstrapDifference,
   regressionMetrics,
+  rocAucInOrder,
   rootMeanSquaredError,
   rSquared,
+  type BinaryMetricName,
   type MetricCode,
   type MetricResult,
 } from '../../../src/models/metrics/index.js';
@@ -240,6 +243,46 @@ describe('paired bootstrap of candidate − production', () => {
       { seed: 9 },
     );
     expect(loss.ok && loss.interval.lower > 0).toBe(true);
+  });
+
+  it('is the percentile interval of the metric on rows drawn from the seeded stream (AUC by counts, the rest by copies)', () => {
+    // A plain reference: draw, copy, score with the single-metric function, sort, interpolate.
+    const reference = (metric: BinaryMetricName, seed: number, resamples: number) => {
+      const random = createRandomSource(seedRandom(seed));
+      const score = (p: number[], y: number[]) => {
+        const r = binaryClassificationMetrics(p, y)[metric];
+        if (!r.ok) throw new Error(r.message);
+        return r.value;
+      };
+      const differences: number[] = [];
+      for (let r = 0; r < resamples; r++) {
+        const rows = labels.map(() => random.integer(labels.length));
+        const y = rows.map((i) => labels[i] as number);
+        differences.push(score(rows.map((i) => candidate[i] as number), y) - score(rows.map((i) => production[i] as number), y));
+      }
+      differences.sort((a, b) => a - b);
+      const at = (q: number) => {
+        const position = q * (resamples - 1);
+        const below = Math.floor(position);
+        const low = differences[below] as number;
+        return low + (position - below) * ((differences[Math.min(below + 1, resamples - 1)] as number) - low);
+      };
+      return { lower: at(0.025), upper: at(0.975) };
+    };
+    for (const metric of ['roc_auc', 'accuracy'] as const) {
+      const result = pairedBootstrapDifference({ task: 'binary_classification', metric, candidate, production, labels }, { seed: 5, resamples: 120 });
+      expect(result.ok && { lower: result.interval.lower, upper: result.interval.upper }, metric).toEqual(reference(metric, 5, 120));
+    }
+  });
+
+  it('AUC with row counts equals AUC of the rows repeated', () => {
+    const scores = [0.1, 0.4, 0.4, 0.35, 0.8, 0.8, 0.2];
+    const y = [0, 1, 0, 1, 1, 0, 0];
+    const counts = Uint32Array.from([2, 0, 3, 1, 1, 2, 4]);
+    const repeatedScores = scores.flatMap((s, i) => Array<number>(counts[i] as number).fill(s));
+    const repeatedLabels = y.flatMap((l, i) => Array<number>(counts[i] as number).fill(l));
+    expect(rocAucInOrder(scores, y, ascendingOrder(scores), counts)).toEqual(binaryRocAuc(repeatedScores, repeatedLabels));
+    expectCode(rocAucInOrder(scores, y, ascendingOrder(scores), Uint32Array.from([2, 0, 3, 0, 0, 2, 4])), 'one_class');
   });
 
   it('coded failures: bad options, mismatched models, a metric undefined on all rows, too few scorable resamples', () => {
