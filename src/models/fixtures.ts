@@ -38,3 +38,51 @@ export function fixtureModel(kind: FixtureKind): FixtureModel {
 export function fixtureGoldenSet(): FixtureGoldenSet {
   return JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, 'credit-golden.json'), 'utf8')) as FixtureGoldenSet;
 }
+
+/**
+ * ONNX models shaped like the common exporters' (skl2onnx, onnxmltools, torch.onnx.export), in
+ * test/fixtures/models/exporters/ (scripts/build-exporter-fixtures.ts writes them), each with an
+ * evaluation set as CSV.
+ */
+export const EXPORTER_FIXTURE_DIR = path.join(FIXTURE_DIR, 'exporters');
+
+export const EXPORTER_FIXTURE_KINDS = [
+  'binary-label-probabilities', 'multiclass-logits', 'regressor-flat', 'regressor-column', 'two-inputs', 'float64', 'zipmap',
+] as const;
+export type ExporterFixtureKind = (typeof EXPORTER_FIXTURE_KINDS)[number];
+
+/** An input or output as ONNX Runtime reads it ('non-tensor' for ZipMap's sequence of maps), with feature names per input column. */
+export interface ExporterTensorSpec { name: string; type: string; shape: Array<number | string>; features?: string[] }
+
+export interface ExporterFixtureEntry {
+  kind: ExporterFixtureKind;
+  file: string;
+  mimics: string;
+  task: 'binary_classification' | 'multiclass_classification' | 'regression';
+  classes?: number[];
+  sha256: string;
+  sizeBytes: number;
+  inputs: ExporterTensorSpec[];
+  outputs: ExporterTensorSpec[];
+  /** The evaluation set: feature columns named by input features, then `label`, then `segment` where there is one. */
+  dataset: { file: string; sha256: string; rows: number; columns: string[]; label: string; segment?: string };
+}
+
+export interface ExporterFixtureManifest { generator: string; createdAt: string; models: ExporterFixtureEntry[] }
+
+export type ExporterFixtureModel = FixtureModel & { entry: ExporterFixtureEntry; datasetPath: string };
+
+export function exporterFixtureManifest(): ExporterFixtureManifest {
+  return JSON.parse(fs.readFileSync(path.join(EXPORTER_FIXTURE_DIR, 'manifest.json'), 'utf8')) as ExporterFixtureManifest;
+}
+
+export function isExporterFixtureKind(kind: string): kind is ExporterFixtureKind {
+  return (EXPORTER_FIXTURE_KINDS as readonly string[]).includes(kind);
+}
+
+export function exporterFixtureModel(kind: ExporterFixtureKind): ExporterFixtureModel {
+  const entry = exporterFixtureManifest().models.find((m) => m.kind === kind);
+  if (!entry) throw new Error(`no ${kind} fixture in ${EXPORTER_FIXTURE_DIR}/manifest.json; run npx tsx scripts/build-exporter-fixtures.ts`);
+  const file = path.join(EXPORTER_FIXTURE_DIR, entry.file);
+  return { file: entry.file, path: file, uri: pathToFileURL(file).href, sha256: entry.sha256, sizeBytes: entry.sizeBytes, entry, datasetPath: path.join(EXPORTER_FIXTURE_DIR, entry.dataset.file) };
+}
