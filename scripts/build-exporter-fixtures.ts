@@ -25,7 +25,7 @@ import {
   writeModelFile,
 } from '../src/models/index.js';
 import type { CreditDataset, LogisticRegressionParams, TabularSchema } from '../src/models/index.js';
-import type { ExporterFixtureKind, ExporterFixtureManifest, ExporterTensorSpec } from '../src/models/fixtures.js';
+import { evaluationInputs, type ExporterFixtureKind, type ExporterFixtureManifest, type ExporterTensorSpec } from '../src/models/fixtures.js';
 import {
   encodeGraphModel,
   graphNode as node,
@@ -470,13 +470,9 @@ async function evaluationSummary(f: BuiltFixture, bytes: Uint8Array): Promise<st
     if (f.kind === 'zipmap') return `loads in ONNX Runtime; outputs ${loaded.signature.outputs.map((o) => `${o.name}: ${o.type}`).join(', ')}`;
     const rows = f.dataset.rows.length;
     const feeds: Record<string, Tensor> = {};
-    let column = 0;
-    for (const input of f.inputs) {
-      const width = input.shape[1] as number;
-      const values = f.dataset.rows.flatMap((row) => row.slice(column, column + width) as number[]);
-      column += width;
-      feeds[input.name] = input.type === 'int64' ? new Tensor('int64', BigInt64Array.from(values, BigInt), [rows, width])
-        : input.type === 'float64' ? new Tensor('float64', Float64Array.from(values), [rows, width]) : new Tensor('float32', Float32Array.from(values), [rows, width]);
+    for (const input of evaluationInputs(f, f.dataset.columns, f.dataset.rows)) {
+      feeds[input.name] = input.type === 'int64' ? new Tensor('int64', BigInt64Array.from(input.values, BigInt), input.shape)
+        : input.type === 'float64' ? new Tensor('float64', Float64Array.from(input.values), input.shape) : new Tensor('float32', Float32Array.from(input.values), input.shape);
     }
     const result = await loaded.session.run(feeds);
     const labels = f.dataset.rows.map((row) => row[f.dataset.columns.indexOf('label')] as number);

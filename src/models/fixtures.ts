@@ -86,3 +86,25 @@ export function exporterFixtureModel(kind: ExporterFixtureKind): ExporterFixture
   const file = path.join(EXPORTER_FIXTURE_DIR, entry.file);
   return { file: entry.file, path: file, uri: pathToFileURL(file).href, sha256: entry.sha256, sizeBytes: entry.sizeBytes, entry, datasetPath: path.join(EXPORTER_FIXTURE_DIR, entry.dataset.file) };
 }
+
+/** An exporter fixture's evaluation set as read from its CSV: the header and the cells, as text. */
+export function exporterEvaluationSet(kind: ExporterFixtureKind): { columns: string[]; rows: string[][] } {
+  const [header = '', ...lines] = fs.readFileSync(exporterFixtureModel(kind).datasetPath, 'utf8').trimEnd().split('\n');
+  return { columns: header.split(','), rows: lines.map((line) => line.split(',')) };
+}
+
+/** One model input filled from evaluation rows: its values row-major, [rows, features] in shape. */
+export interface EvaluationInput { name: string; type: string; shape: [number, number]; values: number[] }
+
+/** The model's inputs from evaluation rows, each input's columns picked by its feature names. */
+export function evaluationInputs(entry: { readonly inputs: readonly ExporterTensorSpec[] }, columns: readonly string[], rows: readonly (readonly (number | string)[])[]): EvaluationInput[] {
+  return entry.inputs.map((input) => {
+    const features = input.features ?? [input.name];
+    const at = features.map((feature) => {
+      const index = columns.indexOf(feature);
+      if (index < 0) throw new Error(`the evaluation set has no column ${feature} for input ${input.name}`);
+      return index;
+    });
+    return { name: input.name, type: input.type, shape: [rows.length, features.length], values: rows.flatMap((row) => at.map((i) => Number(row[i]))) };
+  });
+}
