@@ -12,13 +12,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type onnxProto from 'onnx-proto';
-import { Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import {
   CREDIT_FEATURE_NAMES,
   CREDIT_SCHEMA,
   encodeColumns,
   generateCreditData,
   loadModelSession,
+  numericTensor,
   sha256Hex,
   trainLogisticRegression,
   trainingSetFromColumns,
@@ -470,10 +471,7 @@ async function evaluationSummary(f: BuiltFixture, bytes: Uint8Array): Promise<st
     if (f.kind === 'zipmap') return `loads in ONNX Runtime; outputs ${loaded.signature.outputs.map((o) => `${o.name}: ${o.type}`).join(', ')}`;
     const rows = f.dataset.rows.length;
     const feeds: Record<string, Tensor> = {};
-    for (const input of evaluationInputs(f, f.dataset.columns, f.dataset.rows)) {
-      feeds[input.name] = input.type === 'int64' ? new Tensor('int64', BigInt64Array.from(input.values, BigInt), input.shape)
-        : input.type === 'float64' ? new Tensor('float64', Float64Array.from(input.values), input.shape) : new Tensor('float32', Float32Array.from(input.values), input.shape);
-    }
+    for (const input of evaluationInputs(f, f.dataset.columns, f.dataset.rows)) feeds[input.name] = numericTensor(input.type, input.values, input.shape);
     const result = await loaded.session.run(feeds);
     const labels = f.dataset.rows.map((row) => row[f.dataset.columns.indexOf('label')] as number);
     const scoreOutput = f.outputs.find((o) => o.name !== 'label') ?? f.outputs[0];

@@ -133,6 +133,20 @@ export async function runFloatMatrix(model: LoadedModel, features: Float32Array,
   return data;
 }
 
+/**
+ * A tensor of ONNX Runtime's element type `type` from plain numbers (float32, float64, int64 or
+ * int32): how evaluation rows, read as numbers, are fed to a model with inputs of any of them.
+ */
+export function numericTensor(type: string, values: readonly number[], shape: readonly number[]): Tensor {
+  switch (type) {
+    case 'float32': return new Tensor('float32', Float32Array.from(values), shape);
+    case 'float64': return new Tensor('float64', Float64Array.from(values), shape);
+    case 'int64': return new Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), shape);
+    case 'int32': return new Tensor('int32', Int32Array.from(values), shape);
+    default: throw new RangeError(`no numeric tensor of element type ${type}`);
+  }
+}
+
 async function readModelFile(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);

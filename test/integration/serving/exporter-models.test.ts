@@ -2,13 +2,12 @@
 // registry as registration stores them and served by a real worker over OIP REST: every output
 // comes back with its datatype and shape and the values ONNX Runtime gives in this process, for
 // JSON and for the binary tensor extension, with int64 and float64 tensors on the wire.
-import { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EXPORTER_FIXTURE_KINDS, evaluationInputs, exporterEvaluationSet, exporterFixtureModel,
   type EvaluationInput, type ExporterFixtureKind,
 } from '../../../src/models/fixtures.js';
-import { loadModelSession } from '../../../src/models/onnx-runtime.js';
+import { loadModelSession, numericTensor } from '../../../src/models/onnx-runtime.js';
 import { publishGeneration } from '../../../src/registry/traffic.js';
 import { datatypeByOrt } from '../../../src/serving/protocol/tensors.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
@@ -47,8 +46,7 @@ function sampleInputs(kind: ExporterFixtureKind): EvaluationInput[] {
 async function inProcess(kind: ExporterFixtureKind, inputs: readonly EvaluationInput[]) {
   const model = await loadModelSession(exporterFixtureModel(kind).path);
   try {
-    const feeds = Object.fromEntries(inputs.map((i) => [i.name, i.type === 'int64' ? new Tensor('int64', BigInt64Array.from(i.values, BigInt), i.shape)
-      : i.type === 'float64' ? new Tensor('float64', Float64Array.from(i.values), i.shape) : new Tensor('float32', Float32Array.from(i.values), i.shape)]));
+    const feeds = Object.fromEntries(inputs.map((i) => [i.name, numericTensor(i.type, i.values, i.shape)]));
     const out = await model.session.run(feeds);
     return Object.fromEntries(Object.entries(out).map(([name, tensor]) => [name, { type: tensor.type, dims: [...tensor.dims], data: Array.from(tensor.data as ArrayLike<number | bigint>, Number) }]));
   } finally {

@@ -6,13 +6,13 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EXPORTER_FIXTURE_KINDS, evaluationInputs, exporterEvaluationSet, exporterFixtureManifest, exporterFixtureModel,
   type EvaluationInput, type ExporterFixtureKind,
 } from '../../../src/models/fixtures.js';
-import { loadModelSession, type LoadedModel } from '../../../src/models/onnx-runtime.js';
+import { loadModelSession, numericTensor, type LoadedModel } from '../../../src/models/onnx-runtime.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const loaded = new Map<ExporterFixtureKind, LoadedModel>();
@@ -24,11 +24,7 @@ afterAll(async () => {
   for (const model of loaded.values()) await model.session.release();
 });
 
-function feed(input: EvaluationInput): Tensor {
-  if (input.type === 'int64') return new Tensor('int64', BigInt64Array.from(input.values, BigInt), input.shape);
-  if (input.type === 'float64') return new Tensor('float64', Float64Array.from(input.values), input.shape);
-  return new Tensor('float32', Float32Array.from(input.values), input.shape);
-}
+const feed = (input: EvaluationInput): Tensor => numericTensor(input.type, input.values, input.shape);
 
 /** Runs the model on its whole evaluation set; also returns the labels. */
 async function runEvaluation(kind: ExporterFixtureKind) {
