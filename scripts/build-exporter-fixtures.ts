@@ -19,7 +19,7 @@ import {
   encodeColumns,
   generateCreditData,
   loadModelSession,
-  numericTensor,
+  tensorFromValues,
   sha256Hex,
   trainLogisticRegression,
   trainingSetFromColumns,
@@ -102,7 +102,8 @@ function main(): Promise<void> {
     },
     multiclassMlp(),
     ...regressors(),
-    twoInputClassifier(creditTraining, creditEvaluation),
+    twoInputClassifier(creditTraining, creditEvaluation, 'int64'),
+    twoInputClassifier(creditTraining, creditEvaluation, 'string'),
     {
       kind: 'float64',
       file: 'float64-classifier.onnx',
@@ -346,10 +347,12 @@ function regressors(): BuiltFixture[] {
 
 /**
  * A pipeline with two named inputs, as skl2onnx writes a ColumnTransformer: `numeric` float32
- * [N,8] (the credit numeric features) and `employment` int64 [N,1] (a category index). The one-hot
- * encoding and standardisation are folded into a per-category logit offset looked up with Gather.
+ * [N,8] (the credit numeric features) and `employment` [N,1], a category index (int64) or the
+ * level's name (string, mapped to its index by ai.onnx.ml LabelEncoder as skl2onnx's
+ * OneHotEncoder on strings does). The one-hot encoding and standardisation are folded into a
+ * per-category logit offset looked up with Gather; both encodings give the same probabilities.
  */
-function twoInputClassifier(training: CreditDataset, evaluation: CreditDataset): BuiltFixture {
+function twoInputClassifier(training: CreditDataset, evaluation: CreditDataset, encoding: 'int64' | 'string'): BuiltFixture {
   const employment = CREDIT_SCHEMA.categorical[1];
   const schema = { numeric: CREDIT_SCHEMA.numeric, categorical: [employment] } as const satisfies TabularSchema;
   const params = trainLogisticRegression(trainingSetFromColumns(schema, training as never), { seed: 12 }).params;
@@ -364,11 +367,13 @@ function twoInputClassifier(training: CreditDataset, evaluation: CreditDataset):
     return Math.fround(offset);
   });
   const regions = CREDIT_SCHEMA.categorical[0].levels;
+  const strings = encoding === 'string';
   return {
-    kind: 'two-inputs',
-    file: 'two-input-classifier.onnx',
-    mimics: 'skl2onnx ColumnTransformer pipeline with one input per column group: numeric float32 [N,8] and employment int64 [N,1] → probability float32 [N,1]',
-    task: 'binary_classification', classes: [0, 1], producer: { name: 'skl2onnx', version: '1.17.0' }, opsets: [{ domain: '', version: 13 }],
+    kind: strings ? 'string-category' : 'two-inputs',
+    file: strings ? 'string-category-classifier.onnx' : 'two-input-classifier.onnx',
+    mimics: `skl2onnx ColumnTransformer pipeline with one input per column group: numeric float32 [N,8] and employment ${encoding} [N,1] → probability float32 [N,1]`,
+    task: 'binary_classification', classes: [0, 1], producer: { name: 'skl2onnx', version: '1.17.0' },
+    opsets: strings ? [{ domain: '', version: 13 }, { domain: ML_DOMAIN, version: 2 }] : [{ domain: '', version: 13 }],
     initializers: [
       tensorInitializer('mean', 'float32', [numericWidth], mean.slice(0, numericWidth)),
       tensorInitializer('scale', 'float32', [numericWidth], scale.slice(0, numericWidth)),
@@ -380,18 +385,21 @@ function twoInputClassifier(training: CreditDataset, evaluation: CreditDataset):
       node('Sub', ['numeric', 'mean'], ['centered'], 'center'),
       node('Div', ['centered', 'scale'], ['scaled'], 'scale'),
       node('MatMul', ['scaled', 'coefficients'], ['numeric_logit'], 'numeric_linear'),
-      node('Gather', ['employment_offsets', 'employment'], ['employment_logit'], 'employment_lookup', { axis: { int: 0 } }),
+      ...(strings ? [node('LabelEncoder', ['employment'], ['employment_index'], 'employment_index',
+        { keys_strings: { strings: employment.levels }, values_int64s: { ints: employment.levels.map((_, i) => i) }, default_int64: { int: -1 } }, ML_DOMAIN)] : []),
+      node('Gather', ['employment_offsets', strings ? 'employment_index' : 'employment'], ['employment_logit'], 'employment_lookup', { axis: { int: 0 } }),
       node('Add', ['numeric_logit', 'employment_logit'], ['linear'], 'combine'),
       node('Add', ['linear', 'intercept'], ['logit'], 'intercept'),
       node('Sigmoid', ['logit'], ['probability'], 'sigmoid'),
     ],
-    inputs: [tensor('numeric', 'float32', [SKL_BATCH, numericWidth], schema.numeric), tensor('employment', 'int64', [SKL_BATCH, 1], ['employment'])],
+    inputs: [tensor('numeric', 'float32', [SKL_BATCH, numericWidth], schema.numeric), tensor('employment', encoding, [SKL_BATCH, 1], ['employment'])],
     outputs: [tensor('probability', 'float32', [SKL_BATCH, 1])],
     dataset: {
       columns: [...schema.numeric, 'employment', 'label', 'segment'],
       rows: Array.from({ length: evaluation.rows }, (_, r) => [
         ...schema.numeric.map((name) => Math.fround(evaluation.numeric[name][r] as number)),
-        evaluation.categorical.employment[r] as number, evaluation.labels[r] as number, regions[evaluation.categorical.region[r] as number] ?? '?',
+        strings ? (employment.levels[evaluation.categorical.employment[r] as number] ?? '?') : evaluation.categorical.employment[r] as number,
+        evaluation.labels[r] as number, regions[evaluation.categorical.region[r] as number] ?? '?',
       ]),
       segment: true,
     },
@@ -471,7 +479,7 @@ async function evaluationSummary(f: BuiltFixture, bytes: Uint8Array): Promise<st
     if (f.kind === 'zipmap') return `loads in ONNX Runtime; outputs ${loaded.signature.outputs.map((o) => `${o.name}: ${o.type}`).join(', ')}`;
     const rows = f.dataset.rows.length;
     const feeds: Record<string, Tensor> = {};
-    for (const input of evaluationInputs(f, f.dataset.columns, f.dataset.rows)) feeds[input.name] = numericTensor(input.type, input.values, input.shape);
+    for (const input of evaluationInputs(f, f.dataset.columns, f.dataset.rows)) feeds[input.name] = tensorFromValues(input.type, input.values, input.shape);
     const result = await loaded.session.run(feeds);
     const labels = f.dataset.rows.map((row) => row[f.dataset.columns.indexOf('label')] as number);
     const scoreOutput = f.outputs.find((o) => o.name !== 'label') ?? f.outputs[0];

@@ -47,7 +47,7 @@ export function fixtureGoldenSet(): FixtureGoldenSet {
 export const EXPORTER_FIXTURE_DIR = path.join(FIXTURE_DIR, 'exporters');
 
 export const EXPORTER_FIXTURE_KINDS = [
-  'binary-label-probabilities', 'multiclass-logits', 'regressor-flat', 'regressor-column', 'two-inputs', 'float64', 'zipmap',
+  'binary-label-probabilities', 'multiclass-logits', 'regressor-flat', 'regressor-column', 'two-inputs', 'string-category', 'float64', 'zipmap',
 ] as const;
 export type ExporterFixtureKind = (typeof EXPORTER_FIXTURE_KINDS)[number];
 
@@ -93,8 +93,8 @@ export function exporterEvaluationSet(kind: ExporterFixtureKind): { columns: str
   return { columns: header.split(','), rows: lines.map((line) => line.split(',')) };
 }
 
-/** One model input filled from evaluation rows: its values row-major, [rows, features] in shape. */
-export interface EvaluationInput { name: string; type: string; shape: [number, number]; values: number[] }
+/** One model input filled from evaluation rows: its values row-major (strings for a string input), [rows, features] in shape. */
+export interface EvaluationInput { name: string; type: string; shape: [number, number]; values: Array<number | string> }
 
 /** The model's inputs from evaluation rows, each input's columns picked by its feature names. */
 export function evaluationInputs(entry: { readonly inputs: readonly ExporterTensorSpec[] }, columns: readonly string[], rows: readonly (readonly (number | string)[])[]): EvaluationInput[] {
@@ -105,6 +105,6 @@ export function evaluationInputs(entry: { readonly inputs: readonly ExporterTens
       if (index < 0) throw new Error(`the evaluation set has no column ${feature} for input ${input.name}`);
       return index;
     });
-    return { name: input.name, type: input.type, shape: [rows.length, features.length], values: rows.flatMap((row) => at.map((i) => Number(row[i]))) };
+    return { name: input.name, type: input.type, shape: [rows.length, features.length], values: rows.flatMap((row) => at.map((i) => (input.type === 'string' ? String(row[i]) : Number(row[i])))) };
   });
 }

@@ -21,14 +21,15 @@ const ELEMENT_TYPES: Record<GraphElementType, number> = {
   string: DataType.STRING,
 };
 
-/** An attribute value: one integer, a list of integers, or one float (written as such). */
-export type GraphAttribute = { int: number } | { ints: readonly number[] } | { float: number };
+/** An attribute value: one integer, a list of integers, one float or a list of strings (written as such). */
+export type GraphAttribute = { int: number } | { ints: readonly number[] } | { float: number } | { strings: readonly string[] };
 
 export function graphNode(opType: string, input: string[], output: string[], name: string,
   attributes: Record<string, GraphAttribute> = {}, domain?: string): onnxProto.onnx.INodeProto {
   const attribute = Object.entries(attributes).map(([attributeName, value]): onnxProto.onnx.IAttributeProto => {
     if ('int' in value) return { name: attributeName, type: onnx.AttributeProto.AttributeType.INT, i: value.int };
     if ('ints' in value) return { name: attributeName, type: onnx.AttributeProto.AttributeType.INTS, ints: [...value.ints] };
+    if ('strings' in value) return { name: attributeName, type: onnx.AttributeProto.AttributeType.STRINGS, strings: value.strings.map((v) => new TextEncoder().encode(v)) };
     return { name: attributeName, type: onnx.AttributeProto.AttributeType.FLOAT, f: value.float };
   });
   // Empty fields are left out so a node without attributes encodes exactly as it always has.

@@ -7,15 +7,20 @@ import {
   EXPORTER_FIXTURE_KINDS, evaluationInputs, exporterEvaluationSet, exporterFixtureModel,
   type EvaluationInput, type ExporterFixtureKind,
 } from '../../../src/models/fixtures.js';
-import { loadModelSession, numericTensor } from '../../../src/models/onnx-runtime.js';
+import { loadModelSession, tensorFromValues } from '../../../src/models/onnx-runtime.js';
 import { publishGeneration } from '../../../src/registry/traffic.js';
 import { datatypeByOrt } from '../../../src/serving/protocol/tensors.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { exporterFixtureSignature, seedFixtureModel } from '../../support/seed.js';
 import { startWorker, waitFor, type TestWorker } from './support.js';
 
-/** Every shape the worker must serve; ZipMap is refused at registration (see the model contract), never served. */
-const SERVED = EXPORTER_FIXTURE_KINDS.filter((k): k is Exclude<ExporterFixtureKind, 'zipmap'> => k !== 'zipmap');
+/**
+ * Every shape the worker serves. ZipMap is refused at registration (see the model contract), never
+ * served. A string (BYTES) input is not served yet: the worker's warm-up allocates a typed array
+ * per input (there is none for strings), and the protocol codec decodes BYTES inputs neither from
+ * JSON nor from binary data.
+ */
+const SERVED = EXPORTER_FIXTURE_KINDS.filter((k): k is Exclude<ExporterFixtureKind, 'zipmap' | 'string-category'> => k !== 'zipmap' && k !== 'string-category');
 const ROWS = 5;
 
 let t: TestDatabase;
@@ -46,7 +51,7 @@ function sampleInputs(kind: ExporterFixtureKind): EvaluationInput[] {
 async function inProcess(kind: ExporterFixtureKind, inputs: readonly EvaluationInput[]) {
   const model = await loadModelSession(exporterFixtureModel(kind).path);
   try {
-    const feeds = Object.fromEntries(inputs.map((i) => [i.name, numericTensor(i.type, i.values, i.shape)]));
+    const feeds = Object.fromEntries(inputs.map((i) => [i.name, tensorFromValues(i.type, i.values, i.shape)]));
     const out = await model.session.run(feeds);
     return Object.fromEntries(Object.entries(out).map(([name, tensor]) => [name, { type: tensor.type, dims: [...tensor.dims], data: Array.from(tensor.data as ArrayLike<number | bigint>, Number) }]));
   } finally {

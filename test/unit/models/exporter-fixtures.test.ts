@@ -12,7 +12,7 @@ import {
   EXPORTER_FIXTURE_KINDS, evaluationInputs, exporterEvaluationSet, exporterFixtureManifest, exporterFixtureModel,
   type EvaluationInput, type ExporterFixtureKind,
 } from '../../../src/models/fixtures.js';
-import { loadModelSession, numericTensor, type LoadedModel } from '../../../src/models/onnx-runtime.js';
+import { loadModelSession, tensorFromValues, type LoadedModel } from '../../../src/models/onnx-runtime.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const loaded = new Map<ExporterFixtureKind, LoadedModel>();
@@ -24,7 +24,7 @@ afterAll(async () => {
   for (const model of loaded.values()) await model.session.release();
 });
 
-const feed = (input: EvaluationInput): Tensor => numericTensor(input.type, input.values, input.shape);
+const feed = (input: EvaluationInput): Tensor => tensorFromValues(input.type, input.values, input.shape);
 
 /** Runs the model on its whole evaluation set; also returns the labels. */
 async function runEvaluation(kind: ExporterFixtureKind) {
@@ -44,7 +44,7 @@ const argmax = (values: ArrayLike<number>) => {
 describe('exporter fixtures', () => {
   it('are what a fresh build writes, byte for byte', async () => {
     const { stdout } = await promisify(execFile)(`${root}node_modules/.bin/tsx`, ['scripts/build-exporter-fixtures.ts', '--check'], { cwd: root });
-    expect(stdout).toMatch(/up to date \(15 files\)/);
+    expect(stdout).toMatch(/up to date \(17 files\)/);
   });
 
   it('covers every kind once, with the hashes, sizes and evaluation sets the manifest names', async () => {
@@ -148,6 +148,14 @@ describe('exporter fixtures', () => {
       return ((out.probability as Tensor).data as Float32Array)[0] as number;
     }));
     expect(byLevel[1]).not.toBeCloseTo(byLevel[0] as number, 3);
+  });
+
+  it('string category: the level names through LabelEncoder give exactly the int64 model\'s probabilities', async () => {
+    const byName = await runEvaluation('string-category');
+    const byIndex = await runEvaluation('two-inputs');
+    expect(byName.inputs.map((i) => [i.name, i.type])).toEqual([['numeric', 'float32'], ['employment', 'string']]);
+    expect(byName.inputs[1]?.values.slice(0, 3)).toEqual(byIndex.inputs[1]?.values.slice(0, 3).map((i) => ['salaried', 'self_employed', 'unemployed', 'student'][i as number]));
+    expect(Array.from((byName.outputs.probability as Tensor).data as Float32Array)).toEqual(Array.from((byIndex.outputs.probability as Tensor).data as Float32Array));
   });
 
   it('float64: double in, Float64Array out, the same classifier as the float32 one', async () => {
