@@ -8,12 +8,10 @@
  * Only opset-13 standard operators, initializers as little-endian raw data, and Sluice's metadata
  * in metadata_props. The same parameters and metadata always give the same bytes.
  */
-import onnxProto from 'onnx-proto';
+import { encodeGraphModel, graphNode as node, tensorInitializer, tensorValueInfo } from './onnx-graph.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { modelMetadataProps } from './model-metadata.js';
 import type { ModelParams } from './train.js';
-
-const { onnx } = onnxProto;
 
 /** ONNX IR version 8 (ONNX 1.10), the newest the onnx-proto schema describes. */
 export const ONNX_IR_VERSION = 8;
@@ -78,9 +76,9 @@ export function exportModelToOnnx(params: ModelParams, exportMetadata: ExportMet
   }
   nodes.push(node('Sigmoid', ['logit'], [MODEL_OUTPUT_NAME], 'probability'));
 
-  const model = onnx.ModelProto.create({
+  return encodeGraphModel({
     irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET_VERSION }],
+    opsets: [{ domain: '', version: ONNX_OPSET_VERSION }],
     producerName: PRODUCER_NAME,
     producerVersion: PRODUCER_VERSION,
     ...(/^\d+$/.test(metadata.modelVersion) ? { modelVersion: Number(metadata.modelVersion) } : {}),
@@ -89,39 +87,15 @@ export function exportModelToOnnx(params: ModelParams, exportMetadata: ExportMet
       name: metadata.modelName,
       node: nodes,
       initializer: initializers,
-      input: [tensorValueInfo(MODEL_INPUT_NAME, width)],
-      output: [tensorValueInfo(MODEL_OUTPUT_NAME, 1)],
+      input: [tensorValueInfo(MODEL_INPUT_NAME, 'float32', [BATCH_DIMENSION, width])],
+      output: [tensorValueInfo(MODEL_OUTPUT_NAME, 'float32', [BATCH_DIMENSION, 1])],
     },
     metadataProps: modelMetadataProps(metadata),
   });
-  // Copy out of protobufjs's writer, whose buffer may be a slice of a shared pool.
-  return new Uint8Array(onnx.ModelProto.encode(model).finish());
 }
 
-function node(opType: string, input: string[], output: string[], name: string): onnxProto.onnx.INodeProto {
-  return { opType, input, output, name };
-}
-
-function floatTensor(name: string, dims: number[], values: readonly number[]): onnxProto.onnx.ITensorProto {
-  const expected = dims.reduce((a, b) => a * b, 1);
-  if (values.length !== expected) throw new RangeError(`${name} has ${values.length} values; shape [${dims.join(', ')}] needs ${expected}`);
-  const raw = new Uint8Array(values.length * 4);
-  const view = new DataView(raw.buffer);
-  values.forEach((value, i) => view.setFloat32(i * 4, value, true));
-  return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw };
-}
-
-/** A float32 `[batch, columns]` value description. */
-function tensorValueInfo(name: string, columns: number): onnxProto.onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: { dim: [{ dimParam: BATCH_DIMENSION }, { dimValue: columns }] },
-      },
-    },
-  };
+function floatTensor(name: string, dims: number[], values: readonly number[]) {
+  return tensorInitializer(name, 'float32', dims, values);
 }
 
 function checkParams(params: ModelParams): void {

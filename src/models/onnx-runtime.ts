@@ -133,6 +133,22 @@ export async function runFloatMatrix(model: LoadedModel, features: Float32Array,
   return data;
 }
 
+/**
+ * A tensor of ONNX Runtime's element type `type` (float32, float64, int64, int32 or string) from
+ * plain values: how evaluation rows are fed to a model with inputs of any of them.
+ */
+export function tensorFromValues(type: string, cells: readonly (number | string)[], shape: readonly number[]): Tensor {
+  if (type === 'string') return new Tensor('string', cells.map(String), shape);
+  const values = cells.map(Number);
+  switch (type) {
+    case 'float32': return new Tensor('float32', Float32Array.from(values), shape);
+    case 'float64': return new Tensor('float64', Float64Array.from(values), shape);
+    case 'int64': return new Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), shape);
+    case 'int32': return new Tensor('int32', Int32Array.from(values), shape);
+    default: throw new RangeError(`no tensor of element type ${type} from plain values`);
+  }
+}
+
 async function readModelFile(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);

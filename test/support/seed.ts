@@ -7,10 +7,17 @@ import type { Kysely } from 'kysely';
 import { toStoredSignature } from '../../src/api/services/inspect.js';
 import type { Database, ModelSignature, VersionStatus } from '../../src/db/schema.js';
 import { rolloutWorkflowId } from '../../src/workflows/messages.js';
-import { fixtureGoldenSet, fixtureManifest, fixtureModel, type FixtureKind, type FixtureModel } from '../../src/models/fixtures.js';
+import {
+  exporterFixtureModel, fixtureGoldenSet, fixtureManifest, fixtureModel, isExporterFixtureKind,
+  type ExporterFixtureKind, type FixtureKind, type FixtureModel,
+} from '../../src/models/fixtures.js';
 
-/** A fixture by kind, or any artifact on disk (a deliberately slow or corrupt model). */
-export type SeedArtifact = FixtureKind | Pick<FixtureModel, 'uri' | 'sha256' | 'sizeBytes'>;
+/**
+ * A credit fixture by kind, an exporter-shaped fixture by kind (stored with its own signature), or
+ * any artifact on disk (a deliberately slow or corrupt model), with its signature when it is not
+ * the credit fixtures'.
+ */
+export type SeedArtifact = FixtureKind | ExporterFixtureKind | (Pick<FixtureModel, 'uri' | 'sha256' | 'sizeBytes'> & { signature?: ModelSignature });
 
 export interface SeedVersion {
   artifact: SeedArtifact;
@@ -32,11 +39,23 @@ export interface SeedModelOptions {
 
 export interface SeededModel { modelId: string; versionIds: Record<string, string> }
 
-/** The fixtures' contract as registration stores it: the manifest's input and output, open dimensions as -1. */
+/** The credit fixtures' contract as registration stores it: the manifest's input and output, open dimensions as -1. */
 export function fixtureSignature(): ModelSignature {
   const { input, output } = fixtureManifest();
   // The manifest's element types are ONNX Runtime's names, as registration reads them.
   return toStoredSignature({ inputs: [input], outputs: [output] } as Parameters<typeof toStoredSignature>[0]);
+}
+
+/** An exporter fixture's signature as registration stores it (ZipMap's sequence output as 'non-tensor'). */
+export function exporterFixtureSignature(kind: ExporterFixtureKind): ModelSignature {
+  const { inputs, outputs } = exporterFixtureModel(kind).entry;
+  return toStoredSignature({ inputs, outputs } as Parameters<typeof toStoredSignature>[0]);
+}
+
+function seedArtifact(artifact: SeedArtifact): { file: Pick<FixtureModel, 'uri' | 'sha256' | 'sizeBytes'>; signature: ModelSignature } {
+  if (typeof artifact !== 'string') return { file: artifact, signature: artifact.signature ?? fixtureSignature() };
+  if (isExporterFixtureKind(artifact)) return { file: exporterFixtureModel(artifact), signature: exporterFixtureSignature(artifact) };
+  return { file: fixtureModel(artifact), signature: fixtureSignature() };
 }
 
 export async function seedFixtureModel(db: Kysely<Database>, opts: SeedModelOptions): Promise<SeededModel> {
@@ -46,14 +65,13 @@ export async function seedFixtureModel(db: Kysely<Database>, opts: SeedModelOpti
   const modelId = existing?.id ?? (await db.insertInto('models').values({
     project_id: project, name: opts.model, ...(golden ? { golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }) } : {}),
   }).returning('id').executeTakeFirstOrThrow()).id;
-  const signature = JSON.stringify(fixtureSignature());
   const versionIds: Record<string, string> = {};
   for (const [version, spec] of Object.entries(opts.versions)) {
     const v: SeedVersion = typeof spec === 'string' || !('artifact' in spec) ? { artifact: spec } : spec;
-    const file = typeof v.artifact === 'string' ? fixtureModel(v.artifact) : v.artifact;
+    const { file, signature } = seedArtifact(v.artifact);
     const status: VersionStatus = version === opts.production ? 'production' : 'registered';
     const row = await db.insertInto('model_versions').values({
-      model_id: modelId, version, artifact_uri: file.uri, sha256: file.sha256, size_bytes: file.sizeBytes, signature, status,
+      model_id: modelId, version, artifact_uri: file.uri, sha256: file.sha256, size_bytes: file.sizeBytes, signature: JSON.stringify(signature), status,
       metadata: v.metadata ?? {},
       reference_profile: v.referenceProfile === undefined ? null : JSON.stringify(v.referenceProfile),
     }).returning('id').executeTakeFirstOrThrow();
