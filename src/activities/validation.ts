@@ -1,7 +1,7 @@
 // Validation of a candidate version before any traffic moves: the artifact is the registered one,
 // ONNX Runtime loads it, its signature matches the model's contract, and it is accurate, fast and
 // fair enough on the model's golden set. Each check is recorded with its numbers.
-import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, heartbeat } from '@temporalio/activity';
 import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { Database, GoldenSet, StepVerdict } from '../db/schema.js';
@@ -9,6 +9,7 @@ import { loadModelSession, ModelLoadError, runFloatMatrix, type LoadedModel } fr
 import type { RolloutPolicy } from '../policy/schema.js';
 import { findModel } from '../registry/models.js';
 import { findVersion, productionVersion } from '../registry/versions.js';
+import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
 
 export interface ValidationCheck { name: string; verdict: StepVerdict; reason: string; numbers: Record<string, unknown> }
 export interface ValidationReport { passed: boolean; checks: ValidationCheck[] }
@@ -17,6 +18,21 @@ export interface ValidationRequest { model: string; version: string; validation:
 export interface CandidateValidator {
   validate(args: ValidationRequest): Promise<ValidationReport>;
 }
+
+/**
+ * A check that threw instead of returning a verdict: a bug in the check, or a model it cannot
+ * read (today, an output it does not expect). `completed` holds the checks that returned before it,
+ * so the rollout's record keeps them.
+ */
+export class ValidationCheckError extends Error {
+  override readonly name = VALIDATION_CHECK_ERROR;
+  constructor(readonly check: string | null, readonly thrown: unknown, readonly completed: ValidationCheck[] = []) {
+    super(`${check ? `check ${check}` : 'the validator'} threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)}`, { cause: thrown });
+  }
+}
+
+/** What a ValidationCheckError's Temporal failure carries to the workflow (its first detail). */
+export interface ValidationCheckFailureDetails { check: string | null; completed: ValidationCheck[] }
 
 /** A signature reduced to what a caller depends on: names, element types, non-batch dimensions. */
 interface ContractTensor { name: string; type: string; dims: string }
@@ -105,6 +121,8 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
       } catch (err) {
         return fail('load', err instanceof ModelLoadError ? err.message : `cannot load artifact: ${(err as Error).message}`);
       }
+      // The check under way, named when one throws instead of returning a verdict.
+      let running = 'sha256';
       try {
         heartbeat({ check: 'loaded' });
         if (loaded.sha256 !== candidate.sha256) {
@@ -113,6 +131,7 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
         checks.push({ name: 'sha256', verdict: 'successful', reason: `artifact sha256 matches (${candidate.sha256.slice(0, 12)}…)`, numbers: { sha256: candidate.sha256 } });
         checks.push({ name: 'load', verdict: 'successful', reason: `ONNX Runtime loaded it (${loaded.sizeBytes} bytes)`, numbers: { sizeBytes: loaded.sizeBytes } });
 
+        running = 'signature';
         const actualIn = contract(loaded.signature);
         const actualOut = contractOutputs(loaded.signature);
         const expected = production?.signature ?? candidate.signature;
@@ -125,11 +144,13 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
 
         const golden = registered.golden_set;
         if (golden && golden.features.length > 0) {
+          running = 'accuracy';
           const score = await scoreGoldenSet(loaded, golden);
           heartbeat({ check: 'golden set' });
           const ok = score.accuracy >= validation.minAccuracy;
           checks.push({ name: 'accuracy', verdict: ok ? 'successful' : 'failed', reason: `golden-set accuracy ${score.accuracy.toFixed(3)} ${ok ? '≥' : '<'} ${validation.minAccuracy}`, numbers: { accuracy: score.accuracy, rows: golden.features.length, floor: validation.minAccuracy } });
           if (validation.fairness) {
+            running = 'fairness';
             const segments = Object.entries(score.perSegment);
             if (segments.length < 2) {
               checks.push({ name: 'fairness', verdict: 'failed', reason: `fairness needs the golden set's segments (${validation.fairness.segmentFeature}); found ${segments.length}`, numbers: {} });
@@ -145,6 +166,7 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
         }
 
         // Single-row latency, the serving hot path; a few warm-up runs first.
+        running = 'latency';
         const width = Number(actualIn?.[0]?.dims.split('x')[0]) || golden?.features[0]?.length || 1;
         const rowData = new Float32Array(width).fill(0.5);
         for (let i = 0; i < 5; i++) await runFloatMatrix(loaded, rowData, 1);
@@ -159,6 +181,9 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
         const fast = p99 <= validation.maxP99LatencyMs;
         checks.push({ name: 'latency', verdict: fast ? 'successful' : 'failed', reason: `single-row p99 ${p99.toFixed(3)} ms ${fast ? '≤' : '>'} ${validation.maxP99LatencyMs} ms`, numbers: { p50Ms: percentile(times, 0.5), p99Ms: p99, runs: times.length } });
         return { passed: checks.every((c) => c.verdict === 'successful' || c.verdict === 'info'), checks };
+      } catch (err) {
+        if (err instanceof CancelledFailure) throw err;
+        throw new ValidationCheckError(running, err, checks);
       } finally {
         await loaded.session.release().catch(() => undefined);
       }
@@ -166,10 +191,34 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
   };
 }
 
+/** Errors that mean a bug, not bad luck: a retry runs the same code on the same candidate and throws again. */
+function isProgrammingError(err: unknown): err is Error {
+  return err instanceof RangeError || err instanceof TypeError || err instanceof ReferenceError || err instanceof SyntaxError;
+}
+
+/**
+ * A check that threw (or a validator's own bug) becomes a non-retryable failure carrying its
+ * message and the checks done before it, so the workflow rejects the candidate and says why.
+ * Anything else (a lost database connection) is rethrown for Temporal to retry.
+ */
+export function validationFailure(err: unknown): unknown {
+  const thrown = err instanceof ValidationCheckError ? err : isProgrammingError(err) ? new ValidationCheckError(null, err) : null;
+  if (!thrown) return err;
+  const details: ValidationCheckFailureDetails = { check: thrown.check, completed: thrown.completed };
+  return ApplicationFailure.create({
+    message: thrown.message, type: VALIDATION_CHECK_ERROR, nonRetryable: true, details: [details],
+    ...(thrown.thrown instanceof Error ? { cause: thrown.thrown } : {}),
+  });
+}
+
 export function createValidationActivities(db: Kysely<Database>, validator: CandidateValidator = createOnnxValidator(db)) {
   return {
     async validateCandidate(args: ValidationRequest): Promise<ValidationReport> {
-      return await validator.validate(args);
+      try {
+        return await validator.validate(args);
+      } catch (err) {
+        throw validationFailure(err);
+      }
     },
   };
 }

@@ -3,6 +3,7 @@
 // profile that fits the side effect, never its own numbers.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
 
 /**
  * Registry writes and reads of single rows (steps, phases, statuses, experiment rows, the current
@@ -39,13 +40,15 @@ export const fleet = proxyActivities<Activities>({
 /**
  * Loading a model: validation (ONNX Runtime, the golden set, a latency probe) and prewarming every
  * worker. 5 minutes with a 30 s heartbeat: a big model takes long to load, and the heartbeat finds
- * a dead attempt sooner than the timeout. Three attempts: a candidate that fails validation is
- * rejected (ValidationFailure is not retried), not tried again and again.
+ * a dead attempt sooner than the timeout. A failed check is a verdict, not a failure, so it is never
+ * retried; three attempts are for what a retry can fix (a lost database connection, a worker that
+ * restarted). A check that throws (ValidationCheckError) throws again on the same candidate, so it
+ * is not retried either: the workflow rejects the candidate with its message after one attempt.
  */
 export const validation = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: ['ValidationFailure'] },
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [VALIDATION_CHECK_ERROR] },
 });
 
 /**

@@ -2,11 +2,13 @@
 // A/B (or bandit) → promote or roll back. Every side effect is an activity; every decision is made
 // here from activity results with pure functions, so a replay after any crash decides the same.
 // Each phase is a small function over the rollout's context (lifecycle-context.ts).
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, TemporalFailure } from '@temporalio/workflow';
 import { evaluateCanaryWindow, evaluateShadowWindow } from '../policy/gates.js';
 import type { RolloutPolicy } from '../policy/schema.js';
+import { ROLLOUT_FAILED } from '../shared/failures.js';
 import { fleet, metrics, registry, validation } from './activity-profiles.js';
 import { runExperiment, type ExperimentOutcome } from './experiment.js';
+import { failedValidation, failureReason } from './failures.js';
 import { createLifecycleContext, RollbackSignal, type LifecycleContext } from './lifecycle-context.js';
 import type { ModelLifecycleInput, ModelLifecycleResult } from './messages.js';
 
@@ -30,17 +32,25 @@ export async function modelLifecycle(input: ModelLifecycleInput): Promise<ModelL
     return await promote(ctx, baseline, outcome);
   } catch (err) {
     if (err instanceof RollbackSignal) return await rollBack(ctx, err);
-    await compensate(ctx, err);
+    const reason = await compensate(ctx, err);
+    // The workflow fails with the outcome's reason, so its history says why at the top, not
+    // "Activity task failed"; the original failure stays attached as the cause. A cancellation,
+    // and an error that is no Temporal failure (a bug here, which fails the workflow task), are
+    // rethrown as they are, so Temporal treats them as it would.
+    if (err instanceof TemporalFailure && !isCancellation(err)) throw ApplicationFailure.create({ message: reason, type: ROLLOUT_FAILED, nonRetryable: true, cause: err });
     throw err;
   }
 }
 
-/** 1. Validate: a failure rejects the version before any traffic moves. Returns why it was rejected. */
+/**
+ * 1. Validate: a failure rejects the version before any traffic moves. Returns why it was rejected.
+ * A check that threw, or a validation that could not finish, is a failed check like any other.
+ */
 async function validate(ctx: LifecycleContext): Promise<string | null> {
   const { model, candidateVersion: candidate, policy } = ctx.input;
   await ctx.enterPhase('validating');
   const report = await validation.validateCandidate.executeWithOptions({ summary: `validate ${model}/${candidate}: artifact, signature, golden set, latency` },
-    [{ model, version: candidate, validation: policy.validation }]);
+    [{ model, version: candidate, validation: policy.validation }]).catch(failedValidation);
   for (const check of report.checks) await ctx.record(check.verdict, `validate:${check.name}`, check.reason, check.numbers);
   if (!report.passed) {
     await registry.markVersionStatus({ model, version: candidate, status: 'rejected' });
@@ -180,16 +190,17 @@ async function rollBack(ctx: LifecycleContext, signal: RollbackSignal): Promise<
   return await ctx.finish(signal.status, signal.message);
 }
 
-/** Cancellation or an unexpected failure after traffic moved: compensate and report; the caller rethrows. */
-async function compensate(ctx: LifecycleContext, err: unknown): Promise<void> {
+/** Cancellation or an unexpected failure after traffic moved: compensate and report why; the caller rethrows. */
+async function compensate(ctx: LifecycleContext, err: unknown): Promise<string> {
   const cancelled = isCancellation(err);
+  const reason = cancelled ? 'workflow cancelled' : `workflow failed: ${failureReason(err)}`;
   await CancellationScope.nonCancellable(async () => {
-    const reason = cancelled ? 'workflow cancelled' : `workflow failed: ${(err as Error).message}`;
     ctx.state.phase = 'rolling_back';
     await ctx.restoreLastGood(reason);
     await registry.markVersionStatus({ model: ctx.input.model, version: ctx.input.candidateVersion, status: 'rolled_back' });
     await ctx.finish(cancelled ? 'aborted' : 'failed', reason);
   });
+  return reason;
 }
 
 function round(x: number): number {

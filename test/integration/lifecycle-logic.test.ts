@@ -3,11 +3,11 @@
 // logic (gates, abort, pause, approval, saga) quickly. End-to-end runs with real serving workers
 // live in lifecycle-e2e.test.ts.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
-import type { CandidateValidator } from '../../src/activities/validation.js';
+import { ValidationCheckError, type CandidateValidator } from '../../src/activities/validation.js';
 import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import type { CanaryWindow, VersionWindow } from '../../src/policy/gates.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
@@ -29,6 +29,8 @@ class FakeFleet implements FleetClient {
   prewarmed: string[] = [];
   unloaded: string[] = [];
   failAcks = 0;
+  /** Models whose prewarm throws: an activity failure that ends the rollout as failed. */
+  failPrewarm = new Set<string>();
   async applyGeneration(args: { model: string; generation: number; weights: Record<string, number> }): Promise<AppliedGeneration> {
     if (this.failAcks > 0) {
       this.failAcks--;
@@ -41,6 +43,7 @@ class FakeFleet implements FleetClient {
     return { generation: args.generation, workers: 2, acked: 2, allAcked: true, acks: [{ worker: 'w1', ok: true, ms: 1 }, { worker: 'w2', ok: true, ms: 1 }] };
   }
   async prewarm(args: { model: string; version: string }) {
+    if (this.failPrewarm.has(args.model)) throw new Error(`worker pool of ${args.model} exploded`);
     this.prewarmed.push(`${args.model}/${args.version}`);
     return { workers: 2, ready: 2, allReady: true, results: [] };
   }
@@ -78,6 +81,9 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   const taskQueue = `lifecycle-logic-${randomUUID()}`;
   /** Per model: validation passes unless listed; canary windows healthy unless the model spikes. */
   const rejectValidation = new Set<string>();
+  /** Per model: validation throws this instead of returning a report; every call is counted. */
+  const validationThrows = new Map<string, () => Error>();
+  const validationCalls = new Map<string, number>();
   const errorSpike = new Map<string, number>();
   /** Per model: how many canary windows were measured with the spike in them. */
   const spikedWindows = new Map<string, number>();
@@ -87,6 +93,9 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
 
   const validator: CandidateValidator = {
     async validate({ model }) {
+      validationCalls.set(model, (validationCalls.get(model) ?? 0) + 1);
+      const thrown = validationThrows.get(model);
+      if (thrown) throw thrown();
       const passed = !rejectValidation.has(model);
       return {
         passed,
@@ -236,6 +245,72 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
       .where('model_id', '=', (await t.db.selectFrom('models').select('id').where('name', '=', 'bad-artifact').executeTakeFirstOrThrow()).id).executeTakeFirstOrThrow();
     expect(status.status).toBe('rejected');
     expect((await steps(rolloutId)).map((s) => s.step)).toContain('validate:accuracy');
+  });
+
+  /** The validateCandidate activity's attempts and failure, as the workflow's history records them. */
+  async function validationHistory(handle: Awaited<ReturnType<typeof start>>['handle']) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateCandidate');
+    const started = events.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled?.eventId?.toString());
+    const failed = events.find((e) => e.activityTaskFailedEventAttributes?.scheduledEventId?.toString() === scheduled?.eventId?.toString());
+    return { attempts: started.map((e) => e.activityTaskStartedEventAttributes?.attempt), failure: failed?.activityTaskFailedEventAttributes?.failure };
+  }
+
+  it('a validator that throws rejects after one attempt, saying why in the outcome, the steps and the history', async () => {
+    validationThrows.set('throwing-validator', () => new RangeError('output label is not float32'));
+    const { handle, rolloutId, modelId } = await start('throwing-validator', policy());
+    const result = await handle.result();
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toBe('validation failed: the validator threw RangeError: output label is not float32');
+    // One attempt: a check that throws throws again, so it is not retried.
+    expect(validationCalls.get('throwing-validator')).toBe(1);
+    const history = await validationHistory(handle);
+    expect(history.attempts).toEqual([1]);
+    expect(history.failure?.message).toBe('the validator threw RangeError: output label is not float32');
+    expect(history.failure?.applicationFailureInfo).toMatchObject({ type: 'ValidationCheckError', nonRetryable: true });
+    // The rollout's record: a failed check with the message, the outcome, the version rejected.
+    const failedStep = (await steps(rolloutId)).find((s) => s.verdict === 'failed');
+    expect(failedStep).toMatchObject({ step: 'validate:validator', reason: 'the validator threw RangeError: output label is not float32' });
+    const rollout = await t.db.selectFrom('rollouts').select(['status', 'outcome_reason']).where('id', '=', rolloutId).executeTakeFirstOrThrow();
+    expect(rollout).toEqual({ status: 'rejected', outcome_reason: result.reason });
+    const version = await t.db.selectFrom('model_versions').select('status').where('model_id', '=', modelId).where('version', '=', 'v2').executeTakeFirstOrThrow();
+    expect(version.status).toBe('rejected');
+    // Traffic never touched: no generation pushed, none written beyond the seeded one.
+    expect(fleet.applied.filter((a) => a.model === 'throwing-validator')).toEqual([]);
+    expect(fleet.prewarmed).not.toContain('throwing-validator/v2');
+    const generations = await t.db.selectFrom('traffic_generations').select('generation').where('model_id', '=', modelId).execute();
+    expect(generations.map((g) => g.generation)).toEqual([1]);
+  });
+
+  it('a check that throws is recorded by name after the checks that passed before it', async () => {
+    const passed = { name: 'sha256', verdict: 'successful' as const, reason: 'artifact sha256 matches', numbers: {} };
+    validationThrows.set('throwing-check', () => new ValidationCheckError('accuracy', new RangeError('output label is not float32'), [passed]));
+    const { handle, rolloutId } = await start('throwing-check', policy());
+    const result = await handle.result();
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toBe('validation failed: check accuracy threw RangeError: output label is not float32');
+    expect(validationCalls.get('throwing-check')).toBe(1);
+    const recorded = (await steps(rolloutId)).filter((s) => s.step.startsWith('validate:'));
+    expect(recorded.map((s) => [s.step, s.verdict, s.reason])).toEqual([
+      ['validate:sha256', 'successful', 'artifact sha256 matches'],
+      ['validate:accuracy', 'failed', 'check accuracy threw RangeError: output label is not float32'],
+    ]);
+    expect(recorded[1]?.numbers).toMatchObject({ failureType: 'ValidationCheckError', retryState: 'NON_RETRYABLE_FAILURE' });
+    expect((await validationHistory(handle)).failure?.message).toBe('check accuracy threw RangeError: output label is not float32');
+    expect(fleet.applied.filter((a) => a.model === 'throwing-check')).toEqual([]);
+  });
+
+  it('an activity failure that ends a rollout gives the thrown message as the reason, not "Activity task failed"', async () => {
+    fleet.failPrewarm.add('prewarm-fails');
+    const { handle, rolloutId } = await start('prewarm-fails', policy());
+    const failure = await handle.result().then(() => null, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause?.message).toBe('workflow failed: prewarmVersion: worker pool of prewarm-fails exploded');
+    const rollout = await t.db.selectFrom('rollouts').select(['status', 'outcome_reason']).where('id', '=', rolloutId).executeTakeFirstOrThrow();
+    expect(rollout).toEqual({ status: 'failed', outcome_reason: 'workflow failed: prewarmVersion: worker pool of prewarm-fails exploded' });
+    expect(fleet.applied.filter((a) => a.model === 'prewarm-fails')).toEqual([]);
   });
 
   it('abort mid-canary restores the previous split', async () => {

@@ -12,6 +12,7 @@ import { formatPValue } from '../../../src/api/services/report.js';
 import { loadModelSession, runFloatMatrix } from '../../../src/models/onnx-runtime.js';
 import { decideLook, initialLookState, type ExperimentConfig, type LookDecision, type LookState } from '../../../src/stats/index.js';
 import { lookInput } from '../../../src/workflows/experiment.js';
+import { seedFixtureModel, seedRollout } from '../../support/seed.js';
 import { fixturesDir, readManifest, startHarness, type Harness } from './harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -178,6 +179,30 @@ describe('sluice CLI', () => {
     const report = await sluice(['report', rolloutId]);
     expect(report.code).toBe(1);
     expect(report.stderr).toMatch(/no experiment/);
+  });
+
+  it('shows why a rollout was rejected: the outcome in status and watch, the failed check in history', async () => {
+    // Recorded as the workflow records a validation check that threw: the same activities.
+    const model = `${MODEL}-rejected`;
+    const seeded = await seedFixtureModel(h.t.db, { model, versions: { 1: 'logreg', 2: 'mlp' }, production: '1' });
+    const rolloutId = `ro_${'0123456789abcdef'.repeat(2)}`;
+    await seedRollout(h.t.db, { id: rolloutId, modelId: seeded.modelId, candidateId: seeded.versionIds['2'] ?? '', baselineId: seeded.versionIds['1'] ?? '', model, policy: {} });
+    const activities = createActivities({ db: h.t.db, fleet: {} as FleetClient });
+    const thrown = 'check accuracy threw RangeError: output label is not float32';
+    await activities.recordRolloutStep({ rolloutId, seq: 1, at: new Date().toISOString(), phase: 'validating', step: 'validate:accuracy', verdict: 'failed', reason: thrown, numbers: { failureType: 'ValidationCheckError' } });
+    await activities.completeRollout({ rolloutId, status: 'rejected', reason: `validation failed: ${thrown}` });
+
+    const status = await sluice(['rollout', 'status', rolloutId]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/status:\s+rejected/);
+    expect(status.stdout).toContain(`validation failed: ${thrown}`);
+    const watched = await sluice(['rollout', 'watch', rolloutId, '--interval', '0.3']);
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toContain(`outcome: rejected — validation failed: ${thrown}`);
+    const history = await sluice(['rollout', 'history', rolloutId]);
+    expect(history.code, history.stderr).toBe(0);
+    const row = history.stdout.split('\n').find((l) => l.includes('validate:accuracy'));
+    expect(row, history.stdout).toMatch(/validating\s+validate:accuracy\s+failed\s+check accuracy threw RangeError: output label is not float32/);
   });
 
   it('replays logged requests against a version and reports the differences', async () => {
