@@ -3,7 +3,6 @@
 // agreement, profiles, replay) reads the score, labels and inputs from here instead of assuming one
 // float32 matrix in and one probability column out.
 import { Type, type Static } from '@sinclair/typebox';
-import type { ModelSignature, TensorSpec } from '../db/schema.js';
 
 export const ModelTask = Type.Union([
   Type.Literal('binary_classification'), Type.Literal('multiclass_classification'), Type.Literal('regression'),
@@ -62,12 +61,22 @@ export const ModelContract = Type.Object({
 }, { additionalProperties: false, $id: 'ModelContract' });
 export type ModelContract = Static<typeof ModelContract>;
 
-/** The signature as registration stores it (ORT element types, open dimensions as -1); read-only here. */
+/**
+ * One input or output as registration stores it (db/schema.ts TensorSpec): ONNX Runtime's element
+ * type ('non-tensor' for maps and sequences), open dimensions as -1. Declared here, structurally,
+ * so the database schema can hold a contract without the two folders importing each other.
+ */
+export interface TensorSpec {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+}
+
+/** A version's signature as registration stores it; read-only here. */
 export interface StoredSignature {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
 }
-export type { ModelSignature, TensorSpec };
 
 /** A problem with a contract or a version, naming the field as a JSON pointer into the contract. */
 export interface ContractProblem {

@@ -3,7 +3,7 @@ export {
   ClassLabel, ContractInput, ContractScore, INPUT_ELEMENT_TYPES, InputElementType, LABEL_ELEMENT_TYPES, ModelContract, ModelTask,
   NON_TENSOR, SCORE_ELEMENT_TYPES, ScoreTransform, formatSignature, formatTensor, rowWidth,
 } from './contract.js';
-export type { ContractProblem, StoredSignature } from './contract.js';
+export type { ContractProblem, StoredSignature, TensorSpec } from './contract.js';
 export { describeContract } from './describe.js';
 export { featureNamesFromMetadata, inferContract } from './infer.js';
 export type { ContractHints, ContractInference, InferenceRefusalCode } from './infer.js';

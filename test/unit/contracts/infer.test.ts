@@ -3,7 +3,7 @@ import { toStoredSignature } from '../../../src/api/services/inspect.js';
 import { featureNamesFromMetadata, inferContract, validateContract, type ContractInference, type StoredSignature } from '../../../src/contracts/index.js';
 import { fixtureManifest, fixtureModel, type FixtureKind } from '../../../src/models/fixtures.js';
 import { loadModelSession } from '../../../src/models/onnx-runtime.js';
-import { sklearnShapedClassifier, storedSignatureOf } from './exporter-shapes.js';
+import { sklearnShapedClassifier, storedSignatureOf } from '../../support/exporter-shapes.js';
 
 type Spec = [name: string, datatype: string, shape: number[]];
 const sig = (inputs: Spec[], outputs: Spec[]): StoredSignature => ({

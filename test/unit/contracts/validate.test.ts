@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkVersion, describeContract, formatSignature, parseContract, validateContract, type ModelContract, type StoredSignature,
 } from '../../../src/contracts/index.js';
-import { sklearnShapedClassifier, storedSignatureOf } from './exporter-shapes.js';
+import { sklearnShapedClassifier, storedSignatureOf } from '../../support/exporter-shapes.js';
 
 const skl: StoredSignature = {
   inputs: [{ name: 'float_input', datatype: 'float32', shape: [-1, 2] }],
