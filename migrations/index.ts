@@ -7,6 +7,7 @@ import * as inferenceLogInputsBytea from './2026_12_04_0003_inference_log_inputs
 import * as inferenceLogOneModelIndex from './2026_12_04_0004_inference_log_one_model_index.js';
 import * as inferenceLogBrin from './2026_12_04_0005_inference_log_brin.js';
 import * as inferenceLogInlineRows from './2026_12_04_0006_inference_log_inline_rows.js';
+import * as modelContract from './2026_12_07_0007_model_contract.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0004_inference_log_one_model_index': inferenceLogOneModelIndex,
   '2026_12_04_0005_inference_log_brin': inferenceLogBrin,
   '2026_12_04_0006_inference_log_inline_rows': inferenceLogInlineRows,
+  '2026_12_07_0007_model_contract': modelContract,
 };

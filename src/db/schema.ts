@@ -1,4 +1,5 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ModelContract } from '../contracts/contract.js';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -27,6 +28,8 @@ export interface ModelsTable {
   task: ColumnType<string, string | undefined, string>;
   /** Rows the validation activity scores every candidate on: {features: number[][], labels: number[], segments?: string[]} */
   golden_set: ColumnType<GoldenSet | null, GoldenSet | string | null | undefined, GoldenSet | string | null>;
+  /** What every version must keep (src/contracts/); null until declared or inferred from the first version registered. */
+  contract: ColumnType<ModelContract | null, ModelContract | string | null | undefined, ModelContract | string | null>;
   created_at: Timestamp;
 }
 

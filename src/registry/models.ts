@@ -1,6 +1,7 @@
 // Models: a named contract (task, description) that belongs to one project. Names are global,
 // because serving workers address models by name, but every read here is scoped to a project so
 // one tenant never learns of another's models.
+import type { ModelContract } from '../contracts/contract.js';
 import type { GoldenSet, Model } from '../db/schema.js';
 import { jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
@@ -41,6 +42,17 @@ export async function getModel(db: Db, name: string, projectId?: string): Promis
   const model = await findModel(db, name, projectId);
   if (!model) throw new RegistryError('not_found', `model ${name} not found`, 'model');
   return model;
+}
+
+/**
+ * Stores the model's contract (checked by the caller against a signature); with `onlyIfUnset`, only
+ * where none is stored yet, so two first registrations racing cannot overwrite each other's.
+ * Returns the updated row, or undefined when nothing was written.
+ */
+export async function setModelContract(db: Db, modelId: string, contract: ModelContract, opts: { onlyIfUnset?: boolean } = {}): Promise<Model | undefined> {
+  let q = db.updateTable('models').set({ contract: jsonb(contract) }).where('id', '=', modelId);
+  if (opts.onlyIfUnset) q = q.where('contract', 'is', null);
+  return await q.returningAll().executeTakeFirst();
 }
 
 export async function findModelById(db: Db, id: string | number): Promise<Model | undefined> {

@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Model, ModelVersion } from '../../db/schema.js';
 import type { StoredArtifact } from '../../registry/artifacts.js';
 import { RegistryError } from '../../registry/errors.js';
+import { setModelContract } from '../../registry/models.js';
 import { computeReferenceProfile } from '../../registry/profiles.js';
 import { runningRolloutWithVersion } from '../../registry/rollouts.js';
 import {
@@ -14,6 +15,7 @@ import { audited, modelOf, versionOf } from '../context.js';
 import { principalOf } from '../plugins/auth.js';
 import { presentVersion, presentVersionDetail } from '../present.js';
 import { ApiError, STREAM_BODY } from '../problem.js';
+import { contractOnRegistration } from '../services/model-contract.js';
 import {
   Limit, ModelParams, OperatorBody, ReferenceDataBody, ReferenceProfileBody, RegisterByUriBody, UploadQuery, VersionDetailOut, VersionOut, VersionParams, VersionStatus, withErrors,
 } from '../schemas.js';
@@ -58,8 +60,10 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     version: string; metadata?: Record<string, unknown>; trainingDataRef?: string; referenceProfile?: unknown;
   }) {
     let inspected;
+    let contract;
     try {
       inspected = await app.inspectModel(stored.path);
+      contract = contractOnRegistration(model, input.version, inspected);
     } catch (err) {
       await discardIfUnreferenced(stored);
       throw err;
@@ -72,6 +76,7 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
         trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
         referenceProfile: input.referenceProfile ?? null, createdBy: principalOf(request).actor,
       });
+      if (contract) await setModelContract(trx, model.id, contract, { onlyIfUnset: true });
       const out = presentVersion(model.name, row);
       return { result: out, after: out };
     });

@@ -2,7 +2,9 @@
 // by URI), the refusals (bad sha256, not ONNX, oversize, unknown fields), tenancy, retirement.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureManifest } from '../../../src/models/fixtures.js';
 import { buildReferenceProfile } from '../../../src/stats/index.js';
+import { sklearnShapedClassifier } from '../../support/exporter-shapes.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fixture, fixturesDir, readManifest, rowCounts, startHarness, type Harness, type Manifest } from './harness.js';
@@ -186,5 +188,28 @@ describe('registry API', () => {
     const audit = await h.t.db.selectFrom('audit_log').selectAll().where('action', '=', 'version.retire').execute();
     expect(audit).toHaveLength(1);
     expect(audit[0]?.before).toEqual({ status: 'registered' });
+  });
+
+  it('keeps the model contract: inferred from the first version, a breaking version and a ZipMap output refused with the fix', async () => {
+    const credit = await h.t.db.selectFrom('models').select('contract').where('name', '=', 'credit-risk').executeTakeFirstOrThrow();
+    expect(credit.contract).toMatchObject({ task: 'binary_classification', score: { output: 'probability', transform: 'none' }, inputs: [{ name: 'input', elementType: 'float32' }] });
+    expect(credit.contract?.inputs[0]?.features).toEqual(fixtureManifest().featureNames);
+
+    expect((await h.call('POST', '/v1/models', { key: h.keys.deployer, body: { name: 'skl-binary' } })).status).toBe(201);
+    const first = await upload('skl-binary', '1', sklearnShapedClassifier(false));
+    expect(first.status, first.text).toBe(201);
+    const stored = await h.t.db.selectFrom('models').select('contract').where('name', '=', 'skl-binary').executeTakeFirstOrThrow();
+    expect(stored.contract).toMatchObject({ task: 'binary_classification', score: { output: 'probabilities', column: 1, transform: 'none' }, labelOutput: 'label' });
+
+    const before = await rowCounts(h.t);
+    const zipmap = await upload('skl-binary', '2', sklearnShapedClassifier(true));
+    expect(zipmap.status).toBe(400);
+    expect(zipmap.body).toMatchObject({ code: 'invalid_model', field: 'body' });
+    expect(zipmap.body.detail).toContain("set options={'zipmap': False} in skl2onnx's convert_sklearn (or to_onnx)");
+    const breaking = await upload('skl-binary', '2', v1);
+    expect(breaking.status).toBe(400);
+    expect(breaking.body.code).toBe('invalid_model');
+    expect(breaking.body.detail).toContain('The contract expects (float_input:float32[N,2]) → (score probabilities[:,1], label label); version 2 has (input:float32[N,19]) → (probability:float32[N,1])');
+    expect(await rowCounts(h.t)).toEqual(before);
   });
 });
