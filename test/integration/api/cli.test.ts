@@ -30,11 +30,18 @@ describe('sluice CLI', () => {
   });
   afterAll(async () => { await h?.close(); });
 
-  const sluice = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => new Promise<Run>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...env, ...extraEnv }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+  /** Runs the CLI; `printed` is what it has written to stdout so far, for waits on a running command. */
+  const sluiceLive = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    let printed = '';
+    const done = new Promise<Run>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...env, ...extraEnv }, timeout: 120_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
+      child.stdout?.on('data', (chunk: Buffer | string) => { printed += chunk.toString(); });
     });
-  });
+    return { done, printed: () => printed };
+  };
+  const sluice = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => sluiceLive(args, extraEnv).done;
 
   it('creates a key in the database directly (bootstrap), shown once, and uses it', async () => {
     const run = await sluice(['keys', 'create', '--role', 'deployer', '--name', 'cli-test', '--database-url', h.t.url, '--json']);
@@ -147,10 +154,14 @@ describe('sluice CLI', () => {
     const rolloutId = JSON.parse(list.stdout).rollouts[0].id as string;
 
     // watch: ends with the outcome once the rollout row says so (here: the test plays the orchestrator).
-    const watching = sluice(['rollout', 'watch', rolloutId, '--interval', '0.3']);
-    await new Promise((r) => setTimeout(r, 2500));
+    // The outcome is written once watch has shown the canary (a fixed sleep raced the CLI's start on a busy machine).
+    const watching = sluiceLive(['rollout', 'watch', rolloutId, '--interval', '0.3']);
+    for (const deadline = Date.now() + 90_000; !/step canary 1\/2/.test(watching.printed());) {
+      if (Date.now() > deadline) throw new Error(`rollout watch never showed the canary: ${watching.printed()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await h.t.db.updateTable('rollouts').set({ status: 'promoted', phase: 'completed', outcome_reason: 'treatment won', ended_at: new Date() }).where('id', '=', rolloutId).execute();
-    const watched = await watching;
+    const watched = await watching.done;
     expect(watched.code).toBe(0);
     expect(watched.stdout).toMatch(/canary \| step canary 1\/2 \| weights 1=90% 2=10% \(gen 2\)/);
     expect(watched.stdout).toMatch(/outcome: promoted — treatment won/);
