@@ -62,9 +62,9 @@ export const ModelContract = Type.Object({
 export type ModelContract = Static<typeof ModelContract>;
 
 /**
- * One input or output as registration stores it (db/schema.ts TensorSpec): ONNX Runtime's element
- * type ('non-tensor' for maps and sequences), open dimensions as -1. Declared here, structurally,
- * so the database schema can hold a contract without the two folders importing each other.
+ * One input or output as registration stores it: ONNX Runtime's element
+ * type ('non-tensor' for maps and sequences), open dimensions as -1. Its one home: the database
+ * schema (db/schema.ts) takes it from here, and this folder imports nothing from db/.
  */
 export interface TensorSpec {
   readonly name: string;

@@ -1,5 +1,5 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
-import type { ModelContract } from '../contracts/contract.js';
+import type { ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -35,8 +35,9 @@ export interface ModelsTable {
 
 export interface GoldenSet { features: number[][]; labels: number[]; segments?: string[] }
 
-export interface TensorSpec { name: string; datatype: string; shape: number[] }
-export interface ModelSignature { inputs: TensorSpec[]; outputs: TensorSpec[] }
+// A version's signature has one home, beside the contract that is checked against it.
+export type { TensorSpec };
+export type ModelSignature = StoredSignature;
 
 export interface ModelVersionsTable {
   id: BigId;
