@@ -158,6 +158,10 @@ function statOrNull(p: string): { mode: number; uid: number; gid: number } | nul
 /** Creates `database` on the server behind `adminUrl` when it does not exist yet. */
 export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
+  // A server that dies while this client is connected must fail the call, not the process: without
+  // a listener the client's 'error' event is thrown (the dev stack restarting a PostgreSQL that
+  // keeps dying crashed this way). The pending connect or query rejects with the same error.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -170,6 +174,7 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
 /** Fails with a clear message when DATABASE_URL cannot be reached, instead of a driver stack trace. */
 export async function assertDatabaseReachable(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined); // as in ensureDatabase: the call fails, not the process
   try {
     await client.connect();
     await client.query('SELECT 1');
