@@ -6,8 +6,6 @@ import {
   experimentStats, finishExperiment, recordExperimentLook, startExperiment, type ExperimentSnapshot, type NewExperiment,
 } from '../registry/experiments.js';
 
-// The workflow reads these shapes; their home is the repository that computes them.
-export type { ArmMetricStats, ExperimentSnapshot } from '../registry/experiments.js';
 
 export function createExperimentActivities(db: Kysely<Database>) {
   return {

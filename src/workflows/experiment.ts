@@ -2,7 +2,7 @@
 // Thompson-sampling bandit. Statistics come in from an activity as sufficient statistics; the
 // decision is computed here with the pure stats engine, and everything it depends on (the running
 // minimum p-values, the bandit's random state) is workflow state, so a replay decides the same.
-import type { ArmMetricStats, ExperimentSnapshot } from '../activities/experiments.js';
+import type { ArmMetricStats, ExperimentSnapshot } from '../registry/experiments.js';
 import type { MetricRef, RolloutPolicy } from '../policy/schema.js';
 import {
   decideLook, initialLookState, seedRandom, thompsonAllocation,
