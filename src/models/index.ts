@@ -83,7 +83,7 @@ export {
 export type { ExportMetadata } from './onnx-export.js';
 export { OnnxFormatError, readOnnxModelInfo } from './onnx-model-info.js';
 export type { OnnxModelInfo } from './onnx-model-info.js';
-export { ModelLoadError, loadModelSession, tensorFromValues, runFloatMatrix } from './onnx-runtime.js';
+export { ModelLoadError, loadModelSession, runFeeds, runFloatMatrix, tensorFromValues } from './onnx-runtime.js';
 export type { LoadModelOptions, LoadedModel, ModelSignature, TensorSignature } from './onnx-runtime.js';
 export { writeModelFile } from './model-file.js';
 export type { WrittenModelFile } from './model-file.js';

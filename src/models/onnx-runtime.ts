@@ -137,8 +137,9 @@ export async function runFloatMatrix(model: LoadedModel, features: Float32Array,
  * A tensor of ONNX Runtime's element type `type` (float32, float64, int64, int32 or string) from
  * plain values: how evaluation rows are fed to a model with inputs of any of them.
  */
-export function tensorFromValues(type: string, cells: readonly (number | string)[], shape: readonly number[]): Tensor {
+export function tensorFromValues(type: string, cells: readonly (number | string | boolean)[], shape: readonly number[]): Tensor {
   if (type === 'string') return new Tensor('string', cells.map(String), shape);
+  if (type === 'bool') return new Tensor('bool', Uint8Array.from(cells, (c) => (c === true || c === 1 || c === '1' || c === 'true' ? 1 : 0)), shape);
   const values = cells.map(Number);
   switch (type) {
     case 'float32': return new Tensor('float32', Float32Array.from(values), shape);
@@ -147,6 +148,20 @@ export function tensorFromValues(type: string, cells: readonly (number | string)
     case 'int32': return new Tensor('int32', Int32Array.from(values), shape);
     default: throw new RangeError(`no tensor of element type ${type} from plain values`);
   }
+}
+
+/**
+ * Runs a model on named feeds of any element type (an evaluation set's rows, as
+ * contracts/evaluation.ts builds them) and returns every output as values and dimensions, the form
+ * contracts/score.ts reads the score from. Tensors ONNX Runtime allocated are released.
+ */
+export async function runFeeds(
+  model: LoadedModel,
+  feeds: ReadonlyArray<{ readonly name: string; readonly elementType: string; readonly shape: readonly number[]; readonly values: readonly (number | string | boolean)[] }>,
+): Promise<Record<string, { data: Tensor['data']; dims: readonly number[] }>> {
+  const inputs = Object.fromEntries(feeds.map((f) => [f.name, tensorFromValues(f.elementType, f.values, f.shape)]));
+  const result = await model.session.run(inputs);
+  return Object.fromEntries(Object.entries(result).map(([name, t]) => [name, { data: t.data, dims: [...t.dims] }]));
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {
