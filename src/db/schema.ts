@@ -149,6 +149,8 @@ export interface InferenceLogTable {
    */
   inputs: Buffer | null;
   outputs: number[] | null;
+  /** One per row: the score the version's contract reads (contracts/score.ts rowScores); null for errors or no contract. */
+  scores: ColumnType<number[] | null, number[] | null | undefined, number[] | null>;
   latency_us: number;
   worker_id: string;
   /** null for a served request; the failure's message otherwise */
