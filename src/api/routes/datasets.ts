@@ -66,7 +66,7 @@ export const datasetRoutes: FastifyPluginAsync = async (app) => {
         format: fmt, contract, ...(query.label !== undefined ? { label: query.label } : {}), ...(query.segment !== undefined ? { segment: query.segment } : {}),
       });
       if (!parsed.ok) {
-        const field = parsed.field === 'label' || parsed.field === 'segment' ? `query/${parsed.field}` : `body/${parsed.field}`;
+        const field = parsed.field === 'label' || parsed.field === 'segment' ? `query/${parsed.field}` : parsed.field === 'body' ? 'body' : `body/${parsed.field}`;
         throw new ApiError(parsed.tooLarge ? 413 : 400, parsed.tooLarge ? 'too_large' : 'invalid_dataset', `${field}: ${parsed.message}`, field);
       }
       const { dataset: d } = parsed;

@@ -57,10 +57,10 @@ export interface ApiResponse {
 
 let runtimeInstalled = false;
 
-export async function startHarness(opts: { temporal?: boolean; deps?: Partial<ApiDeps>; maxArtifactBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { temporal?: boolean; deps?: Partial<ApiDeps>; maxArtifactBytes?: number; maxDatasetBytes?: number } = {}): Promise<Harness> {
   const t = await createTestDatabase();
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-artifacts-'));
-  const store = new ArtifactStore({ root, maxBytes: opts.maxArtifactBytes ?? 1024 * 1024 });
+  const store = new ArtifactStore({ root, maxBytes: opts.maxArtifactBytes ?? 1024 * 1024, ...(opts.maxDatasetBytes ? { maxDatasetBytes: opts.maxDatasetBytes } : {}) });
   const taskQueue = `api-test-${randomUUID()}`;
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection });
