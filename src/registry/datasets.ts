@@ -86,7 +86,13 @@ export async function setGoldenDataset(db: Db, modelId: string, datasetId: strin
 
 /** A stored dataset read back from the artifact store as an evaluation set. */
 export async function readEvaluationSet(store: ArtifactStore, dataset: Dataset): Promise<EvaluationSet> {
-  const read = await readStoredDataset(store.stream(dataset.artifact_uri), { format: dataset.format, columns: dataset.columns });
+  let read;
+  try {
+    read = await readStoredDataset(store.stream(dataset.artifact_uri), { format: dataset.format, columns: dataset.columns });
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    throw new RegistryError('not_found', `dataset ${dataset.id}'s file cannot be read from the artifact store: ${(err as Error).message}`, 'dataset');
+  }
   if (!read.ok) throw new RegistryError('invalid', `dataset ${dataset.id} no longer reads as it did when uploaded: ${read.field}: ${read.message}`, 'dataset');
   return read.dataset.set;
 }

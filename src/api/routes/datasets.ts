@@ -42,7 +42,10 @@ function formatOf(query: Static<typeof DatasetUploadQuery>, contentType: string 
 }
 
 /** The upload's options must match the dataset those bytes already are. */
-function checkSameReading(existing: Dataset, query: Static<typeof DatasetUploadQuery>): void {
+function checkSameReading(existing: Dataset, query: Static<typeof DatasetUploadQuery>, format: DatasetFormat): void {
+  if (format !== existing.format) {
+    throw new ApiError(409, 'conflict', `query/format: these bytes are dataset ${existing.id} already, read as ${existing.format}`, 'query/format');
+  }
   if (query.label !== undefined && query.label !== existing.label_column) {
     throw new ApiError(409, 'conflict', `query/label: these bytes are dataset ${existing.id} already, read with label column ${existing.label_column}`, 'query/label');
   }
@@ -114,7 +117,12 @@ export const datasetRoutes: FastifyPluginAsync = async (app) => {
 
     const existing = await findDatasetBySha256(app.db, model.id, stored.sha256);
     if (existing) {
-      checkSameReading(existing, request.query);
+      try {
+        checkSameReading(existing, request.query, format);
+      } catch (err) {
+        await discardIfUnreferenced(stored, format);
+        throw err;
+      }
       return reply.status(200).send(presentDataset(model, existing));
     }
     const { dataset, created } = await recordDataset(request, model, contract, stored, format);

@@ -177,6 +177,11 @@ describe('datasets API', () => {
     expect(relabelled.status).toBe(409);
     expect(relabelled.body.field).toBe('query/label');
     expect(sha(good)).toBe(existing.body.sha256);
+    const asJsonl = await upload(model, good, '', { contentType: 'application/x-ndjson' });
+    expect(asJsonl.status).toBe(409);
+    expect(asJsonl.body.field).toBe('query/format');
+    expect(await fs.stat(h.store.pathFor(sha(good), 'jsonl')).catch(() => null)).toBeNull();
+    expect(await fs.stat(h.store.pathFor(sha(good), 'csv')).catch(() => null)).not.toBeNull();
   });
 
   it('attaches only the model\'s own datasets, deployers and admins only, audited', async () => {
