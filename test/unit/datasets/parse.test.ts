@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { feedsFor, requiredColumns, targetsFor, type ModelContract } from '../../../src/contracts/index.js';
 import { CsvReader, JsonlReader, parseDataset, readStoredDataset, type DatasetOptions, type ParsedDataset } from '../../../src/datasets/index.js';
 import { exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind } from '../../../src/models/fixtures.js';
+import { legacyEvaluationSet } from '../../../src/registry/datasets.js';
 import { exporterContract, exporterSignature } from '../../support/fixture-contracts.js';
 
 const ok = async (p: Promise<Awaited<ReturnType<typeof parseDataset>>>): Promise<ParsedDataset> => {
@@ -185,5 +186,18 @@ describe('string labels', () => {
     const d = await ok(parseDataset(['a,label\n1,yes\n2,no\n'], { format: 'csv', contract }));
     expect(d.set).toEqual({ rows: 2, columns: { a: [1, 2] }, labels: ['yes', 'no'] });
     expect(await parseDataset(['a,label\n1,maybe\n'], { format: 'csv', contract })).toMatchObject({ ok: false, field: 'columns/label/0' });
+  });
+});
+
+describe('legacyEvaluationSet (the golden_set JSON as an evaluation set)', () => {
+  const golden = { features: [[1, 2], [3, 4]], labels: [0, 1], segments: ['a', 'b'] };
+  it('names columns by the contract\'s first input\'s features, else <input>[j], else features[j]', () => {
+    const named: ModelContract = { task: 'binary_classification', inputs: [{ name: 'x', elementType: 'float32', features: ['a', 'b'] }], score: { output: 'p', transform: 'none' } };
+    expect(legacyEvaluationSet(named, golden)).toEqual({ rows: 2, columns: { a: [1, 3], b: [2, 4] }, labels: [0, 1], segments: ['a', 'b'] });
+    const unnamed: ModelContract = { ...named, inputs: [{ name: 'x', elementType: 'float32' }] };
+    expect(Object.keys(legacyEvaluationSet(unnamed, golden).columns)).toEqual(['x[0]', 'x[1]']);
+    const narrower: ModelContract = { ...named, inputs: [{ name: 'x', elementType: 'float32', features: ['only'] }] };
+    expect(Object.keys(legacyEvaluationSet(narrower, golden).columns)).toEqual(['x[0]', 'x[1]']);
+    expect(legacyEvaluationSet(null, { features: [[5]], labels: [1] })).toEqual({ rows: 1, columns: { 'features[0]': [5] }, labels: [1] });
   });
 });
