@@ -122,7 +122,7 @@ function columnCheck(o: Entry, name: string, column: number): FeatureCheck | nul
   return { name, column, min, max, categories, oneHot: null, expected };
 }
 
-function entries(list: unknown[]): Entry[] {
+function entries(list: readonly unknown[]): Entry[] {
   return list.filter((f): f is Entry => f !== null && typeof f === 'object' && !Array.isArray(f));
 }
 
@@ -140,7 +140,7 @@ function featureNamesOf(metadata: Record<string, unknown> | undefined, width: nu
 }
 
 /** Columns placed by position (no feature names known): the lenient format as it always was. */
-function checksByPosition(list: unknown[]): FeatureCheck[] {
+function checksByPosition(list: readonly unknown[]): FeatureCheck[] {
   const features: FeatureCheck[] = [];
   list.forEach((f: unknown, i: number) => {
     if (!f || typeof f !== 'object') return;
@@ -153,7 +153,7 @@ function checksByPosition(list: unknown[]): FeatureCheck[] {
 }
 
 /** Columns placed by the model's feature names, with categorical features checked on their one-hot groups. */
-function checksByName(list: unknown[], names: readonly string[]): FeatureCheck[] {
+function checksByName(list: readonly unknown[], names: readonly string[]): FeatureCheck[] {
   const columnOf = new Map<string, number>();
   names.forEach((n, i) => { if (!columnOf.has(n)) columnOf.set(n, i); });
   // One-hot groups: `feature=level` columns whose `feature` is not itself a column.
@@ -220,16 +220,75 @@ function checksByName(list: unknown[], names: readonly string[]): FeatureCheck[]
  * (or `featureNames`) places profile features by name.
  */
 export function compileInputChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined, width: number | null): InputChecks | null {
-  const names = featureNamesOf(metadata, width);
+  return compileFrom(referenceProfile, metadata, featureNamesOf(metadata, width), width, () => true);
+}
+
+function compileFrom(referenceProfile: unknown, metadata: Record<string, unknown> | undefined, names: readonly string[] | null, width: number | null,
+  keep: (entry: Entry) => boolean): InputChecks | null {
   const candidates = [referenceProfile, metadata?.inputChecks, metadata?.referenceProfile];
   for (const c of candidates) {
     if (!c || typeof c !== 'object') continue;
-    const list = (c as { features?: unknown }).features;
-    if (!Array.isArray(list)) continue;
+    const all = (c as { features?: unknown }).features;
+    if (!Array.isArray(all)) continue;
+    // Only entries `keep` refuses go: the rest keep their positions (checksByPosition reads them).
+    const list = all.filter((f) => !(f && typeof f === 'object' && !Array.isArray(f)) || keep(f as Entry));
     const features = names ? checksByName(list, names) : checksByPosition(list);
     if (features.length > 0) return { features, width: width ?? names?.length ?? null };
   }
   return null;
+}
+
+/** The checks of one of a version's inputs, by its place in the signature. */
+export interface NamedInputChecks {
+  /** The input's index among the signature's inputs (and a request's checked tensors). */
+  input: number;
+  name: string;
+  checks: InputChecks;
+}
+
+/** What compileVersionInputChecks reads of a signature input. */
+interface CheckedInput {
+  name: string;
+  datatype: { oip: string };
+  shape: readonly number[];
+}
+
+/** Columns per row of an input: 1 for [N], the second dimension of [N, W]; null when open or of higher rank. */
+function widthOf(shape: readonly number[]): number | null {
+  if (shape.length === 1) return 1;
+  return shape.length === 2 && (shape[1] as number) >= 0 ? (shape[1] as number) : null;
+}
+
+/**
+ * Checks for every numeric input of a version. With a model contract, each input's columns are
+ * named by the contract's feature names for that input (a one-column input without them: the
+ * input's own name), and the profile's features are matched by name: a multi-input model's
+ * profile carries every feature of every input, and each input takes those naming its columns
+ * (a profile feature with an `input` field only that input's). String (BYTES) and BOOL inputs get
+ * no range checks. Without a contract, as before contracts: the first input, named by the
+ * version's metadata.
+ */
+export function compileVersionInputChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined,
+  inputs: readonly CheckedInput[], contract: { inputs: ReadonlyArray<{ name: string; features?: readonly string[] }> } | null | undefined): NamedInputChecks[] {
+  if (!contract) {
+    const first = inputs[0];
+    const checks = first ? compileInputChecks(referenceProfile, metadata, widthOf(first.shape)) : null;
+    return first && checks ? [{ input: 0, name: first.name, checks }] : [];
+  }
+  const out: NamedInputChecks[] = [];
+  inputs.forEach((input, index) => {
+    if (input.datatype.oip === 'BYTES' || input.datatype.oip === 'BOOL') return;
+    const width = widthOf(input.shape);
+    const declared = contract.inputs.find((c) => c.name === input.name)?.features;
+    const names = declared ?? (width === 1 ? [input.name] : null);
+    // Names that disagree with the input's width describe some other tensor: nothing is placed by them.
+    if (names === null || (width !== null && names.length !== width)) return;
+    // An entry placed by `index` alone is a column of the one input matrix of a profile made before contracts.
+    const keep = (e: Entry) => (typeof e.input === 'string' ? e.input === input.name : inputs.length === 1 || !Number.isInteger(e.index));
+    const checks = compileFrom(referenceProfile, metadata, names, width, keep);
+    if (checks) out.push({ input: index, name: input.name, checks });
+  });
+  return out;
 }
 
 function oneHotViolation(f: FeatureCheck, g: OneHotGroup, values: ArrayLike<number | bigint>, base: number, row: number): Violation | null {
