@@ -25,6 +25,7 @@ type ServedKind = (typeof SERVED)[number];
 const ROWS = 5;
 /** The two-inputs model again, with a reference profile and input checks that reject. */
 const CHECKED = 'two-inputs-checked';
+const SHADOWED = 'multiclass-shadowed';
 
 let t: TestDatabase;
 let w: TestWorker;
@@ -41,6 +42,9 @@ beforeAll(async () => {
   ] };
   await seedFixtureModel(t.db, { model: CHECKED, versions: { v1: { artifact: 'two-inputs', referenceProfile } }, contract: exporterFixtureContract('two-inputs') });
   await publishGeneration(t.db, { model: CHECKED, weights: { v1: 1 }, spec: { inputChecks: 'reject' }, createdBy: 'test' });
+  // A multiclass model whose every answer is mirrored to a shadow version (the same artifact).
+  await seedFixtureModel(t.db, { model: SHADOWED, versions: { v1: 'multiclass-logits', v2: 'multiclass-logits' }, contract: exporterFixtureContract('multiclass-logits') });
+  await publishGeneration(t.db, { model: SHADOWED, weights: { v1: 1 }, spec: { shadow: { version: 'v2', share: 1 } }, createdBy: 'test' });
   w = await startWorker(t.db, { databaseUrl: t.url });
 });
 afterAll(async () => {
@@ -254,6 +258,28 @@ describe('exporter-shaped models through a real worker', () => {
     const old = [...numeric.values];
     old[8] = 130; // row 1's age
     expect(await send(codes, old)).toEqual({ status: 400, error: "input 'numeric': feature 'age' (row 1) is 130, outside the version's reference range [18, 90]" });
+  });
+
+  it('shadow rows are logged with their own scores, one per row', async () => {
+    const kind = 'multiclass-logits';
+    const inputs = sampleInputs(kind);
+    const id = requestId(SHADOWED);
+    const res = await fetch(`${w.url}/v2/models/${SHADOWED}/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, inputs: inputs.map((i) => ({ name: i.name, datatype: oip(i.type), shape: i.shape, data: i.values })) }),
+    });
+    const { outputs } = (await res.json()) as { outputs: OipOutput[] };
+    expect(res.status).toBe(200);
+    const rows = await waitFor('the primary and shadow rows', async () => {
+      const logged = await t.db.selectFrom('inference_log').select(['version', 'shadow', 'scores']).where('request_id', '=', id).orderBy('shadow').execute();
+      return logged.length === 2 ? logged : undefined;
+    }, 15_000, 100);
+    const extracted = extractScores(exporterFixtureContract(kind), outputValues(outputs));
+    if (!extracted.ok) throw new Error(extracted.message);
+    const expected = Array.from(rowScores(extracted));
+    expect(expected).toHaveLength(ROWS);
+    // The top class of each row, the same for both: the shadow runs the same artifact on the same inputs.
+    expect(rows.map((r) => [r.version, r.shadow, r.scores])).toEqual([['v1', false, expected], ['v2', true, expected]]);
   });
 
   it('logs every request of every shape without an error, with one score per row as the contract reads the outputs the caller got', async () => {
