@@ -266,15 +266,16 @@ function widthOf(shape: readonly number[]): number | null {
  * profile carries every feature of every input, and each input takes those naming its columns
  * (a profile feature with an `input` field only that input's). String (BYTES) and BOOL inputs get
  * no range checks. Without a contract, as before contracts: the first input, named by the
- * version's metadata.
+ * version's metadata (or its columns by position).
  */
 export function compileVersionInputChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined,
   inputs: readonly CheckedInput[], contract: { inputs: ReadonlyArray<{ name: string; features?: readonly string[] }> } | null | undefined): NamedInputChecks[] {
-  if (!contract) {
+  const firstOnly = (): NamedInputChecks[] => {
     const first = inputs[0];
     const checks = first ? compileInputChecks(referenceProfile, metadata, widthOf(first.shape)) : null;
     return first && checks ? [{ input: 0, name: first.name, checks }] : [];
-  }
+  };
+  if (!contract) return firstOnly();
   const out: NamedInputChecks[] = [];
   inputs.forEach((input, index) => {
     if (input.datatype.oip === 'BYTES' || input.datatype.oip === 'BOOL') return;
@@ -288,7 +289,9 @@ export function compileVersionInputChecks(referenceProfile: unknown, metadata: R
     const checks = compileFrom(referenceProfile, metadata, names, width, keep);
     if (checks) out.push({ input: index, name: input.name, checks });
   });
-  return out;
+  // One input whose contract names match none of the profile's (names made up at inference,
+  // `x[0]`...): the profile is read as it was before contracts, by the metadata's names or by position.
+  return out.length === 0 && inputs.length === 1 ? firstOnly() : out;
 }
 
 function oneHotViolation(f: FeatureCheck, g: OneHotGroup, values: ArrayLike<number | bigint>, base: number, row: number): Violation | null {

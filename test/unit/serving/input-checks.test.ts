@@ -252,6 +252,10 @@ describe('input checks per named input (a contract with several inputs)', () => 
     expect(compileVersionInputChecks(twoInputProfile(), {}, strings.inputs, exporterFixtureContract('string-category')).map((c) => c.name)).toEqual(['numeric']);
     const scoped = { features: [{ name: 'employment', input: 'other', categories: ['0'] }, { name: 'age', min: 0, max: 1 }] };
     expect(compileVersionInputChecks(scoped, {}, signature.inputs, contract).map((c) => [c.name, c.checks.features.map((f) => f.name)])).toEqual([['numeric', ['age']]]);
+    // One input whose contract's names match none of the profile's: read as before contracts, by position.
+    const single = signatureFromMetadata([{ name: 'x', isTensor: true, type: 'float32', shape: ['N', 2] }], []);
+    const unnamed = { task: 'regression' as const, inputs: [{ name: 'x', elementType: 'float32' as const, features: ['x[0]', 'x[1]'] }], score: { output: 'y', transform: 'none' as const } };
+    expect(compileVersionInputChecks({ features: [{ name: 'a', min: 0, max: 1 }] }, {}, single.inputs, unnamed).map((c) => c.checks.features.map((f) => [f.name, f.column]))).toEqual([[['a', 0]]]);
     // Without a contract (and no feature names in the metadata), as before: the first input, its columns by position.
     expect(compileVersionInputChecks(scoped, {}, signature.inputs, null).map((c) => [c.name, c.checks.features.map((f) => f.column)])).toEqual([['numeric', [0, 1]]]);
   });
