@@ -13,7 +13,7 @@ import { InferError } from './protocol/infer-error.js';
 import { checkInputs, encodeResponse, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol/protocol.js';
 import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from '../traffic/routing.js';
 import { sameInputs } from './protocol/signature.js';
-import type { TypedArray } from './protocol/tensors.js';
+import type { TensorData } from './protocol/tensors.js';
 import { FaultInjector, InjectedFault } from './execution/faults.js';
 import type { BatchOutput } from './execution/session.js';
 
@@ -209,8 +209,7 @@ export class InferenceService {
     const policy = g?.inputChecks ?? 'count';
     if (v.inputChecks.length === 0 || policy === 'off') return;
     for (const { input, name, checks } of v.inputChecks) {
-      // Only numeric inputs have checks (compileVersionInputChecks), so the data is a typed array.
-      const violations = findViolations(checks, checked.data[input] as TypedArray, checked.rows, policy === 'reject' ? 1 : 16);
+      const violations = findViolations(checks, checked.data[input] as TensorData, checked.rows, policy === 'reject' ? 1 : 16);
       for (const x of violations) this.metrics.inputViolations.inc({ model: v.model, version: v.version, feature: x.feature, kind: x.kind });
       if (policy === 'reject' && violations.length > 0) {
         throw new InferError(400, `input '${name}': ${describeViolation(violations[0] as (typeof violations)[number], checks)}`);

@@ -28,7 +28,7 @@
  * feature's column is its `index`, else its position in the list, and categories are numeric codes.
  */
 import { LEVEL_SEPARATOR } from '../../models/features.js';
-import type { TypedArray } from './tensors.js';
+import type { TensorData } from './tensors.js';
 
 /** A categorical feature encoded as one 0/1 column per level. */
 export interface OneHotGroup {
@@ -50,6 +50,8 @@ export interface FeatureCheck {
   max: number;
   /** Allowed values for a categorical feature held as numeric codes in one column, or null. */
   categories: Set<number> | null;
+  /** Allowed values of a string (BYTES) input's feature, or null. */
+  labels: Set<string> | null;
   /** A categorical feature encoded one-hot over several columns, or null. */
   oneHot: OneHotGroup | null;
   /** The known categories as messages list them, in the profile's order; empty for a range. */
@@ -119,7 +121,7 @@ function columnCheck(o: Entry, name: string, column: number): FeatureCheck | nul
     }
   }
   if (min === -Infinity && max === Infinity && categories === null) return null;
-  return { name, column, min, max, categories, oneHot: null, expected };
+  return { name, column, min, max, categories, labels: null, oneHot: null, expected };
 }
 
 function entries(list: readonly unknown[]): Entry[] {
@@ -200,7 +202,7 @@ function checksByName(list: readonly unknown[], names: readonly string[]): Featu
     }
     // A profile that knows none of the model's levels describes other data: nothing to check against.
     if (known === null || !known.some(Boolean)) continue;
-    features.push({ name: base, column: g.columns[0] as number, min: -Infinity, max: Infinity, categories: null, oneHot: { ...g, known }, expected });
+    features.push({ name: base, column: g.columns[0] as number, min: -Infinity, max: Infinity, categories: null, labels: null, oneHot: { ...g, known }, expected });
     for (const c of g.columns) covered.add(c);
   }
 
@@ -238,6 +240,16 @@ function compileFrom(referenceProfile: unknown, metadata: Record<string, unknown
   return null;
 }
 
+/** A string input's checks from the first profile that lists categories for its features. */
+function stringProfileChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined, names: readonly string[], keep: (entry: Entry) => boolean): InputChecks | null {
+  for (const c of [referenceProfile, metadata?.inputChecks, metadata?.referenceProfile]) {
+    const list = c && typeof c === 'object' ? (c as { features?: unknown }).features : undefined;
+    const checks = Array.isArray(list) ? stringChecks(list, names, keep) : null;
+    if (checks) return checks;
+  }
+  return null;
+}
+
 /** The checks of one of a version's inputs, by its place in the signature. */
 export interface NamedInputChecks {
   /** The input's index among the signature's inputs (and a request's checked tensors). */
@@ -264,8 +276,9 @@ function widthOf(shape: readonly number[]): number | null {
  * named by the contract's feature names for that input (a one-column input without them: the
  * input's own name), and the profile's features are matched by name: a multi-input model's
  * profile carries every feature of every input, and each input takes those naming its columns
- * (a profile feature with an `input` field only that input's). String (BYTES) and BOOL inputs get
- * no range checks. Without a contract, as before contracts: the first input, named by the
+ * (a profile feature with an `input` field only that input's). A string (BYTES) input's values
+ * must be among the categories the profile lists for their feature (strings have no range); BOOL
+ * inputs are not checked. Without a contract, as before contracts: the first input, named by the
  * version's metadata (or its columns by position).
  */
 export function compileVersionInputChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined,
@@ -278,7 +291,7 @@ export function compileVersionInputChecks(referenceProfile: unknown, metadata: R
   if (!contract) return firstOnly();
   const out: NamedInputChecks[] = [];
   inputs.forEach((input, index) => {
-    if (input.datatype.oip === 'BYTES' || input.datatype.oip === 'BOOL') return;
+    if (input.datatype.oip === 'BOOL') return;
     const width = widthOf(input.shape);
     const declared = contract.inputs.find((c) => c.name === input.name)?.features;
     const names = declared ?? (width === 1 ? [input.name] : null);
@@ -286,7 +299,7 @@ export function compileVersionInputChecks(referenceProfile: unknown, metadata: R
     if (names === null || (width !== null && names.length !== width)) return;
     // An entry placed by `index` alone is a column of the one input matrix of a profile made before contracts.
     const keep = (e: Entry) => (typeof e.input === 'string' ? e.input === input.name : inputs.length === 1 || !Number.isInteger(e.index));
-    const checks = compileFrom(referenceProfile, metadata, names, width, keep);
+    const checks = input.datatype.oip === 'BYTES' ? stringProfileChecks(referenceProfile, metadata, names, keep) : compileFrom(referenceProfile, metadata, names, width, keep);
     if (checks) out.push({ input: index, name: input.name, checks });
   });
   // One input whose contract names match none of the profile's (names made up at inference,
@@ -315,10 +328,42 @@ function oneHotViolation(f: FeatureCheck, g: OneHotGroup, values: ArrayLike<numb
   return null;
 }
 
+/** A string input's violations: values outside its features' known categories. */
+function stringViolations(checks: InputChecks, data: readonly string[], rows: number, width: number, limit: number): Violation[] {
+  const out: Violation[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (const f of checks.features) {
+      if (f.labels === null || f.column >= width) continue;
+      const v = data[r * width + f.column] as string;
+      if (f.labels.has(v)) continue;
+      out.push({ feature: f.name, kind: 'unknown_category', row: r, value: v });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks of a string input's columns: membership in the categories the profile lists for each
+ * feature (a string has no range). Features the profile gives no categories go unchecked.
+ */
+function stringChecks(list: readonly unknown[], names: readonly string[], keep: (entry: Entry) => boolean): InputChecks | null {
+  const features: FeatureCheck[] = [];
+  const byName = new Map<string, Entry>();
+  for (const o of entries(list)) if (typeof o.name === 'string' && keep(o) && !byName.has(o.name)) byName.set(o.name, o);
+  names.forEach((name, column) => {
+    const o = byName.get(name);
+    const cats = o ? categoriesOf(o) : null;
+    if (cats) features.push({ name, column, min: -Infinity, max: Infinity, categories: null, labels: new Set(cats), oneHot: null, expected: cats });
+  });
+  return features.length > 0 ? { features, width: names.length } : null;
+}
+
 /** Violations in a row-major batch of `rows` rows; stops after `limit` (one is enough to reject). */
-export function findViolations(checks: InputChecks, data: TypedArray, rows: number, limit = 16): Violation[] {
+export function findViolations(checks: InputChecks, data: TensorData, rows: number, limit = 16): Violation[] {
   const width = checks.width ?? (rows > 0 ? data.length / rows : 0);
   if (!Number.isInteger(width) || width * rows !== data.length) return [];
+  if (Array.isArray(data)) return stringViolations(checks, data, rows, width, limit);
   const out: Violation[] = [];
   const values = data as ArrayLike<number | bigint>;
   // Profiles are built in float64, the model reads float32: a reference value rounds to float32 as

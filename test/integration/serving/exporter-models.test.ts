@@ -26,6 +26,8 @@ const ROWS = 5;
 /** The two-inputs model again, with a reference profile and input checks that reject. */
 const CHECKED = 'two-inputs-checked';
 const SHADOWED = 'multiclass-shadowed';
+/** The string-category model with a profile of its categories and input checks that reject. */
+const STRING_CHECKED = 'string-category-checked';
 
 let t: TestDatabase;
 let w: TestWorker;
@@ -42,6 +44,9 @@ beforeAll(async () => {
   ] };
   await seedFixtureModel(t.db, { model: CHECKED, versions: { v1: { artifact: 'two-inputs', referenceProfile } }, contract: exporterFixtureContract('two-inputs') });
   await publishGeneration(t.db, { model: CHECKED, weights: { v1: 1 }, spec: { inputChecks: 'reject' }, createdBy: 'test' });
+  const stringProfile = { features: [{ name: 'age', min: 18, max: 90 }, { name: 'employment', categories: ['salaried', 'self_employed', 'unemployed', 'student'] }] };
+  await seedFixtureModel(t.db, { model: STRING_CHECKED, versions: { v1: { artifact: 'string-category', referenceProfile: stringProfile } }, contract: exporterFixtureContract('string-category') });
+  await publishGeneration(t.db, { model: STRING_CHECKED, weights: { v1: 1 }, spec: { inputChecks: 'reject' }, createdBy: 'test' });
   // A multiclass model whose every answer is mirrored to a shadow version (the same artifact).
   await seedFixtureModel(t.db, { model: SHADOWED, versions: { v1: 'multiclass-logits', v2: 'multiclass-logits' }, contract: exporterFixtureContract('multiclass-logits') });
   await publishGeneration(t.db, { model: SHADOWED, weights: { v1: 1 }, spec: { shadow: { version: 'v2', share: 1 } }, createdBy: 'test' });
@@ -258,6 +263,24 @@ describe('exporter-shaped models through a real worker', () => {
     const old = [...numeric.values];
     old[8] = 130; // row 1's age
     expect(await send(codes, old)).toEqual({ status: 400, error: "input 'numeric': feature 'age' (row 1) is 130, outside the version's reference range [18, 90]" });
+  });
+
+  it('checks a string input against the profile\'s categories: an unknown one is refused naming input, feature and value', async () => {
+    const [numeric, employment] = sampleInputs('string-category') as [EvaluationInput, EvaluationInput];
+    const send = async (words: Array<string | number>) => {
+      const res = await fetch(`${w.url}/v2/models/${STRING_CHECKED}/infer`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [
+          { name: 'numeric', datatype: 'FP32', shape: numeric.shape, data: numeric.values },
+          { name: 'employment', datatype: 'BYTES', shape: employment.shape, data: words },
+        ] }),
+      });
+      return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+    };
+    expect(await send(employment.values)).toEqual({ status: 200, error: undefined });
+    const unknown = [...employment.values];
+    unknown[4] = 'astronaut';
+    expect(await send(unknown)).toEqual({ status: 400, error: "input 'employment': feature 'employment' (row 4) is 'astronaut', not one of the version's known categories (salaried, self_employed, unemployed, student)" });
   });
 
   it('shadow rows are logged with their own scores, one per row', async () => {

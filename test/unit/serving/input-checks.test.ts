@@ -245,11 +245,25 @@ describe('input checks per named input (a contract with several inputs)', () => 
     expect(findViolations(checks[0]!.checks, numeric, 3)).toMatchObject([{ feature: 'age', kind: 'above_max', row: 1 }]);
   });
 
-  it('gives a string input no range checks, keeps a profile feature to the input it names, and without a contract checks the first input only', () => {
+  it('checks a string input\'s values against the profile\'s categories (no range), and a violation names the value', () => {
     const strings = signatureFromMetadata(
       [{ name: 'numeric', isTensor: true, type: 'float32', shape: ['N', 8] }, { name: 'employment', isTensor: true, type: 'string', shape: ['N', 1] }], [],
     );
-    expect(compileVersionInputChecks(twoInputProfile(), {}, strings.inputs, exporterFixtureContract('string-category')).map((c) => c.name)).toEqual(['numeric']);
+    const csv = exporterEvaluationSet('string-category');
+    const words = csv.rows.map((r) => r[csv.columns.indexOf('employment')] as string);
+    const profile = profileOf({ age: csv.rows.map((r) => Number(r[csv.columns.indexOf('age')])), employment: words });
+    const checks = compileVersionInputChecks(profile, {}, strings.inputs, exporterFixtureContract('string-category'));
+    expect(checks.map((c) => [c.name, c.checks.features.map((f) => f.name)])).toEqual([['numeric', ['age']], ['employment', ['employment']]]);
+    const employment = checks[1]!.checks;
+    expect(findViolations(employment, words.slice(0, 4), 4)).toEqual([]);
+    const [violation] = findViolations(employment, [words[0]!, 'astronaut'], 2);
+    expect(violation).toEqual({ feature: 'employment', kind: 'unknown_category', row: 1, value: 'astronaut' });
+    expect(describeViolation(violation!, employment)).toMatch(/^feature 'employment' \(row 1\) is 'astronaut', not one of the version's known categories \(.*salaried.*\)$/);
+    // A profile with no categories for it (a range means nothing for strings): the string input goes unchecked.
+    expect(compileVersionInputChecks({ features: [{ name: 'employment', min: 0, max: 3 }] }, {}, strings.inputs, exporterFixtureContract('string-category'))).toEqual([]);
+  });
+
+  it('keeps a profile feature to the input it names, and without a contract checks the first input only', () => {
     const scoped = { features: [{ name: 'employment', input: 'other', categories: ['0'] }, { name: 'age', min: 0, max: 1 }] };
     expect(compileVersionInputChecks(scoped, {}, signature.inputs, contract).map((c) => [c.name, c.checks.features.map((f) => f.name)])).toEqual([['numeric', ['age']]]);
     // One input whose contract's names match none of the profile's: read as before contracts, by position.
