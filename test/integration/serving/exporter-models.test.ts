@@ -283,6 +283,31 @@ describe('exporter-shaped models through a real worker', () => {
     expect(await send(unknown)).toEqual({ status: 400, error: "input 'employment': feature 'employment' (row 4) is 'astronaut', not one of the version's known categories (salaried, self_employed, unemployed, student)" });
   });
 
+  it('a version loaded by hand through the admin API takes its contract in the body: checked on arrival, then its rows scored', async () => {
+    const kind = 'regressor-column';
+    const file = exporterFixtureModel(kind);
+    const bad = await w.admin('POST', '/models/by-hand/versions/v1/load', { artifactUri: file.uri, sha256: file.sha256, contract: { task: 'regression', inputs: [] } });
+    expect(bad.status).toBe(400);
+    expect(String(bad.body.error)).toMatch(/^contract\/(inputs|score)/);
+    const contract = exporterFixtureContract(kind);
+    expect((await w.admin('POST', '/models/by-hand/versions/v1/load', { artifactUri: file.uri, sha256: file.sha256, contract })).status).toBe(200);
+    const inputs = sampleInputs(kind);
+    const id = requestId('by-hand');
+    const res = await fetch(`${w.url}/v2/models/by-hand/versions/v1/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, inputs: inputs.map((i) => ({ name: i.name, datatype: oip(i.type), shape: i.shape, data: i.values })) }),
+    });
+    const { outputs } = (await res.json()) as { outputs: OipOutput[] };
+    expect(res.status).toBe(200);
+    const [logged] = await waitFor('the by-hand row', async () => {
+      const got = await t.db.selectFrom('inference_log').select('scores').where('request_id', '=', id).execute();
+      return got.length === 1 ? got : undefined;
+    }, 15_000, 100);
+    // A regressor's score is its prediction, one per row.
+    expect(logged?.scores?.map(Math.fround)).toEqual((outputs[0]?.data ?? []).map(Math.fround));
+    expect(logged?.scores).toHaveLength(ROWS);
+  });
+
   it('shadow rows are logged with their own scores, one per row', async () => {
     const kind = 'multiclass-logits';
     const inputs = sampleInputs(kind);
