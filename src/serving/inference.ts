@@ -136,8 +136,8 @@ export class InferenceService {
 
   /**
    * Appends a log row (answers subject to sampling; errors always), with each row's score read
-   * by the version's contract from every output, string ones included, before `loggable` leaves
-   * strings out of the outputs column. Only a sampled answer pays for its scores.
+   * by the version's contract from the outputs as the model returned them, before `loggable`
+   * leaves string outputs out of the outputs column. Only a sampled answer pays for its scores.
    */
   private record(model: string, v: HostedVersion, shadow: boolean, d: Decision, requestId: string, arrivedMs: number, keyHash: string | null,
     started: number, inputs: CheckedInputs | null, outputs: BatchOutput[] | null, error: string | null): void {

@@ -15,12 +15,14 @@
  * fails because of, the log.
  *
  * Row layout: `inputs` (bytea) holds the request's inputs as float32 little-endian, row-major (the
- * bytes of a Float32Array), each row's elements of every model input in signature order (a
- * consumer reshapes by the row width from the version's signature); `outputs` (real[]) likewise,
+ * bytes of a Float32Array), each row's elements of every model input in signature order, string
+ * (BYTES) inputs left out (a consumer reshapes by the row widths of the numeric inputs in the
+ * version's signature); `outputs` (real[]) likewise,
  * as an array of floats. `scores` (real[]) holds one number per row, the score the version's
  * contract reads from every output (rowScores: P(positive), the top class's index, or the
- * prediction), computed by the request path from the outputs (string ones included) before
- * `outputs` leaves strings out; NULL for a version without a contract. A request the chosen version could not answer (its inputs broke the version's
+ * prediction), computed by the request path from the outputs as the model returned them, so a
+ * row whose label output is a string (left out of `outputs`) still has its score; NULL for a
+ * version without a contract. A request the chosen version could not answer (its inputs broke the version's
  * contract, or the run failed) is logged with `error` set and no outputs, so canary and shadow
  * gates can compare error rates per version; error rows are never sampled away. Sampling is decided by a hash of the request id, so a request's primary and
  * shadow rows are kept or dropped together. Experiment traffic is never sampled away (its
