@@ -179,14 +179,16 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     const log = new InferenceLog(kyselyLogWriter(t.db, 'w-insert'), { workerId: 'w-insert', capacity: 100, batchRows: 100, flushMs: 1000, sampleRate: 1, inputSampleRate: 1 });
     const record = (requestId: string, extra: Partial<LogRecord>): LogRecord => ({
       requestId, atMs: Date.now(), model: 'credit', version: 'v1', arm: null, experimentId: null, routingKeyHash: null, segment: null,
-      shadow: false, fallback: false, rows: 1, inputs: null, outputs: [Float32Array.of(0.5)], latencyUs: 10, error: null, ...extra,
+      shadow: false, fallback: false, rows: 1, inputs: null, outputs: [Float32Array.of(0.5)], scores: null, latencyUs: 10, error: null, ...extra,
     });
-    log.append(record('ins-0', { inputs: [edges] }));
-    log.append(record('ins-1', { inputs: [Float32Array.of(1, 2, 3, 4), Float32Array.of(9, 8)], rows: 2, outputs: [Float32Array.of(0.1, 0.2)] }));
+    log.append(record('ins-0', { inputs: [edges], scores: Float64Array.of(0.5) }));
+    log.append(record('ins-1', { inputs: [Float32Array.of(1, 2, 3, 4), Float32Array.of(9, 8)], rows: 2, outputs: [Float32Array.of(0.1, 0.2)], scores: Float64Array.of(0.1, 2) }));
     log.append(record('ins-2', { inputs: null }));
     await log.close();
-    const got = await t.db.selectFrom('inference_log').select(['request_id', 'inputs', 'outputs']).where('worker_id', '=', 'w-insert').orderBy('request_id').execute();
+    const got = await t.db.selectFrom('inference_log').select(['request_id', 'inputs', 'outputs', 'scores']).where('worker_id', '=', 'w-insert').orderBy('request_id').execute();
     expect(got.map((r) => r.inputs)).toEqual([Buffer.from(edges.buffer), Buffer.from(Float32Array.of(1, 2, 9, 3, 4, 8).buffer), null]);
     expect(got[1]?.outputs?.map(Math.fround)).toEqual([Math.fround(0.1), Math.fround(0.2)]);
+    // One score per row of each request (real[]: float32), NULL where there is none.
+    expect(got.map((r) => r.scores?.map(Math.fround) ?? null)).toEqual([[0.5], [Math.fround(0.1), 2], null]);
   });
 });
