@@ -6,7 +6,7 @@ import { inferContract, type ModelContract } from '../../src/contracts/index.js'
 import { exporterFixtureModel, type ExporterFixtureKind } from '../../src/models/fixtures.js';
 import { exporterFixtureSignature } from './seed.js';
 
-export function exporterFixtureContract(kind: Exclude<ExporterFixtureKind, 'zipmap'>): ModelContract {
+export function exporterFixtureContract(kind: ExporterFixtureKind): ModelContract {
   const { entry } = exporterFixtureModel(kind);
   const inferred = inferContract(exporterFixtureSignature(kind), {
     featureNames: Object.fromEntries(entry.inputs.map((i) => [i.name, i.features ?? [i.name]])),

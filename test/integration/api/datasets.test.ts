@@ -14,7 +14,7 @@ import { exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind }
 import { listAudit } from '../../../src/registry/audit.js';
 import { goldenEvaluationSet, readEvaluationSet } from '../../../src/registry/datasets.js';
 import { findModel, setModelContract } from '../../../src/registry/models.js';
-import { exporterContract } from '../../support/fixture-contracts.js';
+import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
 import { rowCounts, startHarness, type Harness } from './harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

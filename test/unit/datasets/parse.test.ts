@@ -4,7 +4,8 @@ import { feedsFor, requiredColumns, targetsFor, type ModelContract } from '../..
 import { CsvReader, JsonlReader, parseDataset, readStoredDataset, type DatasetOptions, type ParsedDataset } from '../../../src/datasets/index.js';
 import { exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind } from '../../../src/models/fixtures.js';
 import { legacyEvaluationSet } from '../../../src/registry/datasets.js';
-import { exporterContract, exporterSignature } from '../../support/fixture-contracts.js';
+import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
+import { exporterFixtureSignature as exporterSignature } from '../../support/seed.js';
 
 const ok = async (p: Promise<Awaited<ReturnType<typeof parseDataset>>>): Promise<ParsedDataset> => {
   const r = await p;
