@@ -48,8 +48,8 @@ export function metricChecks(
     const low = bound.min !== undefined && value < bound.min;
     const high = bound.max !== undefined && value > bound.max;
     const verdict = low || high ? 'failed' : 'successful';
-    const reason = low ? `${metric} ${shown(value)} < floor ${bound.min}` : high ? `${metric} ${shown(value)} > ceiling ${bound.max}` : `${metric} ${shown(value)} ${describeBound(bound)}`;
-    checks.push(check(metric, verdict, `evaluation-set ${reason} (${rows} rows)`, numbers));
+    const reason = low ? `${shown(value)} < ${bound.min} (the floor)` : high ? `${shown(value)} > ${bound.max} (the ceiling)` : `${shown(value)} ${describeBound(bound)}`;
+    checks.push(check(metric, verdict, `golden-set ${metric} ${reason} on ${rows} rows`, numbers));
   }
   if (task === 'regression') {
     checks.push(check('accuracy', 'info', `minAccuracy (${validation.minAccuracy}) does not apply to a regression model; bound rmse, mae or r2 under validation.metrics instead`, { minAccuracy: validation.minAccuracy }));

@@ -210,8 +210,8 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
     const low = await validate(binary, 'v1', policyWith({ minAccuracy: 0, metrics: { roc_auc: { min: auc0 + 0.01 }, log_loss: { max: 0.01 } } }));
     expect(low.passed).toBe(false);
     expect(byName(low, 'roc_auc')).toMatchObject({ verdict: 'failed', numbers: { min: auc0 + 0.01 } });
-    expect(byName(low, 'roc_auc').reason).toMatch(/roc_auc 0\.\d+ < floor/);
-    expect(byName(low, 'log_loss').reason).toMatch(/> ceiling 0\.01/);
+    expect(byName(low, 'roc_auc').reason).toMatch(/golden-set roc_auc 0\.\d+ < 0\.\d+ \(the floor\)/);
+    expect(byName(low, 'log_loss').reason).toMatch(/golden-set log_loss \d\.\d+ > 0\.01 \(the ceiling\)/);
 
     const regressor = await seed('regressor-column', { v1: 'regressor-column' });
     const rmse = byName(await validate(regressor, 'v1', policyWith({})), 'rmse').numbers.rmse as number;
