@@ -5,8 +5,10 @@
 // candidate is better (candidate − production for a higher-is-better metric, production −
 // candidate otherwise), the candidate fails when the LOWER end of the interval is below −δ, that
 // is, when the data cannot rule out, at the policy's level, that it is worse than production by
-// more than δ. A candidate equal to production passes (its interval is at or around 0 ≥ −δ only if
-// δ covers the noise); one clearly worse by more than δ fails with the interval to show it.
+// more than δ. The burden is on the challenger: a candidate that scores the same rows exactly as
+// production does has the interval [0, 0] and passes, but a noisy tie fails unless δ covers the
+// noise of the evaluation set (more rows narrow the interval); one clearly worse by more than δ
+// fails with the interval to show it.
 import type { ModelContract } from '../../contracts/index.js';
 import { HIGHER_IS_BETTER, pairedBootstrapDifference, type PairedEvaluation } from '../../models/metrics/index.js';
 import { VALIDATION_METRICS_BY_TASK, type ChampionChallenger, type ValidationMetricName } from '../../policy/schema.js';
