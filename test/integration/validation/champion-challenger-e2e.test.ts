@@ -9,12 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inferContract, requiredColumns } from '../../../src/contracts/index.js';
 import { exporterEvaluationSet, exporterFixtureModel } from '../../../src/models/fixtures.js';
 import { createFleetClient } from '../../../src/orchestrator/fleet-client.js';
-import { createOrchestratorWorker } from '../../../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../../../src/policy/index.js';
 import { ArtifactStore } from '../../../src/registry/artifacts.js';
 import { setGoldenSet, setModelContract } from '../../../src/registry/models.js';
@@ -23,6 +21,7 @@ import { modelSearchAttribute, versionSearchAttribute } from '../../../src/share
 import { modelLifecycle } from '../../../src/workflows/lifecycle.js';
 import { rolloutWorkflowId, type ModelLifecycleInput } from '../../../src/workflows/messages.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
 import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../../support/seed.js';
 import { oneFeatureBinaryClassifier } from '../../support/weak-models.js';
 import { startWorker, TOKEN, type TestWorker } from '../serving/support.js';
@@ -34,9 +33,7 @@ describe('champion/challenger end to end (real Temporal, orchestrator, serving w
   let t: TestDatabase;
   let connection: Connection;
   let client: Client;
-  let orchestrator: Worker;
-  let orchestratorRun: Promise<void>;
-  let closeOrchestratorConnection: () => Promise<void>;
+  let orchestrator: TestOrchestrator;
   let serving: TestWorker;
   const taskQueue = `validation-e2e-${randomUUID()}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cc-e2e-'));
@@ -46,20 +43,15 @@ describe('champion/challenger end to end (real Temporal, orchestrator, serving w
     connection = await Connection.connect({ address: inject('temporalAddress') });
     client = new Client({ connection });
     serving = await startWorker(t.db, { databaseUrl: t.url, config: { workerId: 'cc-e2e-worker' } });
-    const built = await createOrchestratorWorker({
+    orchestrator = await startTestOrchestrator({
       temporalAddress: inject('temporalAddress'), db: t.db, taskQueue,
       fleet: createFleetClient(t.db, { adminToken: TOKEN }),
       artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts') }),
     });
-    orchestrator = built.worker;
-    closeOrchestratorConnection = () => built.connection.close();
-    orchestratorRun = orchestrator.run();
   });
 
   afterAll(async () => {
-    orchestrator?.shutdown();
-    await orchestratorRun;
-    await closeOrchestratorConnection?.();
+    await orchestrator?.close();
     await serving?.close();
     await connection?.close();
     await t?.drop();
