@@ -166,6 +166,9 @@ export function createOnnxValidator(db: Kysely<Database>, opts: OnnxValidatorOpt
 
 /** Production's scores on the same evaluation set, or why it has none. */
 async function scoreProduction(production: ModelVersion, contract: ModelContract, set: EvaluationSet): Promise<Scores | string> {
+  // A production registered before the contract may not keep it; then it cannot be read by it.
+  const kept = checkVersion(contract, production.signature, production.version);
+  if (!kept.ok) return kept.message;
   let loaded: LoadedModel;
   try {
     loaded = await loadModelSession(artifactPath(production.artifact_uri));

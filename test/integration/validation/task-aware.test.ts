@@ -9,7 +9,8 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxValidator, type ValidationCheck, type ValidationReport } from '../../../src/activities/validation.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { createOnnxValidator, createValidationActivities, type ValidationCheck, type ValidationCheckFailureDetails, type ValidationReport } from '../../../src/activities/validation.js';
 import { inferContract, requiredColumns, type ModelContract } from '../../../src/contracts/index.js';
 import {
   evaluationInputs, exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind,
@@ -19,6 +20,7 @@ import { parseRolloutPolicy, validationPolicyProblems } from '../../../src/polic
 import type { RolloutPolicy } from '../../../src/policy/schema.js';
 import { ArtifactStore } from '../../../src/registry/artifacts.js';
 import { setModelContract } from '../../../src/registry/models.js';
+import { VALIDATION_CHECK_ERROR } from '../../../src/shared/failures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { exporterFixtureSignature, seedFixtureModel, type SeedArtifact } from '../../support/seed.js';
 import { constantRegressor, oneFeatureBinaryClassifier, type WeakModel } from '../../support/weak-models.js';
@@ -289,6 +291,37 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
     // Without production there is nothing to compare with: a note, not a failure.
     const alone = await seed('regressor-column', { v1: 'regressor-column' });
     expect(byName(await validate(alone, 'v1', policyWith({ championChallenger: { metric: 'rmse' } })), 'champion_challenger').verdict).toBe('info');
+  });
+
+  it('a production that does not keep the contract fails champion/challenger saying why, not with a throw', async () => {
+    const model = await seed('binary-label-probabilities', { v1: 'regressor-column', v2: 'binary-label-probabilities' }, { production: 'v1' });
+    const cc = byName(await validate(model, 'v2', policyWith({ minAccuracy: 0, championChallenger: { metric: 'roc_auc' } })), 'champion_challenger');
+    expect(cc).toMatchObject({ verdict: 'failed', numbers: { production: 'v1' } });
+    expect(cc.reason).toMatch(/^production v1 cannot be scored on the evaluation set to compare with: version v1 breaks the model's contract/);
+  });
+
+  it('a check that throws becomes a non-retryable failure naming the check, with the checks done before it', async () => {
+    // The stored signature hides the model's second input, so the contract (and the signature
+    // check) see one input, and ONNX Runtime refuses the run: a throw inside the evaluation.
+    const fixture = exporterFixtureModel('two-inputs');
+    const hidden = exporterFixtureSignature('two-inputs');
+    const lying: SeedArtifact = { uri: fixture.uri, sha256: fixture.sha256, sizeBytes: fixture.sizeBytes, signature: { inputs: hidden.inputs.slice(0, 1), outputs: hidden.outputs } };
+    const model = `m${++counter}-lying`;
+    const { modelId } = await seedFixtureModel(t.db, { model, versions: { v1: lying } });
+    const contract = inferContract({ inputs: hidden.inputs.slice(0, 1), outputs: hidden.outputs }, { featureNames: { numeric: fixture.entry.inputs[0]?.features ?? [] } });
+    if (!contract.ok) throw new Error(contract.message);
+    await setModelContract(t.db, modelId, contract.contract);
+    await t.db.updateTable('models').set({ golden_set: JSON.stringify(goldenSetOf('two-inputs', contract.contract)) }).where('id', '=', modelId).execute();
+
+    const activities = createValidationActivities(t.db, validator());
+    const failure = await new MockActivityEnvironment().run(activities.validateCandidate, { model, version: 'v1', validation: policyWith({}) }).then(() => null, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    const app = failure as ApplicationFailure;
+    expect(app).toMatchObject({ type: VALIDATION_CHECK_ERROR, nonRetryable: true });
+    expect(app.message).toMatch(/^check evaluation threw /);
+    const details = app.details?.[0] as ValidationCheckFailureDetails;
+    expect(details.check).toBe('evaluation');
+    expect(details.completed.map((c) => c.name)).toEqual(['sha256', 'load', 'signature']);
   });
 
   it('fairness per segment on the chosen metric, and gates without an evaluation set fail saying why', async () => {
