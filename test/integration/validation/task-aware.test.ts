@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +16,13 @@ import { inferContract, requiredColumns, type ModelContract } from '../../../src
 import {
   evaluationInputs, exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind,
 } from '../../../src/models/fixtures.js';
+import { parseDataset } from '../../../src/datasets/index.js';
 import { loadModelSession } from '../../../src/models/onnx-runtime.js';
 import { parseRolloutPolicy, validationPolicyProblems } from '../../../src/policy/index.js';
 import type { RolloutPolicy } from '../../../src/policy/schema.js';
 import { ArtifactStore } from '../../../src/registry/artifacts.js';
-import { setModelContract } from '../../../src/registry/models.js';
+import { createDataset, setGoldenDataset } from '../../../src/registry/datasets.js';
+import { setGoldenSet, setModelContract } from '../../../src/registry/models.js';
 import { VALIDATION_CHECK_ERROR } from '../../../src/shared/failures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { exporterFixtureSignature, seedFixtureModel, type SeedArtifact } from '../../support/seed.js';
@@ -48,14 +51,13 @@ function contractOf(kind: Kind): ModelContract {
   return inferred.contract;
 }
 
-/** The fixture's CSV as the legacy golden-set JSON: cells in the contract's column order. */
-function goldenSetOf(kind: Kind, contract: ModelContract, relabel?: (label: number, row: number) => number) {
+/** The fixture's CSV as the legacy golden-set JSON (numeric columns, in the contract's order), and its labels. */
+function goldenSetOf(kind: Kind, contract: ModelContract) {
   const csv = exporterEvaluationSet(kind);
   const entry = exporterFixtureModel(kind).entry;
   const at = (name: string) => csv.columns.indexOf(name);
-  const stringColumns = new Set(contract.inputs.filter((i) => i.elementType === 'string').flatMap((i) => i.features ?? [i.name]));
-  const features = csv.rows.map((r) => requiredColumns(contract).map((c) => (stringColumns.has(c) ? r[at(c)] as string : Number(r[at(c)]))));
-  const labels = csv.rows.map((r, i) => (relabel ? relabel(Number(r[at(entry.dataset.label)]), i) : Number(r[at(entry.dataset.label)])));
+  const features = csv.rows.map((r) => requiredColumns(contract).map((c) => Number(r[at(c)])));
+  const labels = csv.rows.map((r) => Number(r[at(entry.dataset.label)]));
   const segments = entry.dataset.segment ? csv.rows.map((r) => r[at(entry.dataset.segment ?? '')] as string) : undefined;
   return { features, labels, ...(segments ? { segments } : {}) };
 }
@@ -166,20 +168,37 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** A model of the fixture's contract with the CSV as its golden set; v1 is production when given. */
+  const store = () => new ArtifactStore({ root: path.join(tmp, 'artifacts') });
+
+  /** The fixture's CSV (labels rewritten when asked) uploaded as a dataset and made the model's golden set, as the datasets API does. */
+  async function attachGoldenDataset(modelId: string, kind: Kind, contract: ModelContract, relabel?: (label: number, row: number) => number) {
+    const entry = exporterFixtureModel(kind).entry;
+    const [header = '', ...lines] = fs.readFileSync(exporterFixtureModel(kind).datasetPath, 'utf8').trimEnd().split('\n');
+    const labelAt = header.split(',').indexOf(entry.dataset.label);
+    const text = relabel
+      ? [header, ...lines.map((line, i) => line.split(',').map((cell, j) => (j === labelAt ? String(relabel(Number(cell), i)) : cell)).join(','))].join('\n')
+      : [header, ...lines].join('\n');
+    const file = await store().putDataset(Readable.from([Buffer.from(`${text}\n`)]), 'csv');
+    const parsed = await parseDataset(store().stream(file.uri), { format: 'csv', contract });
+    if (!parsed.ok) throw new Error(`${parsed.field}: ${parsed.message}`);
+    const { dataset } = await createDataset(t.db, {
+      projectId: 'default', modelId, name: `${kind}-eval`, sha256: file.sha256, format: 'csv', sizeBytes: file.sizeBytes, rows: parsed.dataset.rows,
+      columns: parsed.dataset.columns, label: parsed.dataset.label, segment: parsed.dataset.segment, artifactUri: file.uri, createdBy: 'test',
+    });
+    await setGoldenDataset(t.db, modelId, dataset.id);
+  }
+
+  /** A model of the fixture's contract with the fixture's CSV as its golden dataset; `production` serves when given. */
   async function seed(kind: Kind, versions: Record<string, SeedArtifact>, opts: { production?: string; relabel?: (label: number, row: number) => number; golden?: boolean } = {}) {
     const model = `m${++counter}-${kind}`;
     const contract = contractOf(kind);
     const { modelId } = await seedFixtureModel(t.db, { model, versions, ...(opts.production ? { production: opts.production } : {}) });
     await setModelContract(t.db, modelId, contract);
-    if (opts.golden !== false) {
-      // Written as stored JSON: a string-category set has string cells, which the golden-set API does not take.
-      await t.db.updateTable('models').set({ golden_set: JSON.stringify(goldenSetOf(kind, contract, opts.relabel)) }).where('id', '=', modelId).execute();
-    }
+    if (opts.golden !== false) await attachGoldenDataset(modelId, kind, contract, opts.relabel);
     return model;
   }
 
-  const validator = () => createOnnxValidator(t.db, { latencyRuns: 3, artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts') }) });
+  const validator = () => createOnnxValidator(t.db, { latencyRuns: 3, artifacts: store() });
   // The validator heartbeats as the activity it runs in; here it runs in a mock activity context.
   const validate = async (model: string, version: string, validation: RolloutPolicy['validation']): Promise<ValidationReport> =>
     await new MockActivityEnvironment().run(validator().validate, { model, version, validation });
@@ -311,7 +330,8 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
     const contract = inferContract({ inputs: hidden.inputs.slice(0, 1), outputs: hidden.outputs }, { featureNames: { numeric: fixture.entry.inputs[0]?.features ?? [] } });
     if (!contract.ok) throw new Error(contract.message);
     await setModelContract(t.db, modelId, contract.contract);
-    await t.db.updateTable('models').set({ golden_set: JSON.stringify(goldenSetOf('two-inputs', contract.contract)) }).where('id', '=', modelId).execute();
+    // The legacy golden-set JSON, which names its columns by the contract's first input.
+    await setGoldenSet(t.db, modelId, goldenSetOf('two-inputs', contract.contract));
 
     const activities = createValidationActivities(t.db, validator());
     const failure = await new MockActivityEnvironment().run(activities.validateCandidate, { model, version: 'v1', validation: policyWith({}) }).then(() => null, (err: unknown) => err);
