@@ -10,19 +10,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { inferContract, requiredColumns } from '../../../src/contracts/index.js';
-import { exporterEvaluationSet, exporterFixtureModel } from '../../../src/models/fixtures.js';
 import { createFleetClient } from '../../../src/orchestrator/fleet-client.js';
 import { parseRolloutPolicy } from '../../../src/policy/index.js';
 import { ArtifactStore } from '../../../src/registry/artifacts.js';
-import { setGoldenSet, setModelContract } from '../../../src/registry/models.js';
+import { setModelContract } from '../../../src/registry/models.js';
 import { publishGeneration } from '../../../src/registry/traffic.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../../src/shared/search-attributes.js';
 import { modelLifecycle } from '../../../src/workflows/lifecycle.js';
 import { rolloutWorkflowId, type ModelLifecycleInput } from '../../../src/workflows/messages.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { exporterContract } from '../../support/fixture-contracts.js';
+import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
-import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../../support/seed.js';
+import { seedFixtureModel, seedRollout } from '../../support/seed.js';
 import { oneFeatureBinaryClassifier } from '../../support/weak-models.js';
 import { startWorker, TOKEN, type TestWorker } from '../serving/support.js';
 
@@ -46,6 +46,7 @@ describe('champion/challenger end to end (real Temporal, orchestrator, serving w
     orchestrator = await startTestOrchestrator({
       temporalAddress: inject('temporalAddress'), db: t.db, taskQueue,
       fleet: createFleetClient(t.db, { adminToken: TOKEN }),
+      // The same root the test keeps the golden dataset in: the validator reads it from there.
       artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts') }),
     });
   });
@@ -59,19 +60,12 @@ describe('champion/challenger end to end (real Temporal, orchestrator, serving w
   });
 
   it('a challenger worse than production on ROC AUC by more than δ is rejected, with the numbers in the outcome and the steps', async () => {
-    const entry = exporterFixtureModel(KIND).entry;
     const weak = await oneFeatureBinaryClassifier(tmp, { width: 19, feature: 4, weight: 0.3, bias: -0.5 });
     const { modelId, versionIds: ids } = await seedFixtureModel(t.db, { model: MODEL, versions: { v1: KIND, v2: weak }, production: 'v1' });
-    const inferred = inferContract(exporterFixtureSignature(KIND), { featureNames: { [entry.inputs[0]?.name ?? '']: entry.inputs[0]?.features ?? [] } });
-    if (!inferred.ok) throw new Error(inferred.message);
-    await setModelContract(t.db, modelId, inferred.contract);
-    const csv = exporterEvaluationSet(KIND);
-    const at = (c: string) => csv.columns.indexOf(c);
-    await setGoldenSet(t.db, modelId, {
-      features: csv.rows.map((r) => requiredColumns(inferred.contract).map((c) => Number(r[at(c)]))),
-      labels: csv.rows.map((r) => Number(r[at('label')])),
-      segments: csv.rows.map((r) => r[at('segment')] as string),
-    });
+    const contract = exporterContract(KIND);
+    await setModelContract(t.db, modelId, contract);
+    const store = new ArtifactStore({ root: path.join(tmp, 'artifacts') });
+    await attachGoldenDataset(t.db, store, { modelId, kind: KIND, contract });
     // Production serves all traffic on a real worker before the rollout starts.
     await publishGeneration(t.db, { model: MODEL, weights: { v1: 1 }, createdBy: 'test', generation: 1, reason: 'initial' });
     await createFleetClient(t.db, { adminToken: TOKEN }).applyGeneration({ model: MODEL, generation: 1, weights: { v1: 1 }, spec: {}, reason: 'initial', createdBy: 'test' });

@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,15 +15,15 @@ import { inferContract, requiredColumns, type ModelContract } from '../../../src
 import {
   evaluationInputs, exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind,
 } from '../../../src/models/fixtures.js';
-import { parseDataset } from '../../../src/datasets/index.js';
 import { loadModelSession } from '../../../src/models/onnx-runtime.js';
 import { parseRolloutPolicy, validationPolicyProblems } from '../../../src/policy/index.js';
 import type { RolloutPolicy } from '../../../src/policy/schema.js';
 import { ArtifactStore } from '../../../src/registry/artifacts.js';
-import { createDataset, setGoldenDataset } from '../../../src/registry/datasets.js';
 import { setGoldenSet, setModelContract } from '../../../src/registry/models.js';
 import { VALIDATION_CHECK_ERROR } from '../../../src/shared/failures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { exporterContract } from '../../support/fixture-contracts.js';
+import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { exporterFixtureSignature, seedFixtureModel, type SeedArtifact } from '../../support/seed.js';
 import { constantRegressor, oneFeatureBinaryClassifier, type WeakModel } from '../../support/weak-models.js';
 
@@ -40,16 +39,6 @@ const SCORE: Record<Kind, { output: string; read: 'column1' | 'softmax' | 'flat'
   'string-category': { output: 'probability', read: 'flat' },
   float64: { output: 'probability', read: 'flat' },
 };
-
-function contractOf(kind: Kind): ModelContract {
-  const entry = exporterFixtureModel(kind).entry;
-  const inferred = inferContract(exporterFixtureSignature(kind), {
-    featureNames: Object.fromEntries(entry.inputs.map((i) => [i.name, i.features ?? [i.name]])),
-    ...(entry.task === 'regression' ? { task: 'regression' as const } : {}),
-  });
-  if (!inferred.ok) throw new Error(inferred.message);
-  return inferred.contract;
-}
 
 /** The fixture's CSV as the legacy golden-set JSON (numeric columns, in the contract's order), and its labels. */
 function goldenSetOf(kind: Kind, contract: ModelContract) {
@@ -159,7 +148,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
     weakBinary = await oneFeatureBinaryClassifier(tmp, { width: 19, feature: 4, weight: 0.3, bias: -0.5 });
-    const targets = goldenSetOf('regressor-column', contractOf('regressor-column')).labels;
+    const targets = goldenSetOf('regressor-column', exporterContract('regressor-column')).labels;
     weakRegressor = await constantRegressor(tmp, { width: 5, value: mean(targets) });
   });
 
@@ -170,31 +159,13 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
 
   const store = () => new ArtifactStore({ root: path.join(tmp, 'artifacts') });
 
-  /** The fixture's CSV (labels rewritten when asked) uploaded as a dataset and made the model's golden set, as the datasets API does. */
-  async function attachGoldenDataset(modelId: string, kind: Kind, contract: ModelContract, relabel?: (label: number, row: number) => number) {
-    const entry = exporterFixtureModel(kind).entry;
-    const [header = '', ...lines] = fs.readFileSync(exporterFixtureModel(kind).datasetPath, 'utf8').trimEnd().split('\n');
-    const labelAt = header.split(',').indexOf(entry.dataset.label);
-    const text = relabel
-      ? [header, ...lines.map((line, i) => line.split(',').map((cell, j) => (j === labelAt ? String(relabel(Number(cell), i)) : cell)).join(','))].join('\n')
-      : [header, ...lines].join('\n');
-    const file = await store().putDataset(Readable.from([Buffer.from(`${text}\n`)]), 'csv');
-    const parsed = await parseDataset(store().stream(file.uri), { format: 'csv', contract });
-    if (!parsed.ok) throw new Error(`${parsed.field}: ${parsed.message}`);
-    const { dataset } = await createDataset(t.db, {
-      projectId: 'default', modelId, name: `${kind}-eval`, sha256: file.sha256, format: 'csv', sizeBytes: file.sizeBytes, rows: parsed.dataset.rows,
-      columns: parsed.dataset.columns, label: parsed.dataset.label, segment: parsed.dataset.segment, artifactUri: file.uri, createdBy: 'test',
-    });
-    await setGoldenDataset(t.db, modelId, dataset.id);
-  }
-
   /** A model of the fixture's contract with the fixture's CSV as its golden dataset; `production` serves when given. */
   async function seed(kind: Kind, versions: Record<string, SeedArtifact>, opts: { production?: string; relabel?: (label: number, row: number) => number; golden?: boolean } = {}) {
     const model = `m${++counter}-${kind}`;
-    const contract = contractOf(kind);
+    const contract = exporterContract(kind);
     const { modelId } = await seedFixtureModel(t.db, { model, versions, ...(opts.production ? { production: opts.production } : {}) });
     await setModelContract(t.db, modelId, contract);
-    if (opts.golden !== false) await attachGoldenDataset(modelId, kind, contract, opts.relabel);
+    if (opts.golden !== false) await attachGoldenDataset(t.db, store(), { modelId, kind, contract, ...(opts.relabel ? { relabel: opts.relabel } : {}) });
     return model;
   }
 
@@ -207,7 +178,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
   it.each(kinds)('%s: every metric of its task, as computed independently from the CSV', async (kind) => {
     const model = await seed(kind, { v1: kind });
     const report = await validate(model, 'v1', policyWith({ minAccuracy: 0 }));
-    const expected = independentMetrics(kind, await rawOutputs(kind), goldenSetOf(kind, contractOf(kind)).labels);
+    const expected = independentMetrics(kind, await rawOutputs(kind), goldenSetOf(kind, exporterContract(kind)).labels);
     expect(Object.keys(expected).length).toBeGreaterThanOrEqual(3);
     for (const [metric, value] of Object.entries(expected)) {
       const recorded = byName(report, metric);
@@ -283,7 +254,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
     expect(n).toMatchObject({ maxDegradation: 0.01, resamples: 400, seed: 42, interval: { level: 0.95 } });
     expect(cc.reason).toMatch(/roc_auc candidate .* vs production v1 .*95% CI \[.*\].*below −δ = −0.01/);
     // The production AUC is the one the fixture gets on its own.
-    expect(n.productionValue).toBeCloseTo(independentMetrics('binary-label-probabilities', await rawOutputs('binary-label-probabilities'), goldenSetOf('binary-label-probabilities', contractOf('binary-label-probabilities')).labels).roc_auc as number, 6);
+    expect(n.productionValue).toBeCloseTo(independentMetrics('binary-label-probabilities', await rawOutputs('binary-label-probabilities'), goldenSetOf('binary-label-probabilities', exporterContract('binary-label-probabilities')).labels).roc_auc as number, 6);
 
     const again = byName(await validate(model, 'v2', policyWith({ minAccuracy: 0, championChallenger: rule })), 'champion_challenger');
     expect(again.numbers.interval).toEqual(n.interval);
