@@ -19,7 +19,7 @@ import { modelSearchAttribute, versionSearchAttribute } from '../../../src/share
 import { modelLifecycle } from '../../../src/workflows/lifecycle.js';
 import { rolloutWorkflowId, type ModelLifecycleInput } from '../../../src/workflows/messages.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { exporterContract } from '../../support/fixture-contracts.js';
+import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
 import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
 import { seedFixtureModel, seedRollout } from '../../support/seed.js';

@@ -22,7 +22,7 @@ import { ArtifactStore } from '../../../src/registry/artifacts.js';
 import { setGoldenSet, setModelContract } from '../../../src/registry/models.js';
 import { VALIDATION_CHECK_ERROR } from '../../../src/shared/failures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { exporterContract } from '../../support/fixture-contracts.js';
+import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
 import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { exporterFixtureSignature, seedFixtureModel, type SeedArtifact } from '../../support/seed.js';
 import { constantRegressor, oneFeatureBinaryClassifier, type WeakModel } from '../../support/weak-models.js';
