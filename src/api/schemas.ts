@@ -120,11 +120,11 @@ export const ReferenceProfileBody = Type.Object({
 
 export const ReferenceDataBody = Type.Object({
   columns: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Array(Type.Union([Type.Number(), Type.String({ maxLength: 256 }), Type.Boolean(), Type.Null()]), { maxItems: 1_000_000 }),
-    { description: 'reference data by column; columns named as the model\'s features let the API run the model for the prediction distribution' }),
+    { description: 'reference data by column; columns named as the contract\'s features (every input\'s) let the API run the model for the score\'s distribution' }),
   categorical: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 10_000 })),
   bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
   sampleSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 1_000_000 })),
-  predict: Type.Optional(Type.Boolean()),
+  predict: Type.Optional(Type.Boolean({ description: 'run the model for the score: default when every feature it reads is given; true requires them (a missing one is named); false never' })),
 }, { additionalProperties: false });
 
 export const RegisterByUriBody = Type.Object({

@@ -1,0 +1,36 @@
+// An exporter fixture as a user would register it: its contract inferred from the signature (the
+// manifest's feature names and, for a regressor, the task as hints), its signature as registration
+// stores it, and its evaluation CSV as columns of reference data (numbers, and strings for a string
+// input's features). Shared by the tests of reference profiles and replay.
+import { inferContract, type ModelContract } from '../../src/contracts/index.js';
+import type { ModelVersion } from '../../src/db/schema.js';
+import { exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind } from '../../src/models/fixtures.js';
+import { exporterFixtureSignature } from './seed.js';
+
+export function exporterContract(kind: ExporterFixtureKind): ModelContract {
+  const entry = exporterFixtureModel(kind).entry;
+  const inferred = inferContract(exporterFixtureSignature(kind), {
+    featureNames: Object.fromEntries(entry.inputs.map((i) => [i.name, i.features ?? [i.name]])),
+    ...(entry.task === 'regression' ? { task: 'regression' as const } : {}),
+  });
+  if (!inferred.ok) throw new Error(`${kind}: ${inferred.message}`);
+  return inferred.contract;
+}
+
+/** The evaluation set's columns: numbers, except a string input's features (kept as text). */
+export function exporterReferenceColumns(kind: ExporterFixtureKind): Record<string, Array<number | string>> {
+  const { entry } = exporterFixtureModel(kind);
+  const text = new Set(entry.inputs.filter((i) => i.type === 'string').flatMap((i) => i.features ?? [i.name]));
+  const csv = exporterEvaluationSet(kind);
+  return Object.fromEntries(csv.columns.map((c, j) => [c, csv.rows.map((r) => (text.has(c) || c === 'segment' ? r[j] as string : Number(r[j])))]));
+}
+
+/** A version row of the fixture as registration writes it, its artifact at `uri`. */
+export function exporterVersionRow(kind: ExporterFixtureKind, uri: string, version = '1'): ModelVersion {
+  const fixture = exporterFixtureModel(kind);
+  return {
+    id: '1', model_id: '1', version, artifact_uri: uri, sha256: fixture.sha256, size_bytes: String(fixture.sizeBytes),
+    signature: exporterFixtureSignature(kind), metadata: {}, training_data_ref: null, reference_profile: null, metrics: {},
+    status: 'registered', created_by: null, created_at: new Date(0),
+  };
+}
