@@ -336,5 +336,22 @@ export const ReplayOut = Type.Object({
   meanAbsDiff: Type.Number(),
   tolerance: Type.Number(),
   byLoggedVersion: Type.Record(Type.String(), Type.Object({ requests: Type.Integer(), differing: Type.Integer(), maxAbsDiff: Type.Number() })),
+  rows: Type.Integer({ description: 'rows replayed (a request may carry several)' }),
+  outputs: Type.Array(Type.Object({
+    name: Type.String(),
+    rows: Type.Integer(),
+    differingRows: Type.Integer({ description: 'rows with an element of this output beyond the tolerance' }),
+    maxAbsDiff: Type.Number(),
+    meanAbsDiff: Type.Number(),
+  }), { description: 'every output the log keeps (numeric ones), compared in float32' }),
+  score: Nullable(Type.Object({
+    task: Type.String(),
+    rows: Type.Integer(),
+    maxAbsDiff: Type.Number({ description: 'of the score as the contract reads it (multiclass: the top class index)' }),
+    classChangedRows: Nullable(Type.Integer({ description: 'rows whose predicted class changed; null for regression' })),
+    classChangeShare: Nullable(Type.Number()),
+  }, { description: 'null when the model has no contract' })),
+  unreplayable: Nullable(Type.String({ description: 'why the version\'s requests cannot be replayed from the log (nothing was run); null when they could' })),
+  notes: Type.Array(Type.String()),
 });
 export type ReplayOut = Static<typeof ReplayOut>;
