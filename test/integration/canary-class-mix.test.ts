@@ -5,12 +5,10 @@
 // index), so the test does not depend on the workers' score writing; the full-stack run with
 // serving workers is lifecycle-e2e.test.ts.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
 import type { CandidateValidator } from '../../src/activities/validation.js';
-import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import { setModelContract } from '../../src/registry/models.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
@@ -18,6 +16,7 @@ import { rolloutWorkflowId, type ModelLifecycleInput } from '../../src/workflows
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exporterContract } from '../support/exporter-contracts.js';
+import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../support/seed.js';
 
 const fleet: FleetClient = {
@@ -33,28 +32,18 @@ const validator: CandidateValidator = {
 
 describe('canary class-mix gate (real workflow, real metric activities, real PostgreSQL)', () => {
   let t: TestDatabase;
-  let connection: Connection;
+  let orchestrator: TestOrchestrator;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
-  let closeWorkerConnection: () => Promise<void>;
   const taskQueue = `class-mix-${randomUUID()}`;
 
   beforeAll(async () => {
     t = await createTestDatabase();
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    const built = await createOrchestratorWorker({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator });
-    worker = built.worker;
-    closeWorkerConnection = () => built.connection.close();
-    running = worker.run();
+    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator });
+    client = orchestrator.client;
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await closeWorkerConnection?.();
-    await connection?.close();
+    await orchestrator?.close();
     await t?.drop();
   });
 
