@@ -62,7 +62,8 @@ export interface ReplayReport {
 const FEEDABLE: ReadonlySet<string> = new Set(['float32', 'float64', 'int64', 'int32', 'bool']);
 
 interface InputLayout { spec: TensorSpec; width: number | null }
-interface Plan { inputs: InputLayout[]; outputs: TensorSpec[]; notes: string[] }
+/** `outputs`: the ones the log keeps, in its order; `compared`: those of them compared (float16 is kept but not decoded here). */
+interface Plan { inputs: InputLayout[]; outputs: TensorSpec[]; compared: TensorSpec[]; notes: string[] }
 
 /** How the version's logged rows split into its inputs, or why they cannot. */
 function replayPlan(version: ModelVersion): Plan | { unreplayable: string } {
@@ -82,9 +83,10 @@ function replayPlan(version: ModelVersion): Plan | { unreplayable: string } {
   if (open && (inputs.length > 1 || open.spec.shape.length > 2)) {
     return { unreplayable: `input ${open.spec.name} has an open dimension besides the batch: the log cannot tell where its rows end` };
   }
-  const outputs = sig.outputs.filter((o) => o.datatype !== 'string' && o.datatype !== NON_TENSOR && o.datatype !== 'float16');
-  for (const o of sig.outputs) if (!outputs.includes(o)) notes.push(`output ${o.name} (${o.datatype}) is not in the log and is not compared`);
-  return { inputs, outputs, notes };
+  const outputs = sig.outputs.filter((o) => o.datatype !== 'string' && o.datatype !== NON_TENSOR);
+  const compared = outputs.filter((o) => o.datatype !== 'float16');
+  for (const o of sig.outputs) if (!compared.includes(o)) notes.push(`output ${o.name} (${o.datatype}) is not compared`);
+  return { inputs, outputs, compared, notes };
 }
 
 /** An output's rows of one request in float32, as the log keeps them. */
@@ -159,7 +161,7 @@ class Tally {
   private score: (ScoreReplay & { classRows: number }) | null;
 
   constructor(private readonly opts: ReplayOptions, private readonly plan: Plan) {
-    this.perOutput = plan.outputs.map((o) => ({ name: o.name, rows: 0, differingRows: 0, maxAbsDiff: 0, meanAbsDiff: 0, absSum: 0, count: 0 }));
+    this.perOutput = plan.compared.map((o) => ({ name: o.name, rows: 0, differingRows: 0, maxAbsDiff: 0, meanAbsDiff: 0, absSum: 0, count: 0 }));
     this.score = opts.contract ? { task: opts.contract.task, rows: 0, maxAbsDiff: 0, classChangedRows: opts.contract.task === 'regression' ? null : 0, classChangeShare: null, classRows: 0 } : null;
   }
 
@@ -218,7 +220,7 @@ class Tally {
 
     let requestMax = 0;
     let requestDiffers = false;
-    this.plan.outputs.forEach((o, k) => {
+    this.plan.compared.forEach((o, k) => {
       const stats = this.perOutput[k] as (typeof this.perOutput)[number];
       const a = (served[o.name] as FloatOutput).data;
       const b = (replayed[o.name] as FloatOutput).data;
@@ -254,7 +256,7 @@ class Tally {
   /** Score and class of each row, served vs replayed; whether any row's class changed. */
   private compareScores(served: Record<string, OutputValues>, replayed: Record<string, OutputValues>, n: number): boolean {
     const contract = this.opts.contract;
-    if (!contract || !this.score) return firstOutputClassChanged(served, replayed, this.plan.outputs[0]?.name, n);
+    if (!contract || !this.score) return firstOutputClassChanged(served, replayed, this.plan.compared[0]?.name, n);
     const before = extractScores(contract, served);
     const after = extractScores(contract, replayed);
     if (!before.ok || !after.ok) return false;

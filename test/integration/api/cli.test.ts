@@ -239,7 +239,8 @@ describe('sluice CLI', () => {
     expect(other.stdout).toMatch(/replayed:\s+40/);
     expect(other.stdout).toMatch(/differing:\s+\d+ \(\d+\.\d%\) beyond 0.00001/);
     expect(other.stdout).toMatch(/by the version that answered/);
-    expect(other.stdout).toMatch(/by output:\n.*output\s+rows\s+differing rows/);
+    expect(other.stdout).toMatch(/by output:\nOUTPUT\s+ROWS\s+DIFFERING ROWS\s+MAX \|DIFF\|\s+MEAN \|DIFF\|\nprobability\s+40\s+\d+/);
+    expect(other.stdout).toMatch(/score:\s+binary_classification: max \|diff\| \d\.\d+, class changed in \d+\.\d% of 40 rows/);
     const viaRollout = await sluice(['replay', '--rollout', MODEL, '--json']);
     expect(viaRollout.code, viaRollout.stderr).toBe(0);
     expect(JSON.parse(viaRollout.stdout)).toMatchObject({ version: '2', requests: 40 });
