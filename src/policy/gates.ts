@@ -191,7 +191,7 @@ export function evaluateShadowWindow(window: ShadowWindow, gate: ShadowGate): Sh
   const reason = `agreement ${agreement} over ${window.compared} mirrored requests (${window.rule ? `${window.rule}; ` : ''}floor ${floor})`;
   if (window.compared === 0) return { verdict: 'inconclusive', reason, failure: null };
   if (window.agreement >= gate.minAgreement) return { verdict: 'successful', reason, failure: null };
-  return { verdict: 'failed', reason, failure: `shadow agreement ${agreement} below ${floor}` };
+  return { verdict: 'failed', reason, failure: `shadow agreement ${agreement} below ${floor}${window.rule ? ` (${window.rule})` : ''}` };
 }
 
 function pct(x: number): string {

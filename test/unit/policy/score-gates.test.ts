@@ -65,6 +65,6 @@ describe('prediction-shift gate by task', () => {
 describe('shadow gate reason', () => {
   it('names how agreement was judged', () => {
     const e = evaluateShadowWindow({ compared: 10, agreed: 7, agreement: 0.7, shadowErrors: 0, rule: 'same top class' }, { minAgreement: 0.8 });
-    expect(e).toEqual({ verdict: 'failed', reason: 'agreement 70.0% over 10 mirrored requests (same top class; floor 80%)', failure: 'shadow agreement 70.0% below 80%' });
+    expect(e).toEqual({ verdict: 'failed', reason: 'agreement 70.0% over 10 mirrored requests (same top class; floor 80%)', failure: 'shadow agreement 70.0% below 80% (same top class)' });
   });
 });
