@@ -23,7 +23,8 @@ export interface VersionWindow {
  * What the prediction-shift gate compares, chosen from the model's contract:
  *  - probability: a binary classifier's P(positive class), 10 equal-width bins on [0, 1];
  *  - regression: the prediction, on bins at quantiles of the baseline (its reference profile's
- *    score bins when it has them, else the baseline's own scores in the window);
+ *    score bins when it has them, else the baseline's own scores in the window), plus a bin for
+ *    predictions above the baseline's largest (and, from the window, below its smallest);
  *  - class_mix: a multiclass classifier's predicted class, counts per class index;
  *  - first_output: no contract, or no scores logged yet: the first output on [0, 1], as before
  *    contracts existed (old logs and old models keep their gate).

@@ -20,18 +20,27 @@ function emptyWindow(bins = PREDICTION_BINS): VersionWindow {
 interface WindowArgs { model: string; baseline: string; candidate: string; from: string; to: string }
 
 /** The model's contract and what the baseline version tells about its scores (class count, reference-profile bins). */
-async function scoreContext(db: Db, model: string, baseline: string): Promise<{ contract: ModelContract | null; classes: number | null; referenceEdges: number[] | null }> {
+async function scoreContext(db: Db, model: string, baseline: string): Promise<{ contract: ModelContract | null; classes: number | null; referenceBins: RegressionBins | null }> {
   const row = await db.selectFrom('models')
     .leftJoin('model_versions', (j) => j.onRef('model_versions.model_id', '=', 'models.id').on('model_versions.version', '=', baseline))
     .select(['models.contract', 'model_versions.signature', 'model_versions.reference_profile'])
     .where('models.name', '=', model).executeTakeFirst();
   const contract = row?.contract ?? null;
   const classes = contract && row?.signature ? classCount(contract, row.signature) : null;
-  const prediction = (row?.reference_profile as { prediction?: { kind?: unknown; binEdges?: unknown } } | null | undefined)?.prediction;
+  const prediction = (row?.reference_profile as { prediction?: { kind?: unknown; binEdges?: unknown; max?: unknown } } | null | undefined)?.prediction;
   const edges = prediction?.kind === 'numeric' && Array.isArray(prediction.binEdges) && prediction.binEdges.length > 0
     && prediction.binEdges.every((e) => typeof e === 'number' && Number.isFinite(e)) ? prediction.binEdges as number[] : null;
-  return { contract, classes, referenceEdges: edges };
+  const top = typeof prediction?.max === 'number' && Number.isFinite(prediction.max) ? prediction.max : null;
+  return { contract, classes, referenceBins: edges ? { edges, top } : null };
 }
+
+/**
+ * Regression bins: a score's bin is the number of edges ≤ it (the reference profile's rule), and
+ * a score above `top` (the baseline's largest) gets a bin of its own, so a candidate predicting
+ * beyond anything the baseline did shows even when the baseline's quantiles collapse (a baseline
+ * that predicts one value has no interior edge at all).
+ */
+interface RegressionBins { edges: number[]; top: number | null }
 
 /** The primary, served requests of both versions in the window, as a SQL condition on inference_log. */
 function served(args: WindowArgs): RawBuilder<unknown> {
@@ -43,7 +52,7 @@ type Bins = Array<{ version: string; bin: number; n: string }>;
 
 /** Histograms of the window's scores by the contract's task; null when no row of the window carries a score. */
 async function scoreHistograms(db: Db, args: WindowArgs): Promise<{ shift: ShiftSpec; width: number; bins: Bins } | null> {
-  const { contract, classes, referenceEdges } = await scoreContext(db, args.model, args.baseline);
+  const { contract, classes, referenceBins } = await scoreContext(db, args.model, args.baseline);
   if (!contract) return null;
   const scored = sql`FROM inference_log, unnest(scores) AS s WHERE scores IS NOT NULL AND ${served(args)}`;
   if (contract.task === 'binary_classification') {
@@ -63,20 +72,25 @@ async function scoreHistograms(db: Db, args: WindowArgs): Promise<{ shift: Shift
   }
   // Regression: bins at the baseline's quantiles, from its reference profile when it has one (a
   // fixed reference for every window), else from the baseline's own scores in this window.
-  let edges = referenceEdges;
+  let bins = referenceBins;
   let source = "bins at the baseline's reference-profile quantiles";
-  if (!edges) {
-    const fractions = Array.from({ length: PREDICTION_BINS - 1 }, (_, i) => (i + 1) / PREDICTION_BINS);
-    const { rows } = await sql<{ edges: number[] | null }>`
-      SELECT ARRAY(SELECT DISTINCT e FROM unnest(percentile_disc(${fractions}::float8[]) WITHIN GROUP (ORDER BY s)) AS e ORDER BY e) AS edges
+  if (!bins) {
+    // The minimum is an edge too (unlike the profile's), so a candidate below everything the
+    // baseline predicted in the window lands in a bin of its own as well.
+    const fractions = Array.from({ length: PREDICTION_BINS }, (_, i) => i / PREDICTION_BINS);
+    const { rows } = await sql<{ edges: number[] | null; top: number | null }>`
+      SELECT ARRAY(SELECT DISTINCT e FROM unnest(percentile_disc(${fractions}::float8[]) WITHIN GROUP (ORDER BY s)) AS e ORDER BY e) AS edges,
+             max(s)::float8 AS top
       ${scored} AND version = ${args.baseline}`.execute(db);
-    edges = (rows[0]?.edges ?? []).map(Number);
+    bins = { edges: (rows[0]?.edges ?? []).map(Number), top: rows[0]?.top ?? null };
     source = "bins at the baseline's quantiles in the window";
   }
+  const above = bins.edges.length + 2;
   const { rows } = await sql<Bins[number]>`
-    SELECT version, width_bucket(s::float8, ${edges}::float8[]) + 1 AS bin, count(*)::text AS n
+    SELECT version, CASE WHEN s::float8 > ${bins.top}::float8 THEN ${above}::int ELSE width_bucket(s::float8, ${bins.edges}::float8[]) + 1 END AS bin,
+           count(*)::text AS n
     ${scored} GROUP BY 1, 2`.execute(db);
-  return rows.length === 0 ? null : { shift: { measure: 'regression', bins: source }, width: edges.length + 1, bins: rows };
+  return rows.length === 0 ? null : { shift: { measure: 'regression', bins: source }, width: above, bins: rows };
 }
 
 /** Without a contract or logged scores: the first output in equal-width bins on [0, 1], as before contracts. */

@@ -141,11 +141,34 @@ describe('canary window on the logged scores', () => {
     // With a reference profile on the baseline, its score bins are the fixed reference.
     const base = await t.db.selectFrom('model_versions').innerJoin('models', 'models.id', 'model_versions.model_id')
       .select('model_versions.id').where('models.name', '=', name).where('model_versions.version', '=', 'base').executeTakeFirstOrThrow();
-    await setReferenceProfile(t.db, base.id, { version: 1, prediction: { name: 'prediction', kind: 'numeric', binEdges: [120, 140, 160, 180] } });
+    await setReferenceProfile(t.db, base.id, { version: 1, prediction: { name: 'prediction', kind: 'numeric', binEdges: [120, 140, 160, 180], max: 200 } });
     const profiled = await canaryWindow(t.db, { model: name, baseline: 'base', candidate: 'cand', from: w2.from, to: w2.to });
     expect(profiled.shift?.bins).toBe("bins at the baseline's reference-profile quantiles");
-    expect(profiled.baseline.predictionHistogram).toEqual([60, 60, 60, 60, 60]);
-    expect(profiled.candidate.predictionHistogram).toEqual([0, 0, 30, 60, 210]);
+    // Four edges make five bins, and what lies above the reference's largest prediction a sixth.
+    expect(profiled.baseline.predictionHistogram).toEqual([60, 60, 60, 60, 60, 0]);
+    expect(profiled.candidate.predictionHistogram).toEqual([0, 0, 30, 60, 60, 150]);
+    await setReferenceProfile(t.db, base.id, null);
+  });
+
+  it('regression: a baseline that predicts one value still shows a candidate predicting another', async () => {
+    const w = windowAt('2026-03-03T02:00:00Z');
+    await log('regression', w.at, [
+      ...Array.from({ length: 250 }, () => ({ version: 'base', scores: [5] })),
+      ...Array.from({ length: 250 }, () => ({ version: 'cand', scores: [7] })),
+    ]);
+    const window = await canaryWindow(t.db, { model: 'regression', baseline: 'base', candidate: 'cand', from: w.from, to: w.to });
+    expect(window.baseline.predictionHistogram).toEqual([0, 250, 0]);
+    expect(window.candidate.predictionHistogram).toEqual([0, 0, 250]);
+    expect(evaluateCanaryWindow(window, gates).verdict).toBe('failed');
+    // And one predicting less than the baseline ever did.
+    const w2 = windowAt('2026-03-03T03:00:00Z');
+    await log('regression', w2.at, [
+      ...Array.from({ length: 250 }, () => ({ version: 'base', scores: [5] })),
+      ...Array.from({ length: 250 }, () => ({ version: 'cand', scores: [3] })),
+    ]);
+    const below = await canaryWindow(t.db, { model: 'regression', baseline: 'base', candidate: 'cand', from: w2.from, to: w2.to });
+    expect(below.candidate.predictionHistogram).toEqual([250, 0, 0]);
+    expect(evaluateCanaryWindow(below, gates).verdict).toBe('failed');
   });
 
   it('without a contract, or with no scores logged, bins the first output on [0, 1] as before', async () => {
