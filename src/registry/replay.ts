@@ -131,11 +131,19 @@ export async function replayInferenceLog(db: Db, store: ArtifactStore, opts: Rep
     let batch: LoggedRequest[] = [];
     let batchSize = 0;
     const flush = async () => {
-      if (batch.length > 0) await tally.replayBatch(loaded, batch, batchSize, report);
+      try {
+        if (batch.length > 0) await tally.replayBatch(loaded, batch, batchSize, report);
+      } catch (err) {
+        // Logged rows the version cannot run (another version's layout, values out of its range):
+        // the report says what ONNX Runtime said, with what was compared before it.
+        const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+        report.unreplayable = `ONNX Runtime could not run version ${opts.version.version} on the logged rows: ${message}`;
+      }
       batch = [];
       batchSize = 0;
     };
     for (const r of logged) {
+      if (report.unreplayable) break;
       const inputs = r.inputs === null ? null : float32sFromBytes(r.inputs);
       // One input with an open row width: each logged request is one row of it (as it was served).
       const width = fixedWidth ?? inputs?.length ?? 0;

@@ -114,6 +114,15 @@ describe('replay compares every output and the score', () => {
     expect(report.score?.maxAbsDiff).toBeCloseTo(1, 4);
   });
 
+  it('rows the version cannot run: ONNX Runtime\'s refusal in the report, not a failed call', async () => {
+    // The regressor (5 features) stored under the multiclass model's signature (4): the logged rows do not fit it.
+    const regressor = exporterFixtureModel('regressor-flat');
+    const wrong = exporterVersionRow('multiclass-logits', (await store.putBytes(await fs.readFile(regressor.path))).uri, '9');
+    const report = await replay('multiclass-logits', wrong);
+    expect(report.unreplayable).toMatch(/^ONNX Runtime could not run version 9 on the logged rows: .*dimension/i);
+    expect(report.requests).toBe(0);
+  });
+
   it('a string input: not replayable from the log, said in the report', async () => {
     const fixture = exporterFixtureModel('string-category');
     const version = exporterVersionRow('string-category', (await store.putBytes(await fs.readFile(fixture.path))).uri);
