@@ -351,7 +351,7 @@ export const ReplayOut = Type.Object({
     classChangedRows: Nullable(Type.Integer({ description: 'rows whose predicted class changed; null for regression' })),
     classChangeShare: Nullable(Type.Number()),
   }, { description: 'null when the model has no contract' })),
-  unreplayable: Nullable(Type.String({ description: 'why the version\'s requests cannot be replayed from the log (nothing was run); null when they could' })),
+  unreplayable: Nullable(Type.String({ description: 'why the version\'s requests cannot be replayed from the log (a string input: nothing was run), or why replaying stopped (ONNX Runtime refused the logged rows: the counts hold what was compared before); null when all could' })),
   notes: Type.Array(Type.String()),
 });
 export type ReplayOut = Static<typeof ReplayOut>;

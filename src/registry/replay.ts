@@ -53,7 +53,7 @@ export interface ReplayReport {
   rows: number;
   outputs: OutputReplay[];
   score: ScoreReplay | null;
-  /** Why the version's requests cannot be replayed from the log (nothing was run); null when they could. */
+  /** Why the version's requests cannot be replayed from the log (nothing was run), or why replaying stopped; null when all could. */
   unreplayable: string | null;
   notes: string[];
 }
