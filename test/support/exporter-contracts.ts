@@ -31,6 +31,6 @@ export function exporterVersionRow(kind: ExporterFixtureKind, uri: string, versi
   return {
     id: '1', model_id: '1', version, artifact_uri: uri, sha256: fixture.sha256, size_bytes: String(fixture.sizeBytes),
     signature: exporterFixtureSignature(kind), metadata: {}, training_data_ref: null, reference_profile: null, metrics: {},
-    status: 'registered', created_by: null, created_at: new Date(0),
+    status: 'registered', created_by: null, created_at: new Date(0), lineage: null,
   };
 }
