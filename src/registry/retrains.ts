@@ -2,8 +2,8 @@
 // retrain workflow; the workflow's activities finish it. The monitor's budget and the lineage
 // views read them here.
 import { randomUUID } from 'node:crypto';
-import type { Retrain, RetrainStatus } from '../db/schema.js';
-import type { DataWindow, LineageCause, TrainerRef, VersionLineage } from '../loop/lineage.js';
+import type { Retrain } from '../db/schema.js';
+import type { DataWindow, LineageCause, RetrainStatus, TrainerRef, VersionLineage } from '../loop/lineage.js';
 import { jsonb, type Db } from './db.js';
 import { RegistryError } from './errors.js';
 
