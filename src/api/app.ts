@@ -20,7 +20,7 @@ import { replayRoutes } from './routes/replay.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { trafficRoutes } from './routes/traffic.js';
 import { versionRoutes } from './routes/versions.js';
-import { defaultInspector, type ModelInspector } from './services/inspect.js';
+import { defaultInspector, type ModelInspector } from '../registry/inspect.js';
 import { RolloutControl, type TemporalOptions } from './services/temporal.js';
 
 export interface RateLimitOptions {

@@ -2,7 +2,7 @@
 // signatures exactly as ONNX Runtime reports them: `label` int64 [N] + `probabilities` float32
 // [N,2], and the same with the probabilities wrapped in a ZipMap (a sequence of maps).
 import onnxProto from 'onnx-proto';
-import { toStoredSignature } from '../../src/api/services/inspect.js';
+import { toStoredSignature } from '../../src/registry/inspect.js';
 import type { ModelSignature } from '../../src/db/schema.js';
 import { loadModelSession } from '../../src/models/onnx-runtime.js';
 

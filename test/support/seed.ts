@@ -4,7 +4,7 @@
 // it too, so nothing here may depend on vitest.
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { toStoredSignature } from '../../src/api/services/inspect.js';
+import { toStoredSignature } from '../../src/registry/inspect.js';
 import type { ModelContract } from '../../src/contracts/index.js';
 import type { Database, ModelSignature, VersionStatus } from '../../src/db/schema.js';
 import { rolloutWorkflowId } from '../../src/workflows/messages.js';

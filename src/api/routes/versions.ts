@@ -4,17 +4,16 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Model, ModelVersion } from '../../db/schema.js';
 import type { StoredArtifact } from '../../registry/artifacts.js';
-import { setModelContract } from '../../registry/models.js';
 import { computeReferenceProfile } from '../../registry/profiles.js';
+import { insertRegisteredVersion, prepareRegistration } from '../../registry/registration.js';
 import { runningRolloutWithVersion } from '../../registry/rollouts.js';
 import {
-  findVersion, insertVersion, isArtifactReferenced, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
+  findVersion, isArtifactReferenced, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
 } from '../../registry/versions.js';
 import { audited, modelOf, versionOf } from '../context.js';
 import { principalOf } from '../plugins/auth.js';
 import { presentVersion, presentVersionDetail } from '../present.js';
 import { ApiError, STREAM_BODY } from '../problem.js';
-import { contractOnRegistration } from '../services/model-contract.js';
 import { checkDeclaredLength, receiveUpload, uploadBody } from '../upload.js';
 import {
   Limit, ModelParams, OperatorBody, ReferenceDataBody, ReferenceProfileBody, RegisterByUriBody, UploadQuery, VersionDetailOut, VersionOut, VersionParams, VersionStatus, withErrors,
@@ -59,24 +58,15 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
   async function register(request: FastifyRequest, model: Model, stored: StoredArtifact, input: {
     version: string; metadata?: Record<string, unknown>; trainingDataRef?: string; referenceProfile?: unknown;
   }) {
-    let inspected;
-    let contract;
+    let prepared;
     try {
-      inspected = await app.inspectModel(stored.path);
-      contract = contractOnRegistration(model, input.version, inspected);
+      prepared = await prepareRegistration(app.inspectModel, model, input.version, stored);
     } catch (err) {
       await discardIfUnreferenced(stored);
       throw err;
     }
     return await audited(app, request, { action: 'version.register', targetType: 'version', targetId: `${model.name}/${input.version}` }, async (trx) => {
-      const row = await insertVersion(trx, {
-        modelId: model.id, version: input.version, artifactUri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes,
-        signature: inspected.signature,
-        metadata: { ...(inspected.embedded ? { embedded: inspected.embedded } : {}), ...input.metadata },
-        trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
-        referenceProfile: input.referenceProfile ?? null, createdBy: principalOf(request).actor,
-      });
-      if (contract) await setModelContract(trx, model.id, contract, { onlyIfUnset: true });
+      const row = await insertRegisteredVersion(trx, model, stored, prepared, { ...input, createdBy: principalOf(request).actor });
       const out = presentVersion(model.name, row);
       return { result: out, after: out };
     });

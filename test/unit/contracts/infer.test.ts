@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toStoredSignature } from '../../../src/api/services/inspect.js';
+import { toStoredSignature } from '../../../src/registry/inspect.js';
 import { featureNamesFromMetadata, inferContract, validateContract, type ContractInference, type StoredSignature } from '../../../src/contracts/index.js';
 import { fixtureManifest, fixtureModel, type FixtureKind } from '../../../src/models/fixtures.js';
 import { loadModelSession } from '../../../src/models/onnx-runtime.js';

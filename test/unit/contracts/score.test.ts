@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toStoredSignature } from '../../../src/api/services/inspect.js';
+import { toStoredSignature } from '../../../src/registry/inspect.js';
 import {
   classIndexOf, extractScores, feedsFor, inferContract, predictedClasses, rowScores, targetsFor,
   type EvaluationSet, type ExtractedScores, type ModelContract,

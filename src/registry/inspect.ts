@@ -1,10 +1,10 @@
 // What registration learns from an artifact by loading it with ONNX Runtime (through the same
 // loader serving workers and validation use): its signature, and the metadata Sluice embeds in
 // the models it builds. An artifact the runtime cannot load is refused with the loader's message.
-import type { ModelSignature } from '../../db/schema.js';
-import type { ModelMetadata } from '../../models/model-metadata.js';
-import { loadModelSession, ModelLoadError, type TensorSignature } from '../../models/onnx-runtime.js';
-import { RegistryError } from '../../registry/errors.js';
+import type { ModelSignature } from '../db/schema.js';
+import type { ModelMetadata } from '../models/model-metadata.js';
+import { loadModelSession, ModelLoadError, type TensorSignature } from '../models/onnx-runtime.js';
+import { RegistryError } from './errors.js';
 
 export interface InspectedModel {
   signature: ModelSignature;

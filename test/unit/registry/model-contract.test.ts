@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contractOnRegistration } from '../../../src/api/services/model-contract.js';
+import { contractOnRegistration } from '../../../src/registry/model-contract.js';
 import type { ModelContract } from '../../../src/contracts/index.js';
 import type { Model, ModelSignature } from '../../../src/db/schema.js';
 import { RegistryError } from '../../../src/registry/errors.js';

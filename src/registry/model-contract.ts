@@ -2,9 +2,9 @@
 // (a ZipMap) is refused with the exporter fix; a version of a model with a contract must keep it,
 // or is refused quoting both signatures; the first version of a model without one gives it the
 // contract inferred from its signature (stored with the version, in the same transaction).
-import { checkVersion, featureNamesFromMetadata, inferContract, nonTensorOutputProblems, type ModelContract, type ModelTask } from '../../contracts/index.js';
-import type { Model } from '../../db/schema.js';
-import { RegistryError } from '../../registry/errors.js';
+import { checkVersion, featureNamesFromMetadata, inferContract, nonTensorOutputProblems, type ModelContract, type ModelTask } from '../contracts/index.js';
+import type { Model } from '../db/schema.js';
+import { RegistryError } from './errors.js';
 import type { InspectedModel } from './inspect.js';
 
 const TASKS: readonly string[] = ['binary_classification', 'multiclass_classification', 'regression'];
