@@ -5,7 +5,9 @@ import { createExperimentActivities } from './experiments.js';
 import { createFleetActivities, type FleetClient } from './fleet.js';
 import { createMetricsActivities } from './metrics.js';
 import { createRegistryActivities } from './registry.js';
-import type { ArtifactStore } from '../registry/artifacts.js';
+import { createRetrainActivities } from './retrain.js';
+import { createRetrainRegisterActivities } from './retrain-register.js';
+import { ArtifactStore } from '../registry/artifacts.js';
 import { createOnnxValidator, createValidationActivities, type CandidateValidator } from './validation.js';
 
 export interface ActivityDeps {
@@ -13,7 +15,7 @@ export interface ActivityDeps {
   fleet: FleetClient;
   /** Scores a candidate on the model's golden set; defaults to ONNX Runtime in this process. */
   validator?: CandidateValidator;
-  /** Where evaluation datasets live, for the default validator; defaults to the configured artifact root. */
+  /** Where evaluation datasets, retrains' data and retrained models live; defaults to the configured artifact root. */
   artifacts?: ArtifactStore;
   fetch?: typeof fetch;
 }
@@ -23,6 +25,7 @@ export interface ActivityDeps {
  * own (a test database, a stub fleet). Workflows import this file as a type only.
  */
 export function createActivities(deps: ActivityDeps) {
+  const artifacts = deps.artifacts ?? new ArtifactStore();
   return {
     /** Proves the orchestrator reaches its database: used by the stack's readiness probe. */
     async probeDatabase(): Promise<{ serverVersion: string; migrations: number }> {
@@ -32,7 +35,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createMetricsActivities(deps.db),
     ...createExperimentActivities(deps.db),
     ...createFleetActivities(deps.fleet),
-    ...createValidationActivities(deps.db, deps.validator ?? createOnnxValidator(deps.db, deps.artifacts ? { artifacts: deps.artifacts } : {})),
+    ...createValidationActivities(deps.db, deps.validator ?? createOnnxValidator(deps.db, { artifacts })),
+    ...createRetrainActivities(deps.db, artifacts, deps.fetch),
+    ...createRetrainRegisterActivities(deps.db, artifacts),
   };
 }
 

@@ -49,7 +49,8 @@ export interface OnnxValidatorOptions {
   artifacts?: ArtifactStore;
 }
 
-const artifactPath = (uri: string) => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
+/** The local file of a version's artifact URI (a file:// URI, or a plain path). */
+export const artifactPath = (uri: string) => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
 
 /** The contract the candidate is judged by: the model's, else the one its signature implies (models registered before contracts). */
 function contractFor(model: Model, candidate: ModelVersion): { contract: ModelContract } | { contract: null; why: string } {

@@ -33,18 +33,22 @@ export const DriftPolicy = Type.Object({
 }, { additionalProperties: false, default: {} });
 export type DriftPolicy = Static<typeof DriftPolicy>;
 
+/** A trainer's timeout: the trainer activity's own limit (7 days, activity-profiles.ts) must outlast it. */
+const TRAINER_TIMEOUT_MAX_SECONDS = 6 * 24 * 3600;
+const TrainerTimeout = (description: string) => Type.Number({ exclusiveMinimum: 0, maximum: TRAINER_TIMEOUT_MAX_SECONDS, default: 1800, description });
+
 export const TrainerSpec = Type.Union([
   Type.Object({ kind: Type.Literal('builtin'), name: Type.String({ default: 'logistic_regression' }), params: Type.Record(Type.String(), Type.Unknown(), { default: {} }) }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('command'),
-    argv: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'the command; Sluice appends --train FILE --holdout FILE --out FILE.onnx' }),
-    timeoutSeconds: Seconds('killed after this long', 1800),
+    argv: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'the command; Sluice appends --train FILE --holdout FILE --out FILE.onnx --params JSON (params also in SLUICE_TRAINER_PARAMS)' }),
+    timeoutSeconds: TrainerTimeout('killed (with everything it started) after this long'),
     params: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
   }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('webhook'),
     url: Type.String({ format: 'uri', pattern: '^https?://' }),
-    timeoutSeconds: Seconds('the webhook must answer with the ONNX bytes within this long', 1800),
+    timeoutSeconds: TrainerTimeout('the webhook must answer with the ONNX bytes within this long'),
     params: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
   }, { additionalProperties: false }),
 ]);
@@ -53,9 +57,14 @@ export type TrainerSpec = Static<typeof TrainerSpec>;
 export const RetrainPolicy = Type.Object({
   trainer: TrainerSpec,
   data: Type.Union([
-    Type.Object({ kind: Type.Literal('logged'), windowSeconds: Seconds('logged inputs joined with their labels over the last this long', 7 * 24 * 3600), minRows: Type.Integer({ minimum: 10, default: 500 }) }, { additionalProperties: false }),
+    Type.Object({
+      kind: Type.Literal('logged'),
+      windowSeconds: Seconds('logged inputs joined with their labels over the last this long', 7 * 24 * 3600),
+      minRows: Type.Integer({ minimum: 10, default: 500 }),
+      labelMetric: Type.String({ minLength: 1, default: 'label', description: 'the feedback metric that carries the label (joined by request id)' }),
+    }, { additionalProperties: false }),
     Type.Object({ kind: Type.Literal('dataset'), dataset: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-  ], { default: { kind: 'logged', windowSeconds: 7 * 24 * 3600, minRows: 500 } }),
+  ], { default: { kind: 'logged', windowSeconds: 7 * 24 * 3600, minRows: 500, labelMetric: 'label' } }),
   holdoutShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2 }),
   metric: Type.Optional(Type.String({ minLength: 1, description: "the contract's task metric the holdout compares (default: roc_auc, log_loss for multiclass, rmse)" })),
   minImprovement: Type.Number({ minimum: 0, default: 0, description: 'the retrained model must beat production on the holdout by at least this' }),

@@ -2,7 +2,8 @@
 // retrain workflow; the workflow's activities finish it. The monitor's budget and the lineage
 // views read them here.
 import { randomUUID } from 'node:crypto';
-import type { Retrain } from '../db/schema.js';
+import { sql } from 'kysely';
+import type { ModelVersion, Retrain } from '../db/schema.js';
 import type { DataWindow, LineageCause, RetrainStatus, TrainerRef, VersionLineage } from '../loop/lineage.js';
 import { jsonb, type Db } from './db.js';
 import { RegistryError } from './errors.js';
@@ -84,4 +85,17 @@ export async function listRetrains(db: Db, modelId: string, limit = 50): Promise
 export async function setVersionLineage(db: Db, versionId: string, lineage: VersionLineage): Promise<boolean> {
   const r = await db.updateTable('model_versions').set({ lineage: jsonb(lineage) }).where('id', '=', versionId).where('lineage', 'is', null).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** The version a retrain registered (its lineage names the retrain), if it did: a retried registration finds it. */
+export async function versionOfRetrain(db: Db, modelId: string, retrainId: string): Promise<ModelVersion | undefined> {
+  return await db.selectFrom('model_versions').selectAll().where('model_id', '=', modelId)
+    .where(sql<boolean>`lineage->>'retrainId' = ${retrainId}`).executeTakeFirst();
+}
+
+/** The names of the model's versions that start with `prefix`: retrained versions are numbered after them. */
+export async function versionNamesStartingWith(db: Db, modelId: string, prefix: string): Promise<string[]> {
+  const rows = await db.selectFrom('model_versions').select('version').where('model_id', '=', modelId)
+    .where(sql<boolean>`starts_with(version, ${prefix})`).execute();
+  return rows.map((r) => r.version);
 }

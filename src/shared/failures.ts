@@ -11,3 +11,6 @@ export const VALIDATION_CHECK_ERROR = 'ValidationCheckError';
 
 /** A rollout's workflow that failed after compensating: the message is the outcome's reason. */
 export const ROLLOUT_FAILED = 'RolloutFailed';
+
+/** A retrain activity's verdict that no retry changes (too few rows, a trainer that failed, a model that breaks the contract): the retrain ends failed with its message. */
+export const RETRAIN_FAILED = 'RetrainFailed';

@@ -3,7 +3,7 @@
 // profile that fits the side effect, never its own numbers.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
+import { RETRAIN_FAILED, VALIDATION_CHECK_ERROR } from '../shared/failures.js';
 
 /**
  * Registry writes and reads of single rows (steps, phases, statuses, experiment rows, the current
@@ -58,4 +58,29 @@ export const validation = proxyActivities<Activities>({
 export const probe = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3, initialInterval: '200 milliseconds' },
+});
+
+/**
+ * A retrain's data work: gathering and storing its training data, scoring candidate and production
+ * on the holdout, registering the new version with its reference profile. 10 minutes: each reads
+ * up to a million logged rows or runs ONNX Runtime over the holdout. A RetrainFailed verdict (too few
+ * rows, a model that breaks the contract) is never retried; three attempts are for what a retry
+ * can fix (a lost database connection, a restarted worker).
+ */
+export const retrainData = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [RETRAIN_FAILED] },
+});
+
+/**
+ * The trainer. 7 days: the policy's own trainer timeout (at most 6 days, src/loop/policy.ts) kills
+ * a trainer that runs too long, and must fire first, so the reason is the trainer's, not Temporal's.
+ * The 30 s heartbeat (trainers beat every 2 s) finds a dead worker long before that. A trainer that
+ * failed (its exit, its output) is a verdict and never retried; a second attempt is for a worker
+ * that died under it.
+ */
+export const trainer = proxyActivities<Activities>({
+  startToCloseTimeout: '7 days',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 2, nonRetryableErrorTypes: [RETRAIN_FAILED] },
 });

@@ -152,3 +152,19 @@ export interface RetrainResult {
   /** The rollout it entered, when one started. */
   rolloutId: string | null;
 }
+
+/** Where a retrain stands: its phases in order, then `finished`. */
+export type RetrainPhase = 'gathering' | 'training' | 'evaluating' | 'registering' | 'starting_rollout' | 'finished';
+
+export interface RetrainState {
+  retrainId: string;
+  model: string;
+  phase: RetrainPhase;
+  /** The version registered, once it is. */
+  version: string | null;
+  rolloutId: string | null;
+  /** How it ended, once it has. */
+  outcome: RetrainResult | null;
+}
+
+export const retrainStateQuery = defineQuery<RetrainState>('retrainState');
