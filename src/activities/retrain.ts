@@ -107,7 +107,7 @@ export function createRetrainActivities(db: Kysely<Database>, store: ArtifactSto
     const table = loggedRowsTable(contract, layoutVersion.signature, logged);
     if (!table.ok) throw retrainFailure(table.message);
     if (table.set.rows < data.minRows) {
-      throw retrainFailure(`${window} has ${table.set.rows} rows with a ${metric} label, needs ${data.minRows}${table.skipped ? ` (${table.skipped} more did not fit the signature's row)` : ''}`);
+      throw retrainFailure(`${window} has ${table.set.rows} rows, needs ${data.minRows} (logged requests with a "${metric}" feedback${table.skipped ? `; ${table.skipped} more did not fit the signature's row` : ''})`);
     }
     return { set: table.set, skipped: table.skipped, window: { source: 'inference_log' as const, from: from.toISOString(), to: to.toISOString() } };
   }
