@@ -6,6 +6,8 @@
 // failing trainer ends the retrains row `failed` with its reason, production untouched.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -25,7 +27,10 @@ import { retrainStateQuery, retrainWorkflowId, rolloutWorkflowId, type RetrainIn
 import { modelRetrain } from '../../../src/workflows/retrain.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
-import { fixtureSignature, seedFixtureModel } from '../../support/seed.js';
+import { exporterFixtureContract } from '../../support/exporter-contracts.js';
+import { attachGoldenDataset } from '../../support/golden-dataset.js';
+import { exporterFixtureSignature, fixtureSignature, seedFixtureModel } from '../../support/seed.js';
+import { oneFeatureBinaryClassifier } from '../../support/weak-models.js';
 
 const fleet: FleetClient = {
   async applyGeneration(args): Promise<AppliedGeneration> {
@@ -205,6 +210,8 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     const { modelId } = await seed(model, 600, SHIFTED);
     const seen = path.join(tmp, 'seen.json');
     const argv = script('copy-trainer', `${OUT_ARG}import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 const train = fs.readFileSync(arg('train'), 'utf8');
 fs.writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ header: train.split('\\n')[0], params: JSON.parse(arg('params')), env: process.env.SLUICE_TRAINER_PARAMS, holdout: fs.existsSync(arg('holdout')) }));
 fs.copyFileSync(${JSON.stringify(fixtureModel('mlp').path)}, arg('out'));
@@ -234,6 +241,8 @@ fs.copyFileSync(${JSON.stringify(fixtureModel('mlp').path)}, arg('out'));
       const { modelId } = await seed(model, 300);
       const pidFile = path.join(tmp, 'sleeper.pid');
       const argv = script('slow-trainer', `import { spawn } from 'node:child_process'; import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
 fs.writeFileSync(${JSON.stringify(pidFile)}, String(child.pid));
 process.stderr.write('epoch 1 of 1000\\n');
@@ -251,7 +260,9 @@ setTimeout(() => {}, 600000);
     it('output that is not ONNX is refused by ONNX Runtime', async () => {
       const model = 'credit-rt-not-onnx';
       const { modelId } = await seed(model, 300);
-      const argv = script('text-trainer', `${OUT_ARG}import fs from 'node:fs'; fs.writeFileSync(arg('out'), 'this is not a model');\n`);
+      const argv = script('text-trainer', `${OUT_ARG}import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net'; fs.writeFileSync(arg('out'), 'this is not a model');\n`);
       const { result } = await retrain(model, modelId, { trainer: { kind: 'command', argv, timeoutSeconds: 60, params: {} } });
       expect(result.status).toBe('failed');
       expect(result.reason).toMatch(/trainModel: RetrainFailed: the artifact is not a loadable ONNX model/);
@@ -272,7 +283,9 @@ setTimeout(() => {}, 600000);
       const model = 'credit-rt-shape';
       const { modelId } = await seed(model, 300);
       const wrong = exporterFixtureModel('multiclass-logits').path;
-      const argv = script('wrong-shape-trainer', `${OUT_ARG}import fs from 'node:fs'; fs.copyFileSync(${JSON.stringify(wrong)}, arg('out'));\n`);
+      const argv = script('wrong-shape-trainer', `${OUT_ARG}import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net'; fs.copyFileSync(${JSON.stringify(wrong)}, arg('out'));\n`);
       const { result } = await retrain(model, modelId, { trainer: { kind: 'command', argv, timeoutSeconds: 60, params: {} } });
       expect(result.status).toBe('failed');
       expect(result.reason).toMatch(/breaks the model's contract: .*The contract expects .*; version trained by command trainer .* has /s);
@@ -286,6 +299,76 @@ setTimeout(() => {}, 600000);
       expect(result.status).toBe('failed');
       expect(result.reason).toContain('cannot be run (ENOENT)');
       await expectProductionUntouched(modelId);
+    });
+  });
+
+  describe('an exporter-shaped model (skl2onnx binary classifier) retrained from a dataset', () => {
+    const KIND = 'binary-label-probabilities' as const;
+
+    async function seedExporter(model: string) {
+      const { modelId } = await seedFixtureModel(t.db, { model, versions: { v1: KIND }, production: 'v1' });
+      const contract = exporterFixtureContract(KIND);
+      await setModelContract(t.db, modelId, contract);
+      await t.db.insertInto('traffic_generations').values({ model_id: modelId, generation: 1, weights: { v1: 1 }, created_by: 'seed' }).execute();
+      const dataset = await attachGoldenDataset(t.db, new ArtifactStore({ root: path.join(tmp, 'artifacts') }), { modelId, kind: KIND, contract });
+      return { modelId, dataset };
+    }
+
+    it('the built-in trainer refuses it, naming the limitation', async () => {
+      const model = 'exporter-rt-builtin';
+      const { modelId, dataset } = await seedExporter(model);
+      const { result } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: {} }, data: { kind: 'dataset', dataset } });
+      expect(result.status).toBe('failed');
+      expect(result.reason).toContain('the built-in trainer builds only a binary classifier with one float32 input "input" of named features and the score in output "probability"; this model is not one (its input is "float_input"): use a command or webhook trainer');
+      await expectProductionUntouched(modelId);
+    });
+
+    it('a webhook trainer gets the data and answers a weaker model: not_better on the holdout (scored by the contract: probabilities[:, 1])', async () => {
+      const model = 'exporter-rt-webhook';
+      const { modelId, dataset } = await seedExporter(model);
+      const weak = await oneFeatureBinaryClassifier(tmp, { width: exporterFixtureSignature(KIND).inputs[0]?.shape[1] ?? 0, feature: 0, weight: 0.01, bias: 0 });
+      const received: Array<{ params: unknown; train: { csv: string; sha256: string }; holdout: { csv: string } }> = [];
+      const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(fs.readFileSync(weak.path));
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/train`;
+        const { result, retrainId } = await retrain(model, modelId, { trainer: { kind: 'webhook', url, timeoutSeconds: 60, params: { c: 1 } }, data: { kind: 'dataset', dataset } });
+        expect(result.status, result.reason).toBe('not_better');
+        expect(result.reason).toMatch(/^not better on the holdout: candidate roc_auc 0\.\d{4} vs production 0\.\d{4} \(min improvement 0\.00\)$/);
+        expect(received).toHaveLength(1);
+        expect(received[0]?.params).toEqual({ c: 1 });
+        const row = await retrainRow(retrainId);
+        expect(row.data_window).toMatchObject({ source: 'dataset', dataset, sha256: received[0]?.train.sha256 });
+        // Train and holdout together are the dataset's 200 rows, split by the retrain's id.
+        const lines = (csv: string) => csv.trim().split('\n').length - 1;
+        expect(lines(received[0]?.train.csv ?? '') + lines(received[0]?.holdout.csv ?? '')).toBe(200);
+        await expectProductionUntouched(modelId);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('a webhook trainer that answers an error ends failed with its status', async () => {
+      const model = 'exporter-rt-webhook-error';
+      const { modelId, dataset } = await seedExporter(model);
+      const server = http.createServer((_req, res) => res.writeHead(500).end('out of GPUs'));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/train`;
+        const { result } = await retrain(model, modelId, { trainer: { kind: 'webhook', url, timeoutSeconds: 60, params: {} }, data: { kind: 'dataset', dataset } });
+        expect(result.status).toBe('failed');
+        expect(result.reason).toContain(`trainer webhook ${url} answered 500: out of GPUs`);
+        await expectProductionUntouched(modelId);
+      } finally {
+        server.close();
+      }
     });
   });
 });
