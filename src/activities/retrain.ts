@@ -159,7 +159,7 @@ export function createRetrainActivities(db: Kysely<Database>, store: ArtifactSto
         await trainer.train({
           retrainId: args.retrainId, model: args.model, contract,
           trainFile: store.localPath(args.data.train.uri), holdoutFile: store.localPath(args.data.holdout.uri), outFile,
-          data: { train: args.data.train, holdout: args.data.holdout }, params: trainer.ref.params,
+          data: { train: args.data.train, holdout: args.data.holdout }, params: trainer.ref.params, readTrainingSet: () => readTable(args.data.train, contract),
           heartbeat: (details) => ctx.heartbeat(details), signal: ctx.cancellationSignal,
         }).catch(asVerdict);
         const stored = await store.put(fs.createReadStream(outFile));

@@ -2,10 +2,8 @@
 // MLP, exported to ONNX with the graph Sluice's own models have (one float32 input `input`
 // [batch, features], one output `probability` [batch, 1]). So it retrains binary classifiers of
 // exactly that shape (the credit model's); any other contract is refused naming what differs.
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { targetsFor, type ModelContract } from '../../contracts/index.js';
-import { parseDataset } from '../../datasets/index.js';
 import { exportModelToOnnx, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../models/onnx-export.js';
 import { trainLogisticRegression, trainMlp, type MlpTrainingOptions, type TrainingSet } from '../../models/train.js';
 import type { Trainer, TrainingJob } from './trainer.js';
@@ -28,9 +26,7 @@ export function builtinLimitation(contract: ModelContract): string | null {
 }
 
 async function trainingSet(job: TrainingJob, features: readonly string[]): Promise<TrainingSet> {
-  const parsed = await parseDataset(fs.createReadStream(job.trainFile), { format: 'csv', contract: job.contract });
-  if (!parsed.ok) throw new TrainerError(`the training data does not read against the contract: ${parsed.field}: ${parsed.message}`);
-  const { set } = parsed.dataset;
+  const set = await job.readTrainingSet();
   const targets = targetsFor(job.contract, set.labels);
   if (!targets.ok) throw new TrainerError(`the training labels: ${targets.message}`);
   const matrix = new Float32Array(set.rows * features.length);
