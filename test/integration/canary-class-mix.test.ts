@@ -7,8 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
-import type { CandidateValidator } from '../../src/activities/validation.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import { setModelContract } from '../../src/registry/models.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
@@ -16,19 +14,10 @@ import { rolloutWorkflowId, type ModelLifecycleInput } from '../../src/workflows
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exporterFixtureContract } from '../support/exporter-contracts.js';
+import { ackingFleet, passingValidator } from '../support/stub-activities.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../support/seed.js';
 
-const fleet: FleetClient = {
-  async applyGeneration(args): Promise<AppliedGeneration> {
-    return { generation: args.generation, workers: 1, acked: 1, allAcked: true, acks: [{ worker: 'w1', ok: true, ms: 1 }] };
-  },
-  async prewarm() { return { workers: 1, ready: 1, allReady: true, results: [] }; },
-  async unload() { /* nothing loaded */ },
-};
-const validator: CandidateValidator = {
-  async validate() { return { passed: true, checks: [{ name: 'stub', verdict: 'successful', reason: 'validation is not under test here', numbers: {} }] }; },
-};
 
 describe('canary class-mix gate (real workflow, real metric activities, real PostgreSQL)', () => {
   let t: TestDatabase;
@@ -38,7 +27,7 @@ describe('canary class-mix gate (real workflow, real metric activities, real Pos
 
   beforeAll(async () => {
     t = await createTestDatabase();
-    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator });
+    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet: ackingFleet, validator: passingValidator });
     client = orchestrator.client;
   });
 

@@ -12,8 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AppliedGeneration, FleetClient } from '../../../src/activities/fleet.js';
-import type { CandidateValidator } from '../../../src/activities/validation.js';
 import { inferContract } from '../../../src/contracts/index.js';
 import type { LineageCause, VersionLineage } from '../../../src/loop/lineage.js';
 import type { RetrainPolicy } from '../../../src/loop/policy.js';
@@ -26,22 +24,13 @@ import { createRetrain, newRetrainId } from '../../../src/registry/retrains.js';
 import { retrainStateQuery, retrainWorkflowId, rolloutWorkflowId, type RetrainInput, type RetrainResult } from '../../../src/workflows/messages.js';
 import { modelRetrain } from '../../../src/workflows/retrain.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { ackingFleet, passingValidator } from '../../support/stub-activities.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
 import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { exporterFixtureSignature, fixtureSignature, seedFixtureModel } from '../../support/seed.js';
 import { oneFeatureBinaryClassifier } from '../../support/weak-models.js';
 
-const fleet: FleetClient = {
-  async applyGeneration(args): Promise<AppliedGeneration> {
-    return { generation: args.generation, workers: 1, acked: 1, allAcked: true, acks: [{ worker: 'w1', ok: true, ms: 1 }] };
-  },
-  async prewarm() { return { workers: 1, ready: 1, allReady: true, results: [] }; },
-  async unload() { /* nothing loaded */ },
-};
-const validator: CandidateValidator = {
-  async validate() { return { passed: true, checks: [{ name: 'stub', verdict: 'successful', reason: 'validation is not under test here', numbers: {} }] }; },
-};
 
 /** Concept drift: income and late payments now point the other way, so production's model is out of date. */
 const SHIFTED: CreditPopulation = {
@@ -70,7 +59,7 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
     orchestrator = await startTestOrchestrator({
-      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator, artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts') }),
+      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet: ackingFleet, validator: passingValidator, artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts') }),
     });
     client = orchestrator.client;
   });
