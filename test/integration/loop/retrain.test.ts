@@ -28,7 +28,7 @@ import { ackingFleet, passingValidator } from '../../support/stub-activities.js'
 import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
 import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { attachGoldenDataset } from '../../support/golden-dataset.js';
-import { exporterFixtureSignature, fixtureSignature, seedFixtureModel } from '../../support/seed.js';
+import { exporterFixtureSignature, fixtureSignature, seedFixtureModel, seedRollout } from '../../support/seed.js';
 import { oneFeatureBinaryClassifier } from '../../support/weak-models.js';
 
 
@@ -172,6 +172,17 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     await lifecycle.terminate('the test does not wait for the rollout');
   });
 
+  it('a better version registered while a rollout already runs for the model is registered without a rollout, and says so', async () => {
+    const model = 'credit-rt-busy';
+    const { modelId, v1 } = await seed(model, 1200, SHIFTED);
+    const busy = await seedRollout(t.db, { modelId, candidateId: v1, baselineId: null, model, policy: {} });
+    const { result, retrainId } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: {} } });
+    expect(result).toMatchObject({ status: 'registered', version: 'v1-rt1', rolloutId: null });
+    expect(result.reason).toContain(`model ${model} already has a running rollout (${busy}), so version v1-rt1 was registered without one`);
+    expect(await retrainRow(retrainId)).toMatchObject({ status: 'registered', produced_version: 'v1-rt1' });
+    expect(await t.db.selectFrom('rollouts').select('id').where('model_id', '=', modelId).execute()).toEqual([{ id: busy }]);
+  });
+
   it('a candidate not better on the holdout ends not_better: no version, no rollout', async () => {
     const model = 'credit-rt-not-better';
     const { modelId } = await seed(model, 800);
@@ -199,17 +210,19 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     const { modelId } = await seed(model, 600, SHIFTED);
     const seen = path.join(tmp, 'seen.json');
     const argv = script('copy-trainer', `${OUT_ARG}import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 const train = fs.readFileSync(arg('train'), 'utf8');
 fs.writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ header: train.split('\\n')[0], params: JSON.parse(arg('params')), env: process.env.SLUICE_TRAINER_PARAMS, holdout: fs.existsSync(arg('holdout')) }));
-fs.copyFileSync(${JSON.stringify(fixtureModel('mlp').path)}, arg('out'));
+fs.copyFileSync(${JSON.stringify(fixtureModel('logreg').path)}, arg('out'));
 `);
-    // The "trained" model is the credit mlp fixture: the point is the command's contract, not its learning.
+    // The "trained" model is production's own artifact: it scores the holdout exactly as production
+    // does, an improvement of 0, which minImprovement 0 accepts. The point is the command's contract.
     const { result } = await retrain(model, modelId, { trainer: { kind: 'command', argv, timeoutSeconds: 60, params: { depth: 3 } } });
     expect(JSON.parse(fs.readFileSync(seen, 'utf8'))).toEqual({ header: [...CREDIT_FEATURE_NAMES, 'label'].join(','), params: { depth: 3 }, env: '{"depth":3}', holdout: true });
-    expect(['registered', 'not_better']).toContain(result.status);
-    if (result.status === 'registered') await client.workflow.getHandle(rolloutWorkflowId(model)).terminate('not under test');
+    expect(result.status, result.reason).toBe('registered');
+    expect(result.reason).toMatch(/better on the holdout: candidate roc_auc (0\.\d{4}) vs production \1 \(min improvement 0\.00\)/);
+    const version = await t.db.selectFrom('model_versions').select(['lineage']).where('model_id', '=', modelId).where('version', '=', 'v1-rt1').executeTakeFirstOrThrow();
+    expect((version.lineage as VersionLineage).trainer).toEqual({ kind: 'command', name: process.execPath, params: { depth: 3 } });
+    await client.workflow.getHandle(rolloutWorkflowId(model)).terminate('not under test');
   });
 
   describe('a failing external trainer ends the retrain failed with the reason, production untouched', () => {
@@ -230,8 +243,6 @@ fs.copyFileSync(${JSON.stringify(fixtureModel('mlp').path)}, arg('out'));
       const { modelId } = await seed(model, 300);
       const pidFile = path.join(tmp, 'sleeper.pid');
       const argv = script('slow-trainer', `import { spawn } from 'node:child_process'; import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
 fs.writeFileSync(${JSON.stringify(pidFile)}, String(child.pid));
 process.stderr.write('epoch 1 of 1000\\n');
@@ -249,9 +260,7 @@ setTimeout(() => {}, 600000);
     it('output that is not ONNX is refused by ONNX Runtime', async () => {
       const model = 'credit-rt-not-onnx';
       const { modelId } = await seed(model, 300);
-      const argv = script('text-trainer', `${OUT_ARG}import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net'; fs.writeFileSync(arg('out'), 'this is not a model');\n`);
+      const argv = script('text-trainer', `${OUT_ARG}import fs from 'node:fs'; fs.writeFileSync(arg('out'), 'this is not a model');\n`);
       const { result } = await retrain(model, modelId, { trainer: { kind: 'command', argv, timeoutSeconds: 60, params: {} } });
       expect(result.status).toBe('failed');
       expect(result.reason).toMatch(/trainModel: RetrainFailed: the artifact is not a loadable ONNX model/);
@@ -272,9 +281,7 @@ import type { AddressInfo } from 'node:net'; fs.writeFileSync(arg('out'), 'this 
       const model = 'credit-rt-shape';
       const { modelId } = await seed(model, 300);
       const wrong = exporterFixtureModel('multiclass-logits').path;
-      const argv = script('wrong-shape-trainer', `${OUT_ARG}import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net'; fs.copyFileSync(${JSON.stringify(wrong)}, arg('out'));\n`);
+      const argv = script('wrong-shape-trainer', `${OUT_ARG}import fs from 'node:fs'; fs.copyFileSync(${JSON.stringify(wrong)}, arg('out'));\n`);
       const { result } = await retrain(model, modelId, { trainer: { kind: 'command', argv, timeoutSeconds: 60, params: {} } });
       expect(result.status).toBe('failed');
       expect(result.reason).toMatch(/breaks the model's contract: .*The contract expects .*; version trained by command trainer .* has /s);
