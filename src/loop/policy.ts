@@ -3,6 +3,7 @@
 // `{}` is a working policy. The monitor's half (drift) and the retrain's half (retrain) are read by
 // their own workflows; durations are seconds so tests run the loop in seconds.
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 
 const Seconds = (description: string, dflt: number) => Type.Number({ exclusiveMinimum: 0, maximum: 365 * 24 * 3600, default: dflt, description });
 
@@ -71,6 +72,15 @@ export const RetrainPolicy = Type.Object({
   rolloutPolicy: Type.Optional(Type.Unknown({ description: 'the rollout policy the new version enters the lifecycle with (a RolloutPolicy document); default: the policy defaults' })),
 }, { additionalProperties: false });
 export type RetrainPolicy = Static<typeof RetrainPolicy>;
+
+/**
+ * The retrain policy with every default filled in, as the retrain workflow reads it: a policy
+ * passed as written (`{"trainer": {"kind": "command", "argv": [...]}}`) works. Pure (TypeBox's
+ * Value has no I/O or clock), so the workflow calls it; validating the policy is for whoever stores it.
+ */
+export function retrainPolicyWithDefaults(policy: RetrainPolicy): RetrainPolicy {
+  return Value.Default(RetrainPolicy, Value.Clone(policy)) as RetrainPolicy;
+}
 
 export const LoopPolicy = Type.Object({
   drift: DriftPolicy,

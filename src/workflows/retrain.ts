@@ -11,6 +11,7 @@
 // model's rollout id, as when the API starts one, so "one rollout per model" still holds.
 import { ParentClosePolicy, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { GatheredData, HoldoutEvaluation, TrainedCandidate } from '../activities/retrain.js';
+import { retrainPolicyWithDefaults } from '../loop/policy.js';
 import { modelSearchAttribute, phaseSearchAttribute, versionSearchAttribute } from '../shared/search-attributes.js';
 import { retrainData, trainer } from './activity-profiles.js';
 import { failureReason } from './failures.js';
@@ -75,7 +76,8 @@ async function startRollout(run: Run, version: string): Promise<{ rolloutId: str
   return { rolloutId: opened.rolloutId };
 }
 
-export async function modelRetrain(input: RetrainInput): Promise<RetrainResult> {
+export async function modelRetrain(given: RetrainInput): Promise<RetrainResult> {
+  const input = { ...given, policy: retrainPolicyWithDefaults(given.policy) };
   const run: Run = { input, state: { retrainId: input.retrainId, model: input.model, phase: 'gathering', version: null, rolloutId: null, outcome: null } };
   setHandler(retrainStateQuery, () => run.state);
   let version: string | null = null;

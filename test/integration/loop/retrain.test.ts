@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inferContract } from '../../../src/contracts/index.js';
 import type { LineageCause, VersionLineage } from '../../../src/loop/lineage.js';
-import type { RetrainPolicy } from '../../../src/loop/policy.js';
+import type { RetrainPolicy, TrainerSpec } from '../../../src/loop/policy.js';
 import { BASE_CREDIT_POPULATION, CREDIT_FEATURE_NAMES, CREDIT_SCHEMA, generateCreditData, type CreditPopulation } from '../../../src/models/dataset.js';
 import { encodeColumns } from '../../../src/models/features.js';
 import { exporterFixtureModel, fixtureModel } from '../../../src/models/fixtures.js';
@@ -291,9 +291,12 @@ setTimeout(() => {}, 600000);
     it('a command that cannot be run', async () => {
       const model = 'credit-rt-missing';
       const { modelId } = await seed(model, 300);
-      const { result } = await retrain(model, modelId, { trainer: { kind: 'command', argv: [path.join(tmp, 'no-such-trainer')], timeoutSeconds: 60, params: {} } });
+      // The policy as a person writes it: the trainer's timeout and params are the defaults.
+      const trainer = { kind: 'command', argv: [path.join(tmp, 'no-such-trainer')] } as unknown as TrainerSpec;
+      const { result, retrainId } = await retrain(model, modelId, { trainer });
       expect(result.status).toBe('failed');
       expect(result.reason).toContain('cannot be run (ENOENT)');
+      expect((await retrainRow(retrainId)).trainer).toEqual({ kind: 'command', name: path.join(tmp, 'no-such-trainer'), params: {} });
       await expectProductionUntouched(modelId);
     });
   });
