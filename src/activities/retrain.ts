@@ -57,6 +57,8 @@ export interface HoldoutEvaluation {
   production: number | null;
   improvement: number | null;
   rows: number;
+  /** The candidate judged (kept in the artifact store whether or not it is registered). */
+  artifact: { uri: string; sha256: string };
 }
 
 /** A verdict on this retrain that a retry would only repeat. */
@@ -156,9 +158,14 @@ export function createRetrainActivities(db: Kysely<Database>, store: ArtifactSto
       const ctx = Context.current();
       try {
         const outFile = path.join(dir, 'model.onnx');
+        // Copies: a trainer may do as it likes with its files, never with the content-addressed store's.
+        const trainFile = path.join(dir, 'train.csv');
+        const holdoutFile = path.join(dir, 'holdout.csv');
+        await fsp.copyFile(store.localPath(args.data.train.uri), trainFile);
+        await fsp.copyFile(store.localPath(args.data.holdout.uri), holdoutFile);
         await trainer.train({
           retrainId: args.retrainId, model: args.model, contract,
-          trainFile: store.localPath(args.data.train.uri), holdoutFile: store.localPath(args.data.holdout.uri), outFile,
+          trainFile, holdoutFile, outFile,
           data: { train: args.data.train, holdout: args.data.holdout }, params: trainer.ref.params, readTrainingSet: () => readTable(args.data.train, contract),
           heartbeat: (details) => ctx.heartbeat(details), signal: ctx.cancellationSignal,
         }).catch(asVerdict);
@@ -200,16 +207,17 @@ export function createRetrainActivities(db: Kysely<Database>, store: ArtifactSto
       };
       const candidate = await score(store.localPath(args.candidate.uri), args.candidate.signature, 'the retrained model');
       const min = args.policy.minImprovement;
+      const artifact = { uri: args.candidate.uri, sha256: args.candidate.sha256 };
       let evaluation: HoldoutEvaluation;
       if (!parent) {
-        evaluation = { better: true, reason: `no production version to compare with: candidate ${metric} ${shown(candidate)} on the holdout`, metric, candidate, production: null, improvement: null, rows: set.rows };
+        evaluation = { better: true, reason: `no production version to compare with: candidate ${metric} ${shown(candidate)} on the holdout`, metric, candidate, production: null, improvement: null, rows: set.rows, artifact };
       } else {
         const production = await score(artifactPath(parent.artifact_uri), parent.signature, `production version ${parent.version}`);
         const higher = HIGHER_IS_BETTER[metric as keyof typeof HIGHER_IS_BETTER] ?? true;
         const improvement = higher ? candidate - production : production - candidate;
         const better = improvement >= min;
         const numbers = `candidate ${metric} ${shown(candidate)} vs production ${shown(production)} (min improvement ${min.toFixed(2)})`;
-        evaluation = { better, reason: `${better ? 'better' : 'not better'} on the holdout: ${numbers}`, metric, candidate, production, improvement, rows: set.rows };
+        evaluation = { better, reason: `${better ? 'better' : 'not better'} on the holdout: ${numbers}`, metric, candidate, production, improvement, rows: set.rows, artifact };
       }
       await updateRetrain(db, args.retrainId, { evaluation });
       return evaluation;

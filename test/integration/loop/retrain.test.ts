@@ -189,7 +189,11 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     const { result, retrainId } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: {} }, minImprovement: 0.2 });
     expect(result).toMatchObject({ status: 'not_better', version: null, rolloutId: null });
     expect(result.reason).toMatch(/^not better on the holdout: candidate roc_auc 0\.\d{4} vs production 0\.\d{4} \(min improvement 0\.20\)$/);
-    expect(await retrainRow(retrainId)).toMatchObject({ status: 'not_better', reason: result.reason, produced_version: null });
+    const row = await retrainRow(retrainId);
+    expect(row).toMatchObject({ status: 'not_better', reason: result.reason, produced_version: null });
+    // The candidate judged stays in the artifact store, named by the evaluation, for a person to look at.
+    const judged = (row.evaluation as { artifact: { uri: string; sha256: string } }).artifact;
+    expect(await new ArtifactStore({ root: path.join(tmp, 'artifacts') }).resolve(judged.uri, judged.sha256)).toMatchObject({ sha256: judged.sha256 });
     await expectProductionUntouched(modelId);
   });
 
