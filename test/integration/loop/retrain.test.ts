@@ -10,7 +10,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inferContract } from '../../../src/contracts/index.js';
 import type { LineageCause, VersionLineage } from '../../../src/loop/lineage.js';
@@ -90,7 +92,7 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     return { modelId, v1: versionIds.v1 ?? '' };
   }
 
-  async function retrain(model: string, modelId: string, policy: Partial<RetrainPolicy> & Pick<RetrainPolicy, 'trainer'>): Promise<{ result: RetrainResult; retrainId: string }> {
+  async function retrain(model: string, modelId: string, policy: Partial<RetrainPolicy> & Pick<RetrainPolicy, 'trainer'>): Promise<{ result: RetrainResult; retrainId: string; history: () => Promise<unknown> }> {
     const retrainId = newRetrainId();
     const workflowId = retrainWorkflowId(model);
     await createRetrain(t.db, { id: retrainId, modelId, workflowId, cause: CAUSE, parentVersion: 'v1' });
@@ -101,7 +103,7 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     const handle = await client.workflow.start(modelRetrain, { taskQueue, workflowId, args: [input] });
     const result = await handle.result();
     expect((await handle.query(retrainStateQuery)).phase).toBe('finished');
-    return { result, retrainId };
+    return { result, retrainId, history: () => handle.fetchHistory() };
   }
 
   const retrainRow = async (id: string) => await t.db.selectFrom('retrains').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -135,7 +137,7 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
   it('retrains with the built-in trainer after concept drift: a better version registered with lineage and its rollout started', async () => {
     const model = 'credit-rt-builtin';
     const { modelId, v1 } = await seed(model, 1600, SHIFTED);
-    const { result, retrainId } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: { epochs: 40, seed: 3 } } });
+    const { result, retrainId, history } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: { epochs: 40, seed: 3 } } });
 
     expect(result.status, result.reason).toBe('registered');
     expect(result.version).toBe('v1-rt1');
@@ -170,6 +172,8 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     expect(described.type).toBe('modelLifecycle');
     expect(described.parentExecution?.workflowId).toBe(retrainWorkflowId(model));
     await lifecycle.terminate('the test does not wait for the rollout');
+    // Deterministic: the history replays, the child's start included.
+    await Worker.runReplayHistory({ workflowsPath: createRequire(import.meta.url).resolve('../../../src/workflows/index.ts') }, await history() as Parameters<typeof Worker.runReplayHistory>[1], 'retrain-replay');
   });
 
   it('a better version registered while a rollout already runs for the model is registered without a rollout, and says so', async () => {
