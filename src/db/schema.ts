@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
+import type { ContractHints } from '../contracts/infer.js';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -30,6 +31,8 @@ export interface ModelsTable {
   golden_set: ColumnType<GoldenSet | null, GoldenSet | string | null | undefined, GoldenSet | string | null>;
   /** What every version must keep (src/contracts/); null until declared or inferred from the first version registered. */
   contract: ColumnType<ModelContract | null, ModelContract | string | null | undefined, ModelContract | string | null>;
+  /** Hints the first version's contract is inferred with (task, feature names...), as declared at creation; null for none. */
+  contract_hints: ColumnType<ContractHints | null, ContractHints | string | null | undefined, ContractHints | string | null>;
   created_at: Timestamp;
 }
 
