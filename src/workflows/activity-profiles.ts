@@ -3,18 +3,19 @@
 // profile that fits the side effect, never its own numbers.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
+import { REGISTRY_NOT_FOUND, VALIDATION_CHECK_ERROR } from '../shared/failures.js';
 
 /**
  * Registry writes and reads of single rows (steps, phases, statuses, experiment rows, the current
  * generation). 10 s: each is one short statement, so an attempt that takes longer is stuck (a lost
  * connection, a lock) and a fresh attempt is the quicker way through; the rollout cannot go on
  * until its record is written, so the retry is persistent (20 attempts, backing off to 5 s).
- * The experiment's writes used 30 s; they are the same kind of one-row statement.
+ * The experiment's writes used 30 s; they are the same kind of one-row statement. A row that is
+ * gone (RegistryNotFound) stays gone, so that failure is not retried.
  */
 export const registry = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20, nonRetryableErrorTypes: [REGISTRY_NOT_FOUND] },
 });
 
 /**
