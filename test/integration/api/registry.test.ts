@@ -252,9 +252,10 @@ describe('registry API', () => {
     expect(bare.body.task).toBeNull();
     const none = await upload('regressor-bare', '1', await exporter('regressor-column'));
     expect(none.status, none.text).toBe(201);
-    // Not misread as a binary probability: without a hint the contract is left to be declared.
-    expect(none.body).toMatchObject({ contractSource: 'none', contract: null });
-    expect(none.body.contractDescription).toMatch(/could be a regression prediction or a binary probability.*PUT \/v1\/models\/regressor-bare\/contract/);
+    // Not misread as a binary probability (the task column's default): skl2onnx's `variable` is a regressor's output.
+    expect(none.body).toMatchObject({ contractSource: 'inferred', contract: { task: 'regression' } });
+    expect(none.body.contractDescription).toMatch(/^Regression: .* Note: variable is taken to be a regression prediction/);
+    expect((await h.call('GET', '/v1/models/regressor-bare')).body.task).toBe('regression');
 
     const features = ['rooms', 'area', 'age', 'distance', 'floor'];
     const hinted = await h.call('POST', '/v1/models', { body: { name: 'regressor', task: 'regression', featureNames: { float_input: features } } });

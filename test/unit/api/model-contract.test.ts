@@ -18,10 +18,12 @@ describe('contractOnRegistration', () => {
     expect(found.description).toMatch(/^Regression: the prediction is output variable/);
   });
 
-  it('does not take the task column for a hint: a regressor with no hints is not read as a binary classifier', () => {
+  it('does not take the task column (binary by default) for a hint: a regressor with no hints is read as a regressor', () => {
     const found = contractOnRegistration(model(null), 0, 'v1', inspected(regressor));
-    expect(found).toMatchObject({ source: 'none', contract: null, store: false });
-    expect(found.description).toMatch(/could be a regression prediction or a binary probability/);
+    expect(found).toMatchObject({ source: 'inferred', store: true, contract: { task: 'regression' } });
+    const ambiguous = contractOnRegistration(model(null), 0, 'v1', inspected({ ...regressor, outputs: [{ name: 'output', datatype: 'float32', shape: [-1, 1] }] }));
+    expect(ambiguous).toMatchObject({ source: 'none', contract: null, store: false });
+    expect(ambiguous.description).toMatch(/could be a regression prediction or a binary probability/);
   });
 
   it('names feature columns from the hints', () => {
