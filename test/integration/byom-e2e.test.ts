@@ -4,25 +4,20 @@
 // out through a short canary while requests built from the fixture's evaluation rows flow to two
 // real serving workers; the real orchestrator on the real Temporal dev server decides. Each rollout
 // must reach an outcome that says why, never "workflow failed" / "Activity task failed".
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiApp } from '../../src/api/app.js';
 import {
   EXPORTER_FIXTURE_KINDS, evaluationInputs, exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind,
 } from '../../src/models/fixtures.js';
-import { createFleetClient } from '../../src/orchestrator/fleet-client.js';
-import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { ArtifactStore } from '../../src/registry/artifacts.js';
 import { createApiKey } from '../../src/registry/keys.js';
 import { datatypeByOrt } from '../../src/serving/protocol/tensors.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startWorker, TOKEN, type TestWorker } from './serving/support.js';
+import { startE2eStack, type E2eStack } from './e2e-stack.js';
 
 type Shape = Exclude<ExporterFixtureKind, 'zipmap'>;
 const SHAPES = EXPORTER_FIXTURE_KINDS.filter((k): k is Shape => k !== 'zipmap');
@@ -59,17 +54,10 @@ interface ShapeResult {
 }
 
 describe('bring your own model: the plain flow for every exporter shape (real API, Temporal, Postgres, workers)', () => {
-  let t: TestDatabase;
-  let connection: Connection;
-  let client: Client;
-  let orchestrator: Worker;
-  let orchestratorRun: Promise<void>;
-  let closeOrchestratorConnection: () => Promise<void>;
+  let stack: E2eStack;
   let api: FastifyInstance;
   let apiUrl: string;
   let key: string;
-  const workers: TestWorker[] = [];
-  const taskQueue = `byom-${randomUUID()}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-byom-'));
   const results = new Map<Shape, ShapeResult>();
 
@@ -88,7 +76,7 @@ describe('bring your own model: the plain flow for every exporter shape (real AP
     const started = await call('POST', '/v1/rollouts', { model, version, policy: POLICY });
     if (started.status !== 201 && started.status !== 202) return { status: `refused ${started.status}`, reason: String(started.body.detail) };
     const id = String(started.body.id);
-    await client.workflow.getHandle(String(started.body.workflowId)).result().catch(() => undefined);
+    await stack.client.workflow.getHandle(String(started.body.workflowId)).result().catch(() => undefined);
     const row = await call('GET', `/v1/rollouts/${id}`);
     return { status: String(row.body.status), reason: row.body.outcomeReason as string | null };
   }
@@ -103,7 +91,7 @@ describe('bring your own model: the plain flow for every exporter shape (real AP
         const inputs = evaluationInputs(entry, columns, [rows[i % rows.length] as string[]]).map((input) => ({
           name: input.name, datatype: datatypeByOrt(input.type)?.oip ?? input.type, shape: input.shape, data: input.values,
         }));
-        const url = workers[i % workers.length]?.url as string;
+        const url = stack.workers[i % stack.workers.length]?.url as string;
         result.requests++;
         try {
           const res = await fetch(`${url}/v2/models/${model}/infer`, {
@@ -146,16 +134,8 @@ describe('bring your own model: the plain flow for every exporter shape (real AP
   }
 
   beforeAll(async () => {
-    t = await createTestDatabase();
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    for (let i = 0; i < 2; i++) workers.push(await startWorker(t.db, { databaseUrl: t.url, config: { workerId: `byom-worker-${i + 1}` } }));
-    const built = await createOrchestratorWorker({
-      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet: createFleetClient(t.db, { adminToken: TOKEN }),
-    });
-    orchestrator = built.worker;
-    closeOrchestratorConnection = () => built.connection.close();
-    orchestratorRun = orchestrator.run();
+    stack = await startE2eStack({ name: 'byom' });
+    const { t, client, taskQueue } = stack;
     api = await buildApiApp({
       db: t.db, temporal: { client, taskQueue, uiUrl: null, timeoutMs: 20_000 }, rateLimit: false,
       artifacts: new ArtifactStore({ root: path.join(tmp, 'artifacts'), maxBytes: 16 * 1024 * 1024 }),
@@ -175,12 +155,7 @@ describe('bring your own model: the plain flow for every exporter shape (real AP
 
   afterAll(async () => {
     await api?.close();
-    orchestrator?.shutdown();
-    await orchestratorRun;
-    await closeOrchestratorConnection?.();
-    for (const w of workers) await w.close();
-    await connection?.close();
-    await t?.drop();
+    await stack?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
