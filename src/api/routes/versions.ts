@@ -76,8 +76,11 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     try {
       const inspected = await app.inspectModel(stored.path);
       if (input.dryRun) {
-        const { model: current, versionCount } = await lockModel(app.db, model.id);
-        const found = contractOnRegistration(current, versionCount, input.version, inspected);
+        // The same read as a registration's, in a transaction that writes nothing.
+        const found = await app.db.transaction().execute(async (trx) => {
+          const { model: current, versionCount } = await lockModel(trx, model.id);
+          return contractOnRegistration(current, versionCount, input.version, inspected);
+        });
         return {
           model: model.name, version: input.version, sha256: stored.sha256, sizeBytes: stored.sizeBytes, signature: inspected.signature,
           dryRun: true, ...presentRegistrationContract(found),

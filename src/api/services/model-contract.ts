@@ -53,6 +53,12 @@ export function contractOnRegistration(model: Model, versionCount: number, versi
     return { contract: model.contract, source: 'kept', description: describeContract(model.contract), store: false };
   }
   const hints: ContractHints = { ...model.contract_hints };
+  const named = hints.featureNames && !Array.isArray(hints.featureNames) ? Object.keys(hints.featureNames) : [];
+  const unknown = named.find((name) => !inspected.signature.inputs.some((t) => t.name === name));
+  if (unknown !== undefined) {
+    throw new ApiError(400, 'invalid_contract', `featureNames/${unknown}: the model's feature names, given at creation, name input ${unknown}, `
+      + `which version ${version} does not take (its inputs: ${inspected.signature.inputs.map((t) => t.name).join(', ')})`, `featureNames/${unknown}`);
+  }
   hints.featureNames ??= featureNamesFromMetadata({ embedded: inspected.embedded });
   const inferred = inferContract(inspected.signature, hints);
   if (!inferred.ok) {

@@ -32,6 +32,11 @@ describe('contractOnRegistration', () => {
     expect(found.contract?.inputs).toEqual([{ name: 'x', elementType: 'float32', features: ['age', 'income'] }]);
   });
 
+  it('refuses feature names for an input the version does not take', () => {
+    expect(() => contractOnRegistration(model({ featureNames: { features: ['a'] } }), 0, 'v1', inspected(regressor)))
+      .toThrowError(/featureNames\/features: .* name input features, which version v1 does not take \(its inputs: x\)/);
+  });
+
   it('registers without a contract when none can be inferred', () => {
     const unknown: ModelSignature = { ...regressor, outputs: [{ name: 'output', datatype: 'float32', shape: [-1, 10] }] };
     expect(contractOnRegistration(model({ task: 'multiclass_classification' }), 0, 'v1', inspected(unknown))).toMatchObject({ contract: null, source: 'none' });
