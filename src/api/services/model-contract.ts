@@ -64,8 +64,8 @@ export function contractOnRegistration(model: Model, versionCount: number, versi
   if (!inferred.ok) {
     return {
       contract: null, source: 'none', store: false,
-      description: `No contract could be inferred (${inferred.field}: ${inferred.message}). Declare one with PUT /v1/models/${model.name}/contract `
-        + '(sluice models set-contract) before rolling a version out.',
+      description: `No contract could be inferred (${inferred.field}: ${inferred.message}). The version is registered without one; `
+        + `declare it with PUT /v1/models/${model.name}/contract (sluice models set-contract), which every later version is then checked against.`,
     };
   }
   return { contract: inferred.contract, source: 'inferred', description: inferred.explanation, store: true };
