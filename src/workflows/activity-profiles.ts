@@ -31,11 +31,11 @@ export const metrics = proxyActivities<Activities>({
 /**
  * Pushes to the serving fleet (a new generation, an unload). 20 s: a push waits for every live
  * worker's ack; retried quickly and often (capped at 2 s apart) because a breach roll-back must not
- * hang behind one slow worker.
+ * hang behind one slow worker. A model or version gone from the registry (RegistryNotFound) is not retried.
  */
 export const fleet = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
-  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 30 },
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 30, nonRetryableErrorTypes: [REGISTRY_NOT_FOUND] },
 });
 
 /**
@@ -49,7 +49,7 @@ export const fleet = proxyActivities<Activities>({
 export const validation = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [VALIDATION_CHECK_ERROR] },
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [VALIDATION_CHECK_ERROR, REGISTRY_NOT_FOUND] },
 });
 
 /**
