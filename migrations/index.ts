@@ -8,6 +8,7 @@ import * as inferenceLogOneModelIndex from './2026_12_04_0004_inference_log_one_
 import * as inferenceLogBrin from './2026_12_04_0005_inference_log_brin.js';
 import * as inferenceLogInlineRows from './2026_12_04_0006_inference_log_inline_rows.js';
 import * as modelContract from './2026_12_07_0007_model_contract.js';
+import * as datasets from './2026_12_08_0008_datasets.js';
 import * as inferenceLogScores from './2026_12_08_0009_inference_log_scores.js';
 import * as modelContractHints from './2026_12_08_0010_model_contract_hints.js';
 
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0005_inference_log_brin': inferenceLogBrin,
   '2026_12_04_0006_inference_log_inline_rows': inferenceLogInlineRows,
   '2026_12_07_0007_model_contract': modelContract,
+  '2026_12_08_0008_datasets': datasets,
   '2026_12_08_0009_inference_log_scores': inferenceLogScores,
   '2026_12_08_0010_model_contract_hints': modelContractHints,
 };

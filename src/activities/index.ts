@@ -5,13 +5,16 @@ import { createExperimentActivities } from './experiments.js';
 import { createFleetActivities, type FleetClient } from './fleet.js';
 import { createMetricsActivities } from './metrics.js';
 import { createRegistryActivities } from './registry.js';
-import { createValidationActivities, type CandidateValidator } from './validation.js';
+import type { ArtifactStore } from '../registry/artifacts.js';
+import { createOnnxValidator, createValidationActivities, type CandidateValidator } from './validation.js';
 
 export interface ActivityDeps {
   db: Kysely<Database>;
   fleet: FleetClient;
   /** Scores a candidate on the model's golden set; defaults to ONNX Runtime in this process. */
   validator?: CandidateValidator;
+  /** Where evaluation datasets live, for the default validator; defaults to the configured artifact root. */
+  artifacts?: ArtifactStore;
   fetch?: typeof fetch;
 }
 
@@ -29,7 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMetricsActivities(deps.db),
     ...createExperimentActivities(deps.db),
     ...createFleetActivities(deps.fleet),
-    ...createValidationActivities(deps.db, deps.validator),
+    ...createValidationActivities(deps.db, deps.validator ?? createOnnxValidator(deps.db, deps.artifacts ? { artifacts: deps.artifacts } : {})),
   };
 }
 

@@ -1,19 +1,28 @@
 // Validation of a candidate version before any traffic moves: the artifact is the registered one,
-// ONNX Runtime loads it, its signature matches the model's contract, and it is accurate, fast and
-// fair enough on the model's golden set. Each check is recorded with its numbers.
+// ONNX Runtime loads it, its signature keeps the model's contract, and it is good, fast and fair
+// enough on the model's evaluation set, read through the contract (every input fed, the score read
+// as the contract says, the task's metrics) and, when the policy asks, no worse than production on
+// the same rows. Each check is recorded with its verdict, its reason and its numbers; the checks
+// live in ./validation/.
 import { ApplicationFailure, CancelledFailure, heartbeat } from '@temporalio/activity';
 import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
-import type { Database, GoldenSet, StepVerdict } from '../db/schema.js';
-import { loadModelSession, ModelLoadError, runFloatMatrix, type LoadedModel } from '../models/onnx-runtime.js';
-import type { RolloutPolicy } from '../policy/schema.js';
+import { checkVersion, formatSignature, inferContract, targetsFor, type EvaluationSet, type ModelContract } from '../contracts/index.js';
+import type { Database, Model, ModelVersion } from '../db/schema.js';
+import { loadModelSession, ModelLoadError, type LoadedModel } from '../models/onnx-runtime.js';
+import { ArtifactStore } from '../registry/artifacts.js';
+import { goldenEvaluationSet } from '../registry/datasets.js';
 import { findModel } from '../registry/models.js';
 import { findVersion, productionVersion } from '../registry/versions.js';
 import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
+import { championChallengerCheck } from './validation/champion.js';
+import { fairnessCheck } from './validation/fairness.js';
+import { latencyCheck } from './validation/latency.js';
+import { metricChecks } from './validation/metrics.js';
+import { check, type ValidationCheck, type ValidationReport, type ValidationRequest } from './validation/report.js';
+import { scoreEvaluationSet, taskMetrics, type Scores } from './validation/scoring.js';
 
-export interface ValidationCheck { name: string; verdict: StepVerdict; reason: string; numbers: Record<string, unknown> }
-export interface ValidationReport { passed: boolean; checks: ValidationCheck[] }
-export interface ValidationRequest { model: string; version: string; validation: RolloutPolicy['validation'] }
+export type { ValidationCheck, ValidationReport, ValidationRequest } from './validation/report.js';
 
 export interface CandidateValidator {
   validate(args: ValidationRequest): Promise<ValidationReport>;
@@ -21,8 +30,7 @@ export interface CandidateValidator {
 
 /**
  * A check that threw instead of returning a verdict: a bug in the check, or a model it cannot
- * read (today, an output it does not expect). `completed` holds the checks that returned before it,
- * so the rollout's record keeps them.
+ * read. `completed` holds the checks that returned before it, so the rollout's record keeps them.
  */
 export class ValidationCheckError extends Error {
   override readonly name = VALIDATION_CHECK_ERROR;
@@ -34,90 +42,53 @@ export class ValidationCheckError extends Error {
 /** What a ValidationCheckError's Temporal failure carries to the workflow (its first detail). */
 export interface ValidationCheckFailureDetails { check: string | null; completed: ValidationCheck[] }
 
-/** A signature reduced to what a caller depends on: names, element types, non-batch dimensions. */
-interface ContractTensor { name: string; type: string; dims: string }
-
-function contract(signature: unknown): ContractTensor[] | null {
-  const list = (signature as { inputs?: unknown[] } | null)?.inputs;
-  if (!Array.isArray(list)) return null;
-  return list.map((t) => {
-    const tensor = t as { name?: string; type?: string; datatype?: string; shape?: Array<number | string> };
-    return {
-      name: String(tensor.name),
-      type: normaliseType(String(tensor.type ?? tensor.datatype ?? '')),
-      dims: (tensor.shape ?? []).slice(1).map((d) => (typeof d === 'number' && d > 0 ? String(d) : '?')).join('x'),
-    };
-  });
+export interface OnnxValidatorOptions {
+  /** Single-row runs timed for the latency check (default 200). */
+  latencyRuns?: number;
+  /** Where evaluation datasets are stored (default: the configured artifact root). */
+  artifacts?: ArtifactStore;
 }
 
-function contractOutputs(signature: unknown): ContractTensor[] | null {
-  const outputs = (signature as { outputs?: unknown[] } | null)?.outputs;
-  return outputs ? contract({ inputs: outputs }) : null;
+const artifactPath = (uri: string) => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
+
+/** The contract the candidate is judged by: the model's, else the one its signature implies (models registered before contracts). */
+function contractFor(model: Model, candidate: ModelVersion): { contract: ModelContract } | { contract: null; why: string } {
+  if (model.contract) return { contract: model.contract };
+  const inferred = inferContract(candidate.signature);
+  return inferred.ok ? { contract: inferred.contract } : { contract: null, why: `the model has no contract and none can be inferred from version ${candidate.version} (${inferred.message})` };
 }
 
-function normaliseType(type: string): string {
-  const t = type.toLowerCase();
-  return t === 'fp32' ? 'float32' : t === 'fp64' ? 'float64' : t === 'int64' ? 'int64' : t;
-}
-
-function sameContract(a: ContractTensor[] | null, b: ContractTensor[] | null): boolean {
-  return a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b);
-}
-
-function describe(c: ContractTensor[] | null): string {
-  return c ? c.map((t) => `${t.name}:${t.type}[N${t.dims ? `x${t.dims}` : ''}]`).join(', ') : 'unknown';
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-}
-
-/** Scores a loaded model on the golden set: overall accuracy and accuracy per segment. */
-async function scoreGoldenSet(model: LoadedModel, golden: GoldenSet): Promise<{ accuracy: number; perSegment: Record<string, { n: number; accuracy: number }> }> {
-  const rows = golden.features.length;
-  const width = golden.features[0]?.length ?? 0;
-  const matrix = new Float32Array(rows * width);
-  golden.features.forEach((row, i) => matrix.set(row, i * width));
-  const probabilities = await runFloatMatrix(model, matrix, rows);
-  let correct = 0;
-  const perSegment: Record<string, { n: number; correct: number }> = {};
-  for (let i = 0; i < rows; i++) {
-    const hit = ((probabilities[i] ?? 0) >= 0.5 ? 1 : 0) === golden.labels[i] ? 1 : 0;
-    correct += hit;
-    const segment = golden.segments?.[i];
-    if (segment !== undefined) {
-      const s = (perSegment[segment] ??= { n: 0, correct: 0 });
-      s.n++;
-      s.correct += hit;
-    }
+/** Gates the policy sets that need an evaluation set: each a failed check when there is none. */
+function gatesWithoutEvaluationSet(validation: ValidationRequest['validation'], why: string): ValidationCheck[] {
+  const gates: ValidationCheck[] = [check('accuracy', 'info', `${why}; accuracy not checked`)];
+  for (const [metric, bound] of Object.entries(validation.metrics ?? {})) {
+    if (bound) gates.push(check(metric, 'failed', `the policy bounds ${metric}, but ${why}`, { ...bound }));
   }
-  return {
-    accuracy: rows > 0 ? correct / rows : 0,
-    perSegment: Object.fromEntries(Object.entries(perSegment).map(([k, v]) => [k, { n: v.n, accuracy: v.correct / v.n }])),
-  };
+  if (validation.championChallenger) gates.push(check('champion_challenger', 'failed', `the policy compares the candidate with production on ${validation.championChallenger.metric}, but ${why}`, { metric: validation.championChallenger.metric }));
+  if (validation.fairness) gates.push(check('fairness', 'failed', `the policy sets a fairness floor, but ${why}`, { minRatio: validation.fairness.minRatio }));
+  return gates;
 }
 
 /** The default validator: ONNX Runtime in the orchestrator process. */
-export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: number } = {}): CandidateValidator {
+export function createOnnxValidator(db: Kysely<Database>, opts: OnnxValidatorOptions = {}): CandidateValidator {
+  const artifacts = opts.artifacts ?? new ArtifactStore();
   return {
     async validate({ model, version, validation }) {
       const checks: ValidationCheck[] = [];
       const fail = (name: string, reason: string, numbers: Record<string, unknown> = {}) => {
-        checks.push({ name, verdict: 'failed', reason, numbers });
+        checks.push(check(name, 'failed', reason, numbers));
         return { passed: false, checks };
       };
       const registered = await findModel(db, model);
       const candidate = registered && await findVersion(db, registered.id, version);
       if (!registered || !candidate) return fail('registry', `version ${model}/${version} is not registered`);
-      // The contract to match is production's, unless the candidate is production itself.
+      // Production is what the candidate is compared with, unless the candidate is production itself.
       const serving = await productionVersion(db, registered.id);
       const production = serving?.version === version ? undefined : serving;
 
       let loaded: LoadedModel;
       try {
-        const path = candidate.artifact_uri.startsWith('file:') ? fileURLToPath(candidate.artifact_uri) : candidate.artifact_uri;
-        loaded = await loadModelSession(path);
+        loaded = await loadModelSession(artifactPath(candidate.artifact_uri));
       } catch (err) {
         return fail('load', err instanceof ModelLoadError ? err.message : `cannot load artifact: ${(err as Error).message}`);
       }
@@ -128,58 +99,60 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
         if (loaded.sha256 !== candidate.sha256) {
           return fail('sha256', `artifact sha256 ${loaded.sha256.slice(0, 12)}… does not match the registered ${candidate.sha256.slice(0, 12)}…`, { expected: candidate.sha256, actual: loaded.sha256 });
         }
-        checks.push({ name: 'sha256', verdict: 'successful', reason: `artifact sha256 matches (${candidate.sha256.slice(0, 12)}…)`, numbers: { sha256: candidate.sha256 } });
-        checks.push({ name: 'load', verdict: 'successful', reason: `ONNX Runtime loaded it (${loaded.sizeBytes} bytes)`, numbers: { sizeBytes: loaded.sizeBytes } });
+        checks.push(check('sha256', 'successful', `artifact sha256 matches (${candidate.sha256.slice(0, 12)}…)`, { sha256: candidate.sha256 }));
+        checks.push(check('load', 'successful', `ONNX Runtime loaded it (${loaded.sizeBytes} bytes)`, { sizeBytes: loaded.sizeBytes }));
 
+        // The sha256 matched, so the signature registration stored is this artifact's.
         running = 'signature';
-        const actualIn = contract(loaded.signature);
-        const actualOut = contractOutputs(loaded.signature);
-        const expected = production?.signature ?? candidate.signature;
-        const expectedIn = contract(expected);
-        const expectedOut = contractOutputs(expected);
-        if (!sameContract(actualIn, expectedIn) || !sameContract(actualOut, expectedOut)) {
-          return fail('signature', `signature ${describe(actualIn)} → ${describe(actualOut)} does not match the contract ${describe(expectedIn)} → ${describe(expectedOut)}${production ? ` of production ${production.version}` : ''}`);
+        const signature = candidate.signature;
+        if (registered.contract) {
+          const kept = checkVersion(registered.contract, signature, version);
+          if (!kept.ok) return fail('signature', kept.message, { problems: kept.problems });
+          checks.push(check('signature', 'successful', `signature ${formatSignature(signature)} keeps the model's contract`));
+        } else if (production && formatSignature(production.signature) !== formatSignature(signature)) {
+          return fail('signature', `signature ${formatSignature(signature)} does not match ${formatSignature(production.signature)} of production ${production.version} (the model has no contract to check it against)`);
+        } else {
+          checks.push(check('signature', 'successful', `signature ${formatSignature(signature)}${production ? ` matches production ${production.version}` : ''} (the model has no contract; its first version's signature stands for one)`));
         }
-        checks.push({ name: 'signature', verdict: 'successful', reason: `signature matches ${production ? `production ${production.version}` : 'the registered contract'}: ${describe(actualIn)} → ${describe(actualOut)}`, numbers: {} });
 
-        const golden = registered.golden_set;
-        if (golden && golden.features.length > 0) {
-          running = 'accuracy';
-          const score = await scoreGoldenSet(loaded, golden);
-          heartbeat({ check: 'golden set' });
-          const ok = score.accuracy >= validation.minAccuracy;
-          checks.push({ name: 'accuracy', verdict: ok ? 'successful' : 'failed', reason: `golden-set accuracy ${score.accuracy.toFixed(3)} ${ok ? '≥' : '<'} ${validation.minAccuracy}`, numbers: { accuracy: score.accuracy, rows: golden.features.length, floor: validation.minAccuracy } });
-          if (validation.fairness) {
-            running = 'fairness';
-            const segments = Object.entries(score.perSegment);
-            if (segments.length < 2) {
-              checks.push({ name: 'fairness', verdict: 'failed', reason: `fairness needs the golden set's segments (${validation.fairness.segmentFeature}); found ${segments.length}`, numbers: {} });
+        running = 'evaluation';
+        const judged = contractFor(registered, candidate);
+        const set: EvaluationSet | null = judged.contract ? await goldenEvaluationSet(db, artifacts, { ...registered, contract: judged.contract }) : null;
+        if (!judged.contract || !set || set.rows === 0) {
+          checks.push(...gatesWithoutEvaluationSet(validation, judged.contract ? 'the model has no golden set' : judged.why));
+        } else {
+          const contract = judged.contract;
+          const scored = await scoreEvaluationSet(loaded, contract, signature, set);
+          heartbeat({ check: 'evaluation set' });
+          if (!scored.ok) return fail('evaluation', `the candidate cannot be scored on the evaluation set: ${scored.message}`, { field: scored.field });
+          const targets = targetsFor(contract, set.labels);
+          if (!targets.ok) return fail('evaluation', `the evaluation set's labels do not fit the contract: ${targets.message}`, { field: targets.field });
+          const scores = scored.scores;
+          running = 'metrics';
+          checks.push(...metricChecks(scores.task, taskMetrics(contract, scores, targets.values), validation, set.rows));
+
+          const rule = validation.championChallenger;
+          if (rule) {
+            running = 'champion_challenger';
+            if (!production) {
+              checks.push(check('champion_challenger', 'info', `no production version to compare with on ${rule.metric}`, { metric: rule.metric }));
             } else {
-              const accuracies = segments.map(([, s]) => s.accuracy);
-              const ratio = Math.max(...accuracies) > 0 ? Math.min(...accuracies) / Math.max(...accuracies) : 0;
-              const fair = ratio >= validation.fairness.minRatio;
-              checks.push({ name: 'fairness', verdict: fair ? 'successful' : 'failed', reason: `worst/best segment accuracy ${ratio.toFixed(3)} ${fair ? '≥' : '<'} ${validation.fairness.minRatio}`, numbers: { ratio, perSegment: score.perSegment } });
+              const champion = await scoreProduction(production, contract, set);
+              checks.push(typeof champion === 'string'
+                ? check('champion_challenger', 'failed', `production ${production.version} cannot be scored on the evaluation set to compare with: ${champion}`, { metric: rule.metric, production: production.version })
+                : championChallengerCheck(contract, rule, scores, { version: production.version, scores: champion }, targets.values));
+              heartbeat({ check: 'champion_challenger' });
             }
           }
-        } else {
-          checks.push({ name: 'accuracy', verdict: 'info', reason: 'the model has no golden set; accuracy not checked', numbers: {} });
+          if (validation.fairness) {
+            running = 'fairness';
+            checks.push(fairnessCheck(contract, validation.fairness, scores, targets.values, set.segments));
+          }
         }
 
-        // Single-row latency, the serving hot path; a few warm-up runs first.
         running = 'latency';
-        const width = Number(actualIn?.[0]?.dims.split('x')[0]) || golden?.features[0]?.length || 1;
-        const rowData = new Float32Array(width).fill(0.5);
-        for (let i = 0; i < 5; i++) await runFloatMatrix(loaded, rowData, 1);
-        const times: number[] = [];
-        for (let i = 0; i < (opts.latencyRuns ?? 200); i++) {
-          const t0 = performance.now();
-          await runFloatMatrix(loaded, rowData, 1);
-          times.push(performance.now() - t0);
-        }
-        times.sort((a, b) => a - b);
-        const p99 = percentile(times, 0.99);
-        const fast = p99 <= validation.maxP99LatencyMs;
-        checks.push({ name: 'latency', verdict: fast ? 'successful' : 'failed', reason: `single-row p99 ${p99.toFixed(3)} ms ${fast ? '≤' : '>'} ${validation.maxP99LatencyMs} ms`, numbers: { p50Ms: percentile(times, 0.5), p99Ms: p99, runs: times.length } });
+        const source = judged.contract && set ? { contract: judged.contract, set } : null;
+        checks.push(await latencyCheck(loaded, signature, source, opts.latencyRuns ?? 200, validation.maxP99LatencyMs));
         return { passed: checks.every((c) => c.verdict === 'successful' || c.verdict === 'info'), checks };
       } catch (err) {
         if (err instanceof CancelledFailure) throw err;
@@ -189,6 +162,25 @@ export function createOnnxValidator(db: Kysely<Database>, opts: { latencyRuns?: 
       }
     },
   };
+}
+
+/** Production's scores on the same evaluation set, or why it has none. */
+async function scoreProduction(production: ModelVersion, contract: ModelContract, set: EvaluationSet): Promise<Scores | string> {
+  // A production registered before the contract may not keep it; then it cannot be read by it.
+  const kept = checkVersion(contract, production.signature, production.version);
+  if (!kept.ok) return kept.message;
+  let loaded: LoadedModel;
+  try {
+    loaded = await loadModelSession(artifactPath(production.artifact_uri));
+  } catch (err) {
+    return err instanceof ModelLoadError ? err.message : `cannot load its artifact: ${(err as Error).message}`;
+  }
+  try {
+    const scored = await scoreEvaluationSet(loaded, contract, production.signature, set);
+    return scored.ok ? scored.scores : scored.message;
+  } finally {
+    await loaded.session.release().catch(() => undefined);
+  }
 }
 
 /** Errors that mean a bug, not bad luck: a retry runs the same code on the same candidate and throws again. */

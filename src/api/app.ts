@@ -12,6 +12,7 @@ import { ArtifactStore } from '../registry/artifacts.js';
 import { installAuth, isMutating } from './plugins/auth.js';
 import { installMetrics } from './plugins/metrics.js';
 import { ApiError, installErrorHandling, installValidation, sendProblem } from './problem.js';
+import { DATASET_CONTENT_TYPES, datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { modelRoutes } from './routes/models.js';
@@ -42,7 +43,7 @@ export interface ApiDeps {
   rateLimit?: RateLimitOptions | false;
   /** Serve HTTPS with this certificate and key (PEM). */
   https?: { cert: string | Buffer; key: string | Buffer };
-  /** Largest JSON body, bytes (uploads have their own limit: the artifact store's). */
+  /** Largest JSON body, bytes (uploads have their own limits: the artifact store's). */
   bodyLimit?: number;
 }
 
@@ -106,7 +107,7 @@ export const sluiceApi: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'sk_<id>_<secret>' } } },
       tags: [
-        { name: 'models' }, { name: 'versions' }, { name: 'rollouts' }, { name: 'traffic' }, { name: 'experiments' },
+        { name: 'models' }, { name: 'versions' }, { name: 'datasets' }, { name: 'rollouts' }, { name: 'traffic' }, { name: 'experiments' },
         { name: 'keys' }, { name: 'audit' }, { name: 'replay' }, { name: 'health' },
       ],
     },
@@ -126,7 +127,7 @@ export const sluiceApi: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
 
   // Uploads: the route reads the stream itself (hashing and counting as it goes); any other
   // route refuses an octet-stream body.
-  app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
+  app.addContentTypeParser(['application/octet-stream', ...DATASET_CONTENT_TYPES], (request, payload, done) => {
     if (request.routeOptions.config?.rawUpload) done(null, payload);
     else done(new ApiError(415, 'unsupported_media_type', 'this route takes application/json'), undefined);
   });
@@ -134,6 +135,7 @@ export const sluiceApi: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await app.register(healthRoutes);
   await app.register(modelRoutes);
   await app.register(versionRoutes);
+  await app.register(datasetRoutes);
   await app.register(rolloutRoutes);
   await app.register(trafficRoutes);
   await app.register(keyRoutes);

@@ -1,6 +1,6 @@
 // Database rows → API shapes (camelCase, ISO timestamps). Nothing here reads or writes.
 import { describeContract } from '../contracts/describe.js';
-import type { ModelVersion } from '../db/schema.js';
+import type { Dataset, Model, ModelVersion } from '../db/schema.js';
 import type { ApiKeyRecord } from '../registry/keys.js';
 import { modelTask, type ModelSummary } from '../registry/models.js';
 import type { RolloutView } from '../registry/rollouts.js';
@@ -39,6 +39,14 @@ export function presentVersion(model: string, v: ModelVersion) {
     metrics: v.metrics ?? {},
     createdBy: v.created_by,
     createdAt: iso(v.created_at) as string,
+  };
+}
+
+export function presentDataset(model: Model, d: Dataset) {
+  return {
+    id: d.id, model: model.name, name: d.name, format: d.format, sha256: d.sha256, sizeBytes: Number(d.size_bytes), rows: d.rows,
+    columns: d.columns, label: d.label_column, segment: d.segment_column, golden: model.golden_dataset_id === d.id,
+    artifactUri: d.artifact_uri, createdBy: d.created_by, createdAt: iso(d.created_at) as string,
   };
 }
 

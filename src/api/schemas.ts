@@ -115,6 +115,50 @@ export const GoldenSetOut = Type.Object({
 });
 export type GoldenSetOut = Static<typeof GoldenSetOut>;
 
+export const DatasetId = Type.String({ pattern: '^ds_[0-9a-f]{32}$', description: 'a dataset id: ds_ and 32 hex digits' });
+export const DatasetParams = Type.Object({ model: ModelName, id: DatasetId }, { additionalProperties: false });
+export const DatasetFormat = Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]);
+const ColumnName = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
+
+export const DatasetUploadQuery = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'what to call the dataset (default: its format and digest)' })),
+  format: Type.Optional(Type.Union([DatasetFormat, Type.Literal('ndjson')], { description: 'csv or jsonl (ndjson is read as jsonl); default from the content type' })),
+  label: Type.Optional(ColumnName('the label column (default label)')),
+  segment: Type.Optional(ColumnName('the segment column (default: segment, when the file has one)')),
+  sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256 of the body; the upload is refused when it differs' })),
+}, { additionalProperties: false });
+
+export const DatasetOut = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  name: Type.String(),
+  format: Type.String({ description: 'csv or jsonl' }),
+  sha256: Type.String(),
+  sizeBytes: Type.Integer(),
+  rows: Type.Integer(),
+  columns: Type.Array(Type.Object({
+    name: Type.String(),
+    role: Type.String({ description: 'feature, label or segment' }),
+    kind: Type.String({ description: 'numeric, categorical or boolean' }),
+    type: Type.Optional(Type.String({ description: 'a feature\'s element type, as the model\'s input takes it' })),
+  }), { description: 'in the file\'s order' }),
+  label: Type.String({ description: 'the label column' }),
+  segment: Nullable(Type.String({ description: 'the segment column' })),
+  golden: Type.Boolean({ description: 'whether it is the model\'s golden set' }),
+  artifactUri: Type.String(),
+  createdBy: Nullable(Type.String()),
+  createdAt: Timestamp,
+});
+export type DatasetOut = Static<typeof DatasetOut>;
+
+export const GoldenDatasetBody = Type.Object({
+  dataset: Nullable(DatasetId),
+}, { additionalProperties: false, description: 'the dataset to score candidates on, or null to detach it (the golden-set rows, if any, apply again)' });
+export type GoldenDatasetBody = Static<typeof GoldenDatasetBody>;
+
+export const GoldenDatasetOut = Type.Object({ model: Type.String(), dataset: Nullable(DatasetOut) });
+export type GoldenDatasetOut = Static<typeof GoldenDatasetOut>;
+
 export const VersionOut = Type.Object({
   model: Type.String(),
   version: Type.String(),

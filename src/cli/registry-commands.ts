@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { GoldenSetBody, GoldenSetOut, ModelOut, RegisteredVersionOut, RegistrationPreviewOut, VersionOut } from '../api/schemas.js';
+import type { GoldenDatasetOut, GoldenSetBody, GoldenSetOut, ModelOut, RegisteredVersionOut, RegistrationPreviewOut, VersionOut } from '../api/schemas.js';
 import { ApiClient, CliError } from './api-client.js';
 import { action, globals, printFields, printJson, printTable, usage } from './output.js';
 
@@ -39,13 +39,13 @@ async function readStdin(): Promise<string> {
 }
 export { readJsonFile };
 
-async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
 }
 
-function human(bytes: number): string {
+export function human(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -93,6 +93,10 @@ function goldenSetBody(doc: unknown): GoldenSetBody {
 function signatureFields(sig: VersionOut['signature']): Array<[string, string]> {
   const show = (ts: VersionOut['signature']['inputs']) => ts.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
   return [['inputs', show(sig.inputs)], ['outputs', show(sig.outputs)]];
+}
+
+export async function setGoldenDataset(api: ApiClient, model: string, dataset: string | null): Promise<GoldenDatasetOut> {
+  return await api.request<GoldenDatasetOut>('PUT', `/v1/models/${encodeURIComponent(model)}/golden-dataset`, { body: { dataset } });
 }
 
 function printVersion(v: VersionOut): void {
@@ -186,6 +190,14 @@ export function registerRegistryCommands(program: Command): void {
       const out = await client(cmd).request<GoldenSetOut>('PUT', `/v1/models/${encodeURIComponent(model)}/golden-set`, { body: goldenSetBody(await readJsonFile(file, 'golden set')) });
       if (globals(cmd).json) return printJson(out);
       console.log(`golden set of ${out.model}: ${out.rows} rows of ${out.width} values${out.segments.length ? `; segments ${out.segments.join(', ')}` : ''}`);
+    }));
+
+  models.command('set-golden <model> <dataset-id>')
+    .description('Make one of the model\'s datasets (sluice datasets upload) its golden set; "none" detaches it')
+    .action(action(async (model: string, datasetId: string, _opts: unknown, cmd: Command) => {
+      const out = await setGoldenDataset(client(cmd), model, datasetId === 'none' ? null : datasetId);
+      if (globals(cmd).json) return printJson(out);
+      console.log(out.dataset ? `golden set of ${out.model}: dataset ${out.dataset.id} (${out.dataset.name}, ${out.dataset.rows} rows)` : `golden set of ${out.model}: no dataset attached`);
     }));
 
   const versions = program.command('versions').description('Register, list, show and retire model versions');

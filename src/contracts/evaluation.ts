@@ -37,7 +37,8 @@ export function requiredColumns(contract: ModelContract): string[] {
   return contract.inputs.flatMap((i) => (i.features ? [...i.features] : [i.name]));
 }
 
-function cellFor(type: InputElementType, cell: Cell): Cell | null {
+/** A cell as an input of this element type takes it, or null when it is not of that type (feedsFor's rule; datasets check uploads by it). */
+export function cellFor(type: InputElementType, cell: Cell): Cell | null {
   if (type === 'string') return typeof cell === 'string' ? cell : String(cell);
   if (type === 'bool') {
     if (typeof cell === 'boolean') return cell;

@@ -9,7 +9,7 @@ export { featureNamesFromMetadata, inferContract } from './infer.js';
 export type { ContractHints, ContractInference, InferenceRefusalCode } from './infer.js';
 export { checkVersion, formatExpectation, nonTensorOutputProblems, parseContract, validateContract } from './validate.js';
 export type { ContractParseResult, VersionCheck } from './validate.js';
-export { feedsFor, featureColumns, requiredColumns, targetsFor } from './evaluation.js';
+export { cellFor, feedsFor, featureColumns, requiredColumns, targetsFor } from './evaluation.js';
 export type { Cell, EvaluationSet, FeedsResult, InputFeed, TargetsResult } from './evaluation.js';
 export { classCount, classIndexOf, extractScores, predictedClasses, rowScores, thresholdOf, topClasses } from './score.js';
 export type { ExtractedScores, OutputValues, ScoreFailure } from './score.js';

@@ -1,5 +1,5 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
-import type { ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
+import type { InputElementType, ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
 import type { ContractHints } from '../contracts/infer.js';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
@@ -33,6 +33,8 @@ export interface ModelsTable {
   contract: ColumnType<ModelContract | null, ModelContract | string | null | undefined, ModelContract | string | null>;
   /** Hints the first version's contract is inferred with (task, feature names...), as declared at creation; null for none. */
   contract_hints: ColumnType<ContractHints | null, ContractHints | string | null | undefined, ContractHints | string | null>;
+  /** The dataset that is the golden set (it wins over golden_set); null when none is attached. */
+  golden_dataset_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
@@ -55,6 +57,34 @@ export interface ModelVersionsTable {
   reference_profile: ColumnType<unknown, unknown, unknown> | null;
   metrics: JsonWithDefault<Record<string, unknown>>;
   status: ColumnType<VersionStatus, VersionStatus | undefined, VersionStatus>;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export type DatasetFormat = 'csv' | 'jsonl';
+
+/** A dataset column: its name, what it is to the model, and the kind of its values. */
+export interface DatasetColumn {
+  name: string;
+  role: 'feature' | 'label' | 'segment';
+  kind: 'numeric' | 'categorical' | 'boolean';
+  /** A feature's element type, as the contract's input reads it. */
+  type?: InputElementType;
+}
+
+export interface DatasetsTable {
+  id: string;
+  project_id: string;
+  model_id: BigRef;
+  name: string;
+  sha256: string;
+  format: DatasetFormat;
+  size_bytes: ColumnType<string, number | bigint | string, number | bigint | string>;
+  rows: number;
+  columns: Json<DatasetColumn[]>;
+  label_column: string;
+  segment_column: string | null;
+  artifact_uri: string;
   created_by: string | null;
   created_at: Timestamp;
 }
@@ -211,6 +241,7 @@ export interface Database {
   projects: ProjectsTable;
   models: ModelsTable;
   model_versions: ModelVersionsTable;
+  datasets: DatasetsTable;
   traffic_generations: TrafficGenerationsTable;
   serving_workers: ServingWorkersTable;
   rollouts: RolloutsTable;
@@ -227,5 +258,6 @@ export interface Database {
 export type Model = Selectable<ModelsTable>;
 export type ModelVersion = Selectable<ModelVersionsTable>;
 export type NewModelVersion = Insertable<ModelVersionsTable>;
+export type Dataset = Selectable<DatasetsTable>;
 export type TrafficGeneration = Selectable<TrafficGenerationsTable>;
 export type Rollout = Selectable<RolloutsTable>;

@@ -22,6 +22,8 @@ export interface OrchestratorWorkerOptions {
   namespace?: string;
   fleet: ActivityDeps['fleet'];
   validator?: ActivityDeps['validator'];
+  /** The artifact store evaluation datasets are read from (default: the configured artifact root, as the API's). */
+  artifacts?: ActivityDeps['artifacts'];
   /** Replacement activities: unit tests of workflow logic stub side effects with these. */
   activities?: Partial<ReturnType<typeof createActivities>>;
   workerOptions?: Partial<WorkerOptions>;
@@ -31,7 +33,7 @@ export interface OrchestratorWorkerOptions {
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator }), ...opts.activities };
+  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator, artifacts: opts.artifacts }), ...opts.activities };
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? TEMPORAL_NAMESPACE,

@@ -1,2 +1,2 @@
 export { RolloutPolicy, CanaryGates, MetricRef } from './schema.js';
-export { parseRolloutPolicy, describePolicyErrors, type PolicyFieldError, type PolicyParseResult } from './validate.js';
+export { parseRolloutPolicy, describePolicyErrors, validationPolicyProblems, type PolicyFieldError, type PolicyParseResult } from './validate.js';

@@ -1,6 +1,6 @@
 // The rollout policy: one versioned, validated document per rollout. Durations are seconds so a
 // test can run a whole lifecycle in a few seconds and production can bake for hours.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TOptional } from '@sinclair/typebox';
 
 const Seconds = (description: string, dflt: number) => Type.Number({ minimum: 0, maximum: 30 * 24 * 3600, default: dflt, description });
 const Share = (description: string, dflt?: number) =>
@@ -31,15 +31,48 @@ export const CanaryGates = Type.Object({
   minPredictionSamples: Type.Integer({ minimum: 10, default: 200, description: 'predictions per version needed before the prediction-shift gate is judged (PSI is biased upward on small samples)' }),
 }, { additionalProperties: false, default: {} });
 
+/** Every metric validation computes; which ones a model has depends on its task (VALIDATION_METRICS_BY_TASK). */
+export const VALIDATION_METRIC_NAMES = ['accuracy', 'roc_auc', 'log_loss', 'brier', 'ece', 'macro_f1', 'rmse', 'mae', 'r2'] as const;
+export type ValidationMetricName = (typeof VALIDATION_METRIC_NAMES)[number];
+export const ValidationMetricName = Type.Union(VALIDATION_METRIC_NAMES.map((m) => Type.Literal(m)));
+
+/** The metrics of each task: what validation computes, and what a policy may bound or compare on. */
+export const VALIDATION_METRICS_BY_TASK: Readonly<Record<'binary_classification' | 'multiclass_classification' | 'regression', readonly ValidationMetricName[]>> = {
+  binary_classification: ['accuracy', 'roc_auc', 'log_loss', 'brier', 'ece'],
+  multiclass_classification: ['accuracy', 'macro_f1', 'log_loss'],
+  regression: ['rmse', 'mae', 'r2'],
+};
+
+const MetricBound = Type.Object({
+  min: Type.Optional(Type.Number({ description: 'the metric on the evaluation set must be at least this' })),
+  max: Type.Optional(Type.Number({ description: 'the metric on the evaluation set must be at most this' })),
+}, { additionalProperties: false });
+
+export const ValidationMetricBounds = Type.Object(
+  Object.fromEntries(VALIDATION_METRIC_NAMES.map((m) => [m, Type.Optional(MetricBound)])) as Record<ValidationMetricName, TOptional<typeof MetricBound>>,
+  { additionalProperties: false, description: 'floors (min) and ceilings (max) per metric, e.g. {"roc_auc": {"min": 0.75}, "log_loss": {"max": 0.6}}' },
+);
+
+export const ChampionChallenger = Type.Object({
+  metric: ValidationMetricName,
+  maxDegradation: Type.Number({ minimum: 0, default: 0, description: 'δ: how much worse than production (absolute, on the metric) the candidate may be' }),
+  resamples: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'paired bootstrap resamples' }),
+  level: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.95, description: 'two-sided confidence level of the interval' }),
+  seed: Type.Union([Type.Integer(), Type.String({ minLength: 1, maxLength: 200 })], { default: 1, description: 'seed of the resampling: the same seed gives the same interval on a replay' }),
+}, { additionalProperties: false, description: 'the candidate fails when the lower end of the interval of its improvement over production is below −maxDegradation' });
+
 export const RolloutPolicy = Type.Object({
   version: Type.Literal(1, { default: 1 }),
   validation: Type.Object({
-    minAccuracy: Share('golden-set accuracy floor', 0.6),
+    minAccuracy: Share('evaluation-set accuracy floor for a classifier (at the contract\'s threshold for binary); a regressor ignores it, with a note in the report', 0.6),
     maxP99LatencyMs: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+    metrics: Type.Optional(ValidationMetricBounds),
+    championChallenger: Type.Optional(ChampionChallenger),
     fairness: Type.Optional(Type.Object({
-      segmentFeature: Type.String({ minLength: 1 }),
-      minRatio: Share('worst segment accuracy / best segment accuracy floor', 0.8),
-    }, { additionalProperties: false })),
+      segmentFeature: Type.Optional(Type.String({ minLength: 1, description: 'kept for older policies; the segments come from the evaluation set' })),
+      metric: Type.Optional(ValidationMetricName),
+      minRatio: Share('worst segment / best segment floor on the metric (oriented so that 1 is equal and lower is less fair)', 0.8),
+    }, { additionalProperties: false, description: 'default metric: accuracy for a classifier, rmse for a regressor' })),
   }, { additionalProperties: false, default: {} }),
   shadow: Type.Optional(Type.Object({
     share: Share('share of requests mirrored to the candidate', 1),
@@ -90,3 +123,6 @@ export const RolloutPolicy = Type.Object({
 export type RolloutPolicy = Static<typeof RolloutPolicy>;
 export type CanaryGates = Static<typeof CanaryGates>;
 export type MetricRef = Static<typeof MetricRef>;
+export type ValidationPolicy = RolloutPolicy['validation'];
+export type ChampionChallenger = Static<typeof ChampionChallenger>;
+export type MetricBound = Static<typeof MetricBound>;

@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { RolloutPolicy } from './schema.js';
+import { RolloutPolicy, VALIDATION_METRICS_BY_TASK, type ValidationPolicy } from './schema.js';
 
 export interface PolicyFieldError {
   /** JSON pointer of the offending field, e.g. /canary/steps/1/weight */
@@ -55,7 +55,37 @@ export function parseRolloutPolicy(input: unknown): PolicyParseResult {
   if (exp.kind === 'bandit' && exp.primaryMetric && exp.primaryMetric.type !== 'binary') {
     errors.push({ field: '/experiment/primaryMetric/type', message: 'bandit mode needs a binary primary metric (Bernoulli rewards)' });
   }
+  for (const [metric, bound] of Object.entries(policy.validation.metrics ?? {})) {
+    if (!bound) continue;
+    if (bound.min === undefined && bound.max === undefined) {
+      errors.push({ field: `/validation/metrics/${metric}`, message: `a bound on ${metric} needs min, max or both` });
+    } else if (bound.min !== undefined && bound.max !== undefined && bound.min > bound.max) {
+      errors.push({ field: `/validation/metrics/${metric}/min`, message: `min (${bound.min}) exceeds max (${bound.max}): no value of ${metric} could pass` });
+    }
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
+}
+
+/**
+ * The validation fields a model of this task cannot be judged on (a bound on rmse for a
+ * classifier, a champion/challenger rule on roc_auc for a regressor): checked when a rollout
+ * starts for a model whose contract is known, so the policy is refused naming the field instead of
+ * failing in validation. The validator says the same in a failed check when it gets that far.
+ */
+export function validationPolicyProblems(validation: ValidationPolicy, task: keyof typeof VALIDATION_METRICS_BY_TASK): PolicyFieldError[] {
+  const allowed: readonly string[] = VALIDATION_METRICS_BY_TASK[task];
+  const problem = (field: string, metric: string): PolicyFieldError => ({
+    field, message: `${metric} is not a metric of a ${task.replace('_', ' ')} model (its metrics: ${allowed.join(', ')})`,
+  });
+  const problems: PolicyFieldError[] = [];
+  for (const [metric, bound] of Object.entries(validation.metrics ?? {})) {
+    if (bound && !allowed.includes(metric)) problems.push(problem(`/validation/metrics/${metric}`, metric));
+  }
+  const compared = validation.championChallenger?.metric;
+  if (compared && !allowed.includes(compared)) problems.push(problem('/validation/championChallenger/metric', compared));
+  const fair = validation.fairness?.metric;
+  if (fair && !allowed.includes(fair)) problems.push(problem('/validation/fairness/metric', fair));
+  return problems;
 }
 
 function dedupe(errors: PolicyFieldError[]): PolicyFieldError[] {

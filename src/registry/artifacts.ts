@@ -1,5 +1,5 @@
-// The artifact store: model files addressed by their content. A file lives at
-// <root>/sha256/<first two hex digits>/<sha256>.onnx and is named by nothing a client chose, so
+// The artifact store: model files (and evaluation datasets) addressed by their content. A file
+// lives at <root>/sha256/<first two hex digits>/<sha256>.<onnx|csv|jsonl> and is named by nothing a client chose, so
 // no upload can pick a path; uploads stream to a temporary file while they are hashed and counted,
 // and land in place only when the digest matches what the client declared.
 import { createHash, randomUUID } from 'node:crypto';
@@ -15,6 +15,12 @@ import { RegistryError } from './errors.js';
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 /** 256 MiB unless SLUICE_MAX_ARTIFACT_BYTES says otherwise. */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
+/** 64 MiB unless SLUICE_MAX_DATASET_BYTES says otherwise. */
+export const DEFAULT_MAX_DATASET_BYTES = 64 * 1024 * 1024;
+
+/** What a stored file is: a model (.onnx) or a dataset in one of its formats. */
+export type ArtifactExtension = 'onnx' | 'csv' | 'jsonl';
+const STORED_NAME = /^([0-9a-f]{64})\.(onnx|csv|jsonl)$/;
 
 export interface StoredArtifact {
   sha256: string;
@@ -28,16 +34,26 @@ export interface ArtifactStoreOptions {
   root?: string;
   /** Largest artifact accepted, in bytes. */
   maxBytes?: number;
+  /** Largest dataset accepted, in bytes (datasets have their own limit: they are not models). */
+  maxDatasetBytes?: number;
 }
 
 export function defaultArtifactRoot(): string {
   return path.resolve(process.env.SLUICE_ARTIFACT_ROOT ?? path.join(stateDir(), 'artifacts'));
 }
 
-export function defaultMaxArtifactBytes(): number {
-  const raw = process.env.SLUICE_MAX_ARTIFACT_BYTES;
+function positiveEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
   const n = raw ? Number(raw) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MAX_ARTIFACT_BYTES;
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+export function defaultMaxArtifactBytes(): number {
+  return positiveEnv('SLUICE_MAX_ARTIFACT_BYTES', DEFAULT_MAX_ARTIFACT_BYTES);
+}
+
+export function defaultMaxDatasetBytes(): number {
+  return positiveEnv('SLUICE_MAX_DATASET_BYTES', DEFAULT_MAX_DATASET_BYTES);
 }
 
 function checkSha(sha256: string, field = 'sha256'): string {
@@ -48,20 +64,22 @@ function checkSha(sha256: string, field = 'sha256'): string {
 export class ArtifactStore {
   readonly root: string;
   readonly maxBytes: number;
+  readonly maxDatasetBytes: number;
 
   constructor(opts: ArtifactStoreOptions = {}) {
     this.root = path.resolve(opts.root ?? defaultArtifactRoot());
     this.maxBytes = opts.maxBytes ?? defaultMaxArtifactBytes();
+    this.maxDatasetBytes = opts.maxDatasetBytes ?? defaultMaxDatasetBytes();
   }
 
-  /** The only path an artifact with this digest can have. */
-  pathFor(sha256: string): string {
+  /** The only path an artifact with this digest (and kind) can have. */
+  pathFor(sha256: string, extension: ArtifactExtension = 'onnx'): string {
     checkSha(sha256);
-    return path.join(this.root, 'sha256', sha256.slice(0, 2), `${sha256}.onnx`);
+    return path.join(this.root, 'sha256', sha256.slice(0, 2), `${sha256}.${extension}`);
   }
 
-  uriFor(sha256: string): string {
-    return pathToFileURL(this.pathFor(sha256)).href;
+  uriFor(sha256: string, extension: ArtifactExtension = 'onnx'): string {
+    return pathToFileURL(this.pathFor(sha256, extension)).href;
   }
 
   /**
@@ -69,8 +87,17 @@ export class ArtifactStore {
    * arrive, or when the digest differs from `expectedSha256`. Idempotent for identical content.
    */
   async put(source: Readable | AsyncIterable<Uint8Array>, opts: { expectedSha256?: string; maxBytes?: number } = {}): Promise<StoredArtifact> {
+    return await this.store(source, { ...opts, limit: Math.min(opts.maxBytes ?? this.maxBytes, this.maxBytes), extension: 'onnx' });
+  }
+
+  /** Streams a dataset file into the store under its format's extension, within the dataset limit. */
+  async putDataset(source: Readable | AsyncIterable<Uint8Array>, extension: Exclude<ArtifactExtension, 'onnx'>, opts: { expectedSha256?: string } = {}): Promise<StoredArtifact> {
+    return await this.store(source, { ...opts, limit: this.maxDatasetBytes, extension });
+  }
+
+  private async store(source: Readable | AsyncIterable<Uint8Array>, opts: { expectedSha256?: string; limit: number; extension: ArtifactExtension }): Promise<StoredArtifact> {
     if (opts.expectedSha256 !== undefined) checkSha(opts.expectedSha256);
-    const limit = Math.min(opts.maxBytes ?? this.maxBytes, this.maxBytes);
+    const limit = opts.limit;
     const tmpDir = path.join(this.root, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `${randomUUID()}.part`);
@@ -100,7 +127,7 @@ export class ArtifactStore {
       if (opts.expectedSha256 !== undefined && opts.expectedSha256 !== sha256) {
         throw new RegistryError('sha256_mismatch', `sha256 mismatch: declared ${opts.expectedSha256}, received content hashes to ${sha256}`, 'sha256');
       }
-      const final = this.pathFor(sha256);
+      const final = this.pathFor(sha256, opts.extension);
       await fs.mkdir(path.dirname(final), { recursive: true });
       await fs.rename(tmp, final);
       return { sha256, sizeBytes: size, uri: pathToFileURL(final).href, path: final };
@@ -156,6 +183,11 @@ export class ArtifactStore {
     return { sha256: sha, sizeBytes: stat.size, uri: pathToFileURL(file).href, path: file };
   }
 
+  /** Streams an artifact this store holds, by URI; refuses anything outside the store. */
+  stream(uri: string): Readable {
+    return createReadStream(this.localPath(uri));
+  }
+
   /** Reads an artifact this store holds, by URI; refuses anything outside the store. */
   async read(uri: string): Promise<Buffer> {
     const file = this.localPath(uri);
@@ -170,8 +202,8 @@ export class ArtifactStore {
     } catch {
       throw new RegistryError('unsupported_uri', `not a file:// URI: ${uri}`, 'artifactUri');
     }
-    const sha = /^([0-9a-f]{64})\.onnx$/.exec(path.basename(file))?.[1];
-    if (!sha || file !== this.pathFor(sha)) throw new RegistryError('unsupported_uri', `not an artifact of this store: ${uri}`, 'artifactUri');
+    const [, sha, extension] = STORED_NAME.exec(path.basename(file)) ?? [];
+    if (!sha || file !== this.pathFor(sha, extension as ArtifactExtension)) throw new RegistryError('unsupported_uri', `not an artifact of this store: ${uri}`, 'artifactUri');
     return file;
   }
 }

@@ -153,7 +153,8 @@ export async function setGoldenSet(db: Db, modelId: string, golden: GoldenSet): 
   const problem = goldenSetProblem(golden);
   if (problem) throw new RegistryError('invalid', `${problem.field}: ${problem.message}`, problem.field);
   const stored: GoldenSet = { features: golden.features, labels: golden.labels, ...(golden.segments ? { segments: golden.segments } : {}) };
-  const row = await db.updateTable('models').set({ golden_set: jsonb(stored) }).where('id', '=', modelId).returningAll().executeTakeFirst();
+  // Setting rows replaces an attached golden dataset too: the last golden set set is the one in force.
+  const row = await db.updateTable('models').set({ golden_set: jsonb(stored), golden_dataset_id: null }).where('id', '=', modelId).returningAll().executeTakeFirst();
   if (!row) throw new RegistryError('not_found', `model ${modelId} not found`, 'model');
   return row;
 }

@@ -61,10 +61,14 @@ export async function getVersion(db: Db, modelId: string, version: string): Prom
   return row;
 }
 
-/** Versions of a model (by name) among the given labels; labels that are not registered are absent. */
-export async function findVersionsByName(db: Db, model: string, versions: readonly string[]): Promise<ModelVersion[]> {
+/**
+ * Versions of a model (by name) among the given labels, each with its model's contract (what a
+ * serving worker needs to score the rows it logs and check each input); labels that are not
+ * registered are absent.
+ */
+export async function findVersionsByName(db: Db, model: string, versions: readonly string[]): Promise<Array<ModelVersion & { contract: Model['contract'] }>> {
   if (versions.length === 0) return [];
-  return await db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v')
+  return await db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v').select('m.contract')
     .where('m.name', '=', model).where('v.version', 'in', versions).execute();
 }
 

@@ -13,8 +13,9 @@ import { InferError } from './protocol/infer-error.js';
 import { checkInputs, encodeResponse, readEnvelope, selectOutputs, type CheckedInputs, type InferEnvelope } from './protocol/protocol.js';
 import { matchSegment, routeGlobal, shadowFor, type CompiledGeneration, type Random, type RouteDecision } from '../traffic/routing.js';
 import { sameInputs } from './protocol/signature.js';
-import type { TypedArray } from './protocol/tensors.js';
+import type { TensorData } from './protocol/tensors.js';
 import { FaultInjector, InjectedFault } from './execution/faults.js';
+import type { BatchOutput } from './execution/session.js';
 
 /** How much slower than the primary a shadow running in the same place may be before it is skipped. */
 const COLOCATED_SHADOW_SLOWDOWN = 2;
@@ -108,7 +109,7 @@ export class InferenceService {
     const children = this.metrics.forRequest(m.name, v.version, decision.arm);
     children.requests.inc();
     children.latency.observe(latencyUs / 1e6);
-    this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, outputs.map((o) => o.data), null);
+    this.record(m.name, v, false, decision, requestId, arrivedMs, keyHash, started, checked, outputs, null);
 
     const generation = m.generation;
     if (pinned === null && generation !== null && generation.shadow !== null) {
@@ -128,20 +129,25 @@ export class InferenceService {
     head += '}';
     return encodeResponse(head, selected.map(({ index, binary }) => {
       const c = v.signature.outputs[index] as HostedVersion['signature']['outputs'][number];
-      const o = outputs[index] as { data: TypedArray; shape: number[] };
+      const o = outputs[index] as BatchOutput;
       return { name: c.name, datatype: c.datatype.oip, shape: o.shape, data: o.data, binary };
     }));
   }
 
-  /** Appends a log row (answers subject to sampling; errors always). */
+  /**
+   * Appends a log row (answers subject to sampling; errors always), with each row's score read
+   * by the version's contract from the outputs as the model returned them, before `loggable`
+   * leaves string outputs out of the outputs column. Only a sampled answer pays for its scores.
+   */
   private record(model: string, v: HostedVersion, shadow: boolean, d: Decision, requestId: string, arrivedMs: number, keyHash: string | null,
-    started: number, inputs: CheckedInputs | null, outputs: TypedArray[] | null, error: string | null): void {
+    started: number, inputs: CheckedInputs | null, outputs: BatchOutput[] | null, error: string | null): void {
     if (error === null && !this.log.sampled(requestId, d.experimentId)) return;
     this.log.append({
       requestId, atMs: arrivedMs, model, version: v.version, arm: d.arm, experimentId: d.experimentId, routingKeyHash: keyHash, segment: d.segment,
       shadow, fallback: d.fallback, rows: inputs?.rows ?? 0,
       inputs: inputs === null ? null : loggable(v.signature.inputs, inputs.data),
-      outputs: outputs === null ? null : loggable(v.signature.outputs, outputs),
+      outputs: outputs === null ? null : loggable(v.signature.outputs, outputs.map((o) => o.data)),
+      scores: outputs === null || v.scorer === null ? null : v.scorer(outputs),
       latencyUs: (performance.now() - started) * 1000, error,
     });
   }
@@ -198,14 +204,16 @@ export class InferenceService {
     throw new InferError(503, `no version of model '${m.name}' in generation ${g.generation} is ready on this worker`, 'unavailable');
   }
 
+  /** Every checked input against the version's reference profile; under `reject`, the first violation turns the request away naming its input. */
   private checkProfile(g: CompiledGeneration | null, v: HostedVersion, checked: CheckedInputs): void {
-    const checks = v.inputChecks;
     const policy = g?.inputChecks ?? 'count';
-    if (checks === null || policy === 'off') return;
-    const violations = findViolations(checks, checked.data[0] as TypedArray, checked.rows, policy === 'reject' ? 1 : 16);
-    for (const x of violations) this.metrics.inputViolations.inc({ model: v.model, version: v.version, feature: x.feature, kind: x.kind });
-    if (policy === 'reject' && violations.length > 0) {
-      throw new InferError(400, `input '${v.signature.inputs[0]?.name}': ${describeViolation(violations[0] as (typeof violations)[number], checks)}`);
+    if (v.inputChecks.length === 0 || policy === 'off') return;
+    for (const { input, name, checks } of v.inputChecks) {
+      const violations = findViolations(checks, checked.data[input] as TensorData, checked.rows, policy === 'reject' ? 1 : 16);
+      for (const x of violations) this.metrics.inputViolations.inc({ model: v.model, version: v.version, feature: x.feature, kind: x.kind });
+      if (policy === 'reject' && violations.length > 0) {
+        throw new InferError(400, `input '${name}': ${describeViolation(violations[0] as (typeof violations)[number], checks)}`);
+      }
     }
   }
 
@@ -226,7 +234,7 @@ export class InferenceService {
     }
     const started = performance.now();
     const shadowDecision: Decision = { ...decision, arm: null, fallback: false };
-    const record = (inputs: CheckedInputs | null, outputs: TypedArray[] | null, error: string | null) =>
+    const record = (inputs: CheckedInputs | null, outputs: BatchOutput[] | null, error: string | null) =>
       this.record(m.name, sv, true, shadowDecision, requestId, arrivedMs, keyHash, started, inputs, outputs, error);
     let checked = primaryInputs;
     if (!sameInputs(sv.signature, primary.signature)) {
@@ -240,7 +248,7 @@ export class InferenceService {
     }
     sv.infer(checked.data, checked.shapes, checked.rows).then((outputs) => {
       this.metrics.shadow.inc({ model: m.name, version: name, outcome: 'answered' });
-      record(checked, outputs.map((o) => o.data), null);
+      record(checked, outputs, null);
     }, (err: unknown) => {
       this.metrics.shadow.inc({ model: m.name, version: name, outcome: 'failed' });
       record(checked, null, `inference_failed: ${(err as Error).message}`);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { toStoredSignature } from '../../src/api/services/inspect.js';
+import type { ModelContract } from '../../src/contracts/index.js';
 import type { Database, ModelSignature, VersionStatus } from '../../src/db/schema.js';
 import { rolloutWorkflowId } from '../../src/workflows/messages.js';
 import {
@@ -35,6 +36,8 @@ export interface SeedModelOptions {
   production?: string;
   /** Store the fixtures' golden set on the model, for validation's accuracy check. */
   goldenSet?: boolean;
+  /** The model's contract (models.contract), as registration would have stored it; none when absent. */
+  contract?: ModelContract;
 }
 
 export interface SeededModel { modelId: string; versionIds: Record<string, string> }
@@ -64,6 +67,7 @@ export async function seedFixtureModel(db: Kysely<Database>, opts: SeedModelOpti
   const existing = await db.selectFrom('models').select('id').where('project_id', '=', project).where('name', '=', opts.model).executeTakeFirst();
   const modelId = existing?.id ?? (await db.insertInto('models').values({
     project_id: project, name: opts.model, ...(golden ? { golden_set: JSON.stringify({ features: golden.matrix, labels: golden.labels }) } : {}),
+    ...(opts.contract ? { contract: JSON.stringify(opts.contract) } : {}),
   }).returning('id').executeTakeFirstOrThrow()).id;
   const versionIds: Record<string, string> = {};
   for (const [version, spec] of Object.entries(opts.versions)) {

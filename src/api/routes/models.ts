@@ -79,7 +79,7 @@ export const modelRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       summary: 'Set the golden set every candidate of the model is scored on before traffic moves',
       description: 'Rows of model inputs (finite numbers, every row the same width), one label per row and, for the fairness check, '
-        + 'optionally one segment per row. Replaces the previous golden set; validation of later rollouts uses it.',
+        + 'optionally one segment per row. Replaces the previous golden set (a golden dataset too: see PUT golden-dataset); validation of later rollouts uses it.',
       tags: ['models'],
       params: ModelParams,
       body: GoldenSetBody,

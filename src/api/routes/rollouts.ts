@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RolloutStatus } from '../../db/schema.js';
-import { describePolicyErrors, parseRolloutPolicy } from '../../policy/index.js';
+import { describePolicyErrors, parseRolloutPolicy, validationPolicyProblems } from '../../policy/index.js';
 import { deleteAuditEntry, recordAudit } from '../../registry/audit.js';
 import { findExperiment, listExperimentLooks, listRolloutExperiments } from '../../registry/experiments.js';
 import {
@@ -67,6 +67,12 @@ export const rolloutRoutes: FastifyPluginAsync = async (app) => {
       throw new ApiError(400, 'invalid_policy', `policy: ${describePolicyErrors(parsed.errors)}`, errors[0]?.field ?? 'body/policy', errors);
     }
     const policy = parsed.policy;
+    // Metrics the model's task does not have (rmse for a classifier) are refused now, naming the field.
+    const taskProblems = model.contract ? validationPolicyProblems(policy.validation, model.contract.task) : [];
+    if (taskProblems.length > 0) {
+      const errors = taskProblems.map((e) => ({ field: `body/policy${e.field}`, message: e.message }));
+      throw new ApiError(400, 'invalid_policy', `policy: ${describePolicyErrors(taskProblems)}`, errors[0]?.field ?? 'body/policy', errors);
+    }
     const candidate = await versionOf(app.db, model, request.body.version);
     if (candidate.status === 'rejected') throw new ApiError(409, 'version_rejected', `version ${candidate.version} failed validation and cannot be rolled out; register a new version`, 'version');
     if (candidate.status === 'retired') throw new ApiError(409, 'version_retired', `version ${candidate.version} is retired`, 'version');

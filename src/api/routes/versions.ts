@@ -1,10 +1,9 @@
 import fs from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Model, ModelVersion } from '../../db/schema.js';
 import type { StoredArtifact } from '../../registry/artifacts.js';
-import { RegistryError } from '../../registry/errors.js';
 import { lockModel, setModelContract } from '../../registry/models.js';
 import { computeReferenceProfile } from '../../registry/profiles.js';
 import { runningRolloutWithVersion } from '../../registry/rollouts.js';
@@ -16,6 +15,7 @@ import { principalOf } from '../plugins/auth.js';
 import { presentVersion, presentVersionDetail } from '../present.js';
 import { ApiError, STREAM_BODY } from '../problem.js';
 import { contractOnRegistration, type RegistrationContract } from '../services/model-contract.js';
+import { checkDeclaredLength, receiveUpload, uploadBody } from '../upload.js';
 import {
   Limit, ModelParams, OperatorBody, ReferenceDataBody, ReferenceProfileBody, RegisterByUriBody, RegisteredVersionOut, RegistrationPreviewOut,
   UploadQuery, VersionDetailOut, VersionOut, VersionParams, VersionStatus, withErrors,
@@ -159,37 +159,13 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
       response: withErrors({ 200: RegistrationPreviewOut, 201: RegisteredVersionOut }, [404, 409, 413, 415]),
     },
   }, async (request, reply) => {
-    const payload = request.body as unknown;
-    if (!payload || typeof (payload as Readable).pipe !== 'function') {
-      throw new ApiError(415, 'unsupported_media_type', 'send the ONNX file as the body with content-type application/octet-stream', 'body');
-    }
-    const source = payload as Readable;
+    const upload = { maxBytes: app.artifacts.maxBytes, what: 'artifact', howToSend: 'send the ONNX file as the body with content-type application/octet-stream' };
+    const source = uploadBody(request, upload);
     const metadata = parseMetadataHeader(request.headers['x-sluice-metadata']);
-    const declared = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
-    if (declared !== undefined && declared > app.artifacts.maxBytes) {
-      void reply.header('connection', 'close');
-      throw new ApiError(413, 'too_large', `artifact of ${declared} bytes exceeds the limit of ${app.artifacts.maxBytes} bytes`, 'body');
-    }
+    checkDeclaredLength(request, reply, upload);
     const model = await modelOf(app, request, request.params.model);
     await assertVersionFree(model, request.query.version);
-
-    // The request stream feeds a pass-through, so a refused upload can stop reading without
-    // destroying the socket the refusal is sent on.
-    const pass = new PassThrough();
-    const abort = () => pass.destroy(new RegistryError('invalid', 'the upload was interrupted', 'body'));
-    source.once('aborted', abort);
-    source.once('error', abort);
-    source.once('close', () => { if (!(source as { complete?: boolean }).complete) abort(); });
-    source.pipe(pass);
-    let stored: StoredArtifact;
-    try {
-      stored = await app.artifacts.put(pass, { expectedSha256: request.query.sha256 });
-    } catch (err) {
-      source.unpipe(pass);
-      void reply.header('connection', 'close');
-      source.resume();
-      throw err;
-    }
+    const stored = await receiveUpload(source, reply, (body) => app.artifacts.put(body, { expectedSha256: request.query.sha256 }));
     const dryRun = request.query.dryRun === true;
     const out = await register(request, model, stored, { version: request.query.version, metadata, trainingDataRef: request.query.trainingDataRef, dryRun });
     return reply.status(dryRun ? 200 : 201).send(out);

@@ -1,7 +1,8 @@
 /**
  * Per-version micro-batching. ONNX Runtime charges about the same for a 64-row run as for a
  * 1-row run, so requests that arrive together are concatenated along dimension 0 into one run
- * and the outputs are handed back as views (subarrays) of the batch's output, without copying.
+ * and the outputs are handed back as views (subarrays) of the batch's output, without copying
+ * (string tensors, plain arrays, are concatenated and split by copying their elements).
  *
  * When to run: as soon as `maxBatchRows` are queued, else when `maxWaitUs` has passed since the
  * oldest queued request. With the default wait of 0 the batch closes on the event loop's next
@@ -13,10 +14,10 @@
  * batch still fails, each of its requests is retried alone so one bad row cannot fail the others.
  */
 import type { BatchOutput } from './session.js';
-import { allocate, type DatatypeInfo, type TypedArray } from '../protocol/tensors.js';
+import { allocate, type DatatypeInfo, type TensorData, type TypedArray } from '../protocol/tensors.js';
 
 /** Runs one batch: inputs and shapes in the model's input order; outputs in its output order. */
-export type BatchRun = (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>;
+export type BatchRun = (inputs: TensorData[], shapes: number[][]) => Promise<BatchOutput[]>;
 
 export interface BatcherOptions {
   maxBatchRows: number;
@@ -32,7 +33,7 @@ export interface BatcherOptions {
 }
 
 interface Pending {
-  inputs: TypedArray[];
+  inputs: TensorData[];
   shapes: number[][];
   rows: number;
   resolve: (outputs: BatchOutput[]) => void;
@@ -70,7 +71,7 @@ export class MicroBatcher {
     return (batchesAhead + 1) * this.runUsEwma + this.o.maxWaitUs;
   }
 
-  submit(inputs: TypedArray[], shapes: number[][], rows: number): Promise<BatchOutput[]> {
+  submit(inputs: TensorData[], shapes: number[][], rows: number): Promise<BatchOutput[]> {
     return new Promise<BatchOutput[]>((resolve, reject) => {
       if (this.queue.length === this.head) this.waitStarted = now();
       this.queue.push({ inputs, shapes, rows, resolve, reject });
@@ -187,7 +188,7 @@ export class MicroBatcher {
     }
   }
 
-  private async timed(inputs: TypedArray[], shapes: number[][], rows: number, requests: number): Promise<BatchOutput[]> {
+  private async timed(inputs: TensorData[], shapes: number[][], rows: number, requests: number): Promise<BatchOutput[]> {
     const started = now();
     const out = await this.run(inputs, shapes);
     const us = (now() - started) * 1000;
@@ -196,15 +197,26 @@ export class MicroBatcher {
     return out;
   }
 
-  private concatenate(batch: Pending[]): { inputs: TypedArray[]; shapes: number[][]; rows: number } {
+  private concatenate(batch: Pending[]): { inputs: TensorData[]; shapes: number[][]; rows: number } {
     let rows = 0;
     for (const p of batch) rows += p.rows;
     const first = batch[0] as Pending;
-    const inputs: TypedArray[] = [];
+    const inputs: TensorData[] = [];
     const shapes: number[][] = [];
     for (let i = 0; i < first.inputs.length; i++) {
+      const d = this.o.inputTypes[i] as DatatypeInfo;
+      const shape = [...(first.shapes[i] as number[])];
+      shape[0] = rows;
+      shapes.push(shape);
+      if (d.array === null) {
+        // Strings (BYTES): one array of every request's strings, row-major as the typed ones.
+        const strings: string[] = [];
+        for (const p of batch) for (const v of p.inputs[i] as string[]) strings.push(v);
+        inputs.push(strings);
+        continue;
+      }
       const rowElements = (first.inputs[i] as TypedArray).length / first.rows;
-      const out = allocate(this.o.inputTypes[i] as DatatypeInfo, rows * rowElements);
+      const out = allocate(d, rows * rowElements);
       let at = 0;
       for (const p of batch) {
         const src = p.inputs[i] as TypedArray;
@@ -212,9 +224,6 @@ export class MicroBatcher {
         at += src.length;
       }
       inputs.push(out);
-      const shape = [...(first.shapes[i] as number[])];
-      shape[0] = rows;
-      shapes.push(shape);
     }
     return { inputs, shapes, rows };
   }
@@ -232,5 +241,7 @@ function slice(o: BatchOutput, offset: number, rows: number): BatchOutput {
   const per = total > 0 ? o.data.length / total : 0;
   const shape = [...o.shape];
   shape[0] = rows;
-  return { data: o.data.subarray(offset * per, (offset + rows) * per) as TypedArray, shape };
+  // A string output is a plain array: its rows are a copy (slice); a typed one's are a view.
+  const data = Array.isArray(o.data) ? o.data.slice(offset * per, (offset + rows) * per) : o.data.subarray(offset * per, (offset + rows) * per) as TypedArray;
+  return { data, shape };
 }

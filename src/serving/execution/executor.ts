@@ -21,7 +21,7 @@
 import type { Worker } from 'node:worker_threads';
 import { createSession, runSession, type BatchOutput, type ExecutionProvider } from './session.js';
 import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from '../protocol/signature.js';
-import { datatypeByOrt, type TypedArray } from '../protocol/tensors.js';
+import { allocateTensor, datatypeByOrt, type TensorData, type TypedArray } from '../protocol/tensors.js';
 import { startModuleThread } from './threads.js';
 
 export interface OpenedVersion {
@@ -29,7 +29,7 @@ export interface OpenedVersion {
   provider: ExecutionProvider;
   /** Why CUDA was asked for and CPU was used, when that happened. */
   providerNote: string | null;
-  run: (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>;
+  run: (inputs: TensorData[], shapes: number[][]) => Promise<BatchOutput[]>;
   /** Batches that may be in flight at once. */
   concurrency: number;
   /** Where this version runs. */
@@ -68,7 +68,8 @@ interface ThreadReply {
   outputs?: OrtValueMetadata[];
   provider?: ExecutionProvider;
   providerNote?: string | null;
-  results?: Array<{ type: string; dims: number[]; buffer: ArrayBuffer }>;
+  /** Per output: its bytes (transferred), or for a string output its strings (cloned). */
+  results?: Array<{ type: string; dims: number[]; buffer?: ArrayBuffer; strings?: string[] }>;
 }
 
 /** Copies a view into a fresh, exactly sized buffer we own and may transfer. */
@@ -144,20 +145,25 @@ export class ThreadExecutor implements InferenceExecutor {
     let reopening: Promise<unknown> | null = null;
     const r = await openInThread();
     const signature = signatureFromMetadata(r.inputs ?? [], r.outputs ?? []);
-    const run = async (inputs: TypedArray[], shapes: number[][]): Promise<BatchOutput[]> => {
+    const run = async (inputs: TensorData[], shapes: number[][]): Promise<BatchOutput[]> => {
       if (openedIn !== this.threadEpoch) {
         reopening ??= openInThread().finally(() => { reopening = null; });
         await reopening;
       }
-      const buffers = inputs.map(owned);
+      // Strings (BYTES) travel as arrays, cloned by postMessage; typed arrays as owned buffers, transferred.
+      const buffers = inputs.map((a) => (Array.isArray(a) ? null : owned(a)));
       const reply = await this.call({
         op: 'run', key,
-        inputs: signature.inputs.map((c, i) => ({ name: c.name, type: c.datatype.ort, dims: shapes[i], buffer: buffers[i] })),
-      }, buffers);
+        inputs: signature.inputs.map((c, i) => {
+          const buffer = buffers[i];
+          return buffer ? { name: c.name, type: c.datatype.ort, dims: shapes[i], buffer } : { name: c.name, type: c.datatype.ort, dims: shapes[i], strings: inputs[i] };
+        }),
+      }, buffers.filter((b): b is ArrayBuffer => b !== null));
       if (!reply.ok) throw new Error(reply.error ?? 'inference failed');
       return (reply.results ?? []).map((o) => {
+        if (o.strings) return { data: o.strings, shape: o.dims };
         const d = datatypeByOrt(o.type);
-        if (!d?.array) throw new Error(`output type ${o.type} is not supported`);
+        if (!d?.array || !o.buffer) throw new Error(`output type ${o.type} is not supported`);
         return { data: new d.array(o.buffer, 0, o.buffer.byteLength / d.bytes), shape: o.dims };
       });
     };
@@ -192,11 +198,7 @@ export class AutoExecutor implements InferenceExecutor {
     if (!local.signature.batchable && local.signature.inputs.some((c) => c.shape.some((d) => d < 0))) return local;
     const rows = local.signature.batchable ? this.o.probeRows : 1;
     const shapes = local.signature.inputs.map((c) => c.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1)));
-    const inputs = local.signature.inputs.map((c, i) => {
-      const ctor = c.datatype.array;
-      if (!ctor) throw new Error(`input ${c.name} has no typed array`);
-      return new ctor((shapes[i] as number[]).reduce((a, b) => a * b, 1));
-    });
+    const inputs = local.signature.inputs.map((c, i) => allocateTensor(c.datatype, (shapes[i] as number[]).reduce((a, b) => a * b, 1)));
     // The first run of a session is slow, and a busy machine slows any one run: a fast model that
     // lands on the thread shares it with the slow ones and waits behind them. So one untimed run,
     // then up to five, and one under the threshold keeps the version on the event loop.

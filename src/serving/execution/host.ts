@@ -10,12 +10,14 @@ import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { MicroBatcher } from './batcher.js';
 import type { TrafficGeneration } from '../../traffic/generation.js';
-import { compileInputChecks, type InputChecks } from '../protocol/input-checks.js';
+import type { ModelContract } from '../../contracts/index.js';
+import { compileVersionInputChecks, type NamedInputChecks } from '../protocol/input-checks.js';
 import { compileGeneration, supersedes, type CompiledGeneration } from '../../traffic/routing.js';
 import type { BatchOutput, ExecutionProvider } from './session.js';
 import type { VersionSignature } from '../protocol/signature.js';
-import { allocate, type TypedArray } from '../protocol/tensors.js';
+import { allocateTensor, type TensorData } from '../protocol/tensors.js';
 import type { InferenceExecutor, OpenedVersion } from './executor.js';
+import { compileRowScorer, type RowScorer } from './row-scores.js';
 
 /** Where a version's model comes from: the registry row, or an admin request that names it. */
 export interface VersionSource {
@@ -25,6 +27,8 @@ export interface VersionSource {
   sha256: string;
   metadata?: Record<string, unknown>;
   referenceProfile?: unknown;
+  /** The model's contract (models.contract): how to read each row's score, and each input's feature names. */
+  contract?: ModelContract | null;
 }
 
 export type VersionState = 'loading' | 'ready' | 'draining';
@@ -53,7 +57,12 @@ export class HostedVersion {
   signature!: VersionSignature;
   provider!: ExecutionProvider;
   batcher!: MicroBatcher;
-  inputChecks: InputChecks | null = null;
+  /** Reference-profile checks per numeric input (none without a profile). */
+  inputChecks: NamedInputChecks[] = [];
+  /** The model's contract as the version was loaded with it; null when the model has none. */
+  readonly contract: ModelContract | null;
+  /** Each answered row's score, by the contract; null without one (the log's `scores` is then NULL). */
+  scorer: RowScorer | null = null;
   /** Whether NaN and ±Infinity may enter float inputs (metadata.allowNonFinite); forbidden by default. */
   allowNonFinite = false;
   loadMs = 0;
@@ -75,7 +84,9 @@ export class HostedVersion {
   private holds = 0;
   private unheldWaiters: Array<() => void> = [];
 
-  constructor(readonly model: string, readonly version: string, readonly source: VersionSource) {}
+  constructor(readonly model: string, readonly version: string, readonly source: VersionSource) {
+    this.contract = source.contract ?? null;
+  }
 
   get ready(): boolean { return this.state === 'ready'; }
 
@@ -95,7 +106,7 @@ export class HostedVersion {
     return new Promise((resolve) => this.unheldWaiters.push(resolve));
   }
 
-  infer(inputs: TypedArray[], shapes: number[][], rows: number): Promise<BatchOutput[]> {
+  infer(inputs: TensorData[], shapes: number[][], rows: number): Promise<BatchOutput[]> {
     return this.batcher.submit(inputs, shapes, rows);
   }
 
@@ -217,8 +228,8 @@ export class ModelHost {
     v.release = opened.release;
     v.where = opened.where;
     v.allowNonFinite = source.metadata?.allowNonFinite === true;
-    const firstInput = opened.signature.inputs[0];
-    v.inputChecks = compileInputChecks(source.referenceProfile, source.metadata, firstInput && firstInput.shape.length === 2 && firstInput.shape[1] !== undefined && firstInput.shape[1] >= 0 ? firstInput.shape[1] : null);
+    v.inputChecks = compileVersionInputChecks(source.referenceProfile, source.metadata, opened.signature.inputs, v.contract);
+    v.scorer = compileRowScorer(v.contract, opened.signature);
     v.batcher = new MicroBatcher(opened.run, {
       maxBatchRows: this.o.maxBatchRows,
       maxWaitUs: this.o.maxWaitUs,
@@ -245,11 +256,11 @@ export class ModelHost {
 
   /**
    * Warm-up: a one-row run and a full-batch run, `warmupRuns` times each (the full batch at least
-   * three times, for `fullBatchUs`), with zeros. The first
+   * three times, for `fullBatchUs`), with zeros (empty strings for a string input). The first
    * runs allocate ONNX Runtime's buffers and JIT nothing else; their timings seed the wait
    * estimate used for segment latency budgets.
    */
-  private async warmUp(v: HostedVersion, run: (inputs: TypedArray[], shapes: number[][]) => Promise<BatchOutput[]>): Promise<void> {
+  private async warmUp(v: HostedVersion, run: (inputs: TensorData[], shapes: number[][]) => Promise<BatchOutput[]>): Promise<void> {
     const sig = v.signature;
     const sizes = sig.batchable ? [1, this.o.maxBatchRows] : [1];
     const fullRows = sizes[sizes.length - 1];
@@ -257,7 +268,7 @@ export class ModelHost {
     let fullBatchUs = Infinity;
     for (const rows of sizes) {
       const shapes = sig.inputs.map((c) => c.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1)));
-      const inputs = sig.inputs.map((c, i) => allocate(c.datatype, (shapes[i] as number[]).reduce((a, b) => a * b, 1)));
+      const inputs = sig.inputs.map((c, i) => allocateTensor(c.datatype, (shapes[i] as number[]).reduce((a, b) => a * b, 1)));
       // The full batch runs at least three times: its quickest run is the version's fixed cost.
       const runs = rows === fullRows ? Math.max(3, this.o.warmupRuns) : Math.max(1, this.o.warmupRuns);
       for (let k = 0; k < runs; k++) {

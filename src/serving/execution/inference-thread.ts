@@ -7,7 +7,7 @@ import ort from 'onnxruntime-node';
 import { createSession, type ExecutionProvider } from './session.js';
 
 interface OpenMessage { op: 'open'; id: number; key: string; bytes: ArrayBuffer; provider: ExecutionProvider }
-interface RunMessage { op: 'run'; id: number; key: string; inputs: Array<{ name: string; type: string; dims: number[]; buffer: ArrayBuffer }> }
+interface RunMessage { op: 'run'; id: number; key: string; inputs: Array<{ name: string; type: string; dims: number[]; buffer?: ArrayBuffer; strings?: string[] }> }
 interface ReleaseMessage { op: 'release'; id: number; key: string }
 type Message = OpenMessage | RunMessage | ReleaseMessage;
 
@@ -32,24 +32,27 @@ async function handle(m: Message): Promise<void> {
       if (!session) throw new Error(`no session ${m.key} on the inference thread`);
       const feeds: Record<string, ort.Tensor> = {};
       for (const x of m.inputs) {
+        if (x.strings) { feeds[x.name] = new ort.Tensor('string', x.strings, x.dims); continue; }
         const ctor = typedArrays[x.type];
-        if (!ctor) throw new Error(`input type ${x.type} is not supported`);
+        if (!ctor || !x.buffer) throw new Error(`input type ${x.type} is not supported`);
         feeds[x.name] = new ort.Tensor(x.type as 'float32', new ctor(x.buffer) as Float32Array, x.dims);
       }
       const out = await session.run(feeds);
       const results = session.outputNames.map((name) => {
         const t = out[name] as ort.Tensor;
+        // A string output has no buffer to transfer: its strings are cloned.
+        if (t.type === 'string') return { type: t.type, dims: [...t.dims], strings: t.data as string[] };
         const data = t.data as Float32Array;
         // A fresh buffer of exactly this tensor, ours to transfer.
         const buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer as ArrayBuffer : (data.buffer as ArrayBuffer).slice(data.byteOffset, data.byteOffset + data.byteLength);
         return { type: t.type, dims: [...t.dims], buffer };
       });
       try {
-        port?.postMessage({ id: m.id, ok: true, results }, results.map((r) => r.buffer));
+        port?.postMessage({ id: m.id, ok: true, results }, results.flatMap((r) => (r.buffer ? [r.buffer] : [])));
       } catch {
         // Memory ONNX Runtime owns cannot be detached: send copies instead.
-        const copies = results.map((r) => ({ ...r, buffer: r.buffer.slice(0) }));
-        port?.postMessage({ id: m.id, ok: true, results: copies }, copies.map((r) => r.buffer));
+        const copies = results.map((r) => (r.buffer ? { ...r, buffer: r.buffer.slice(0) } : r));
+        port?.postMessage({ id: m.id, ok: true, results: copies }, copies.flatMap((r) => (r.buffer ? [r.buffer] : [])));
       }
     } else {
       const session = sessions.get(m.key);

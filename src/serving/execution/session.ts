@@ -6,7 +6,7 @@
 import ort from 'onnxruntime-node';
 import { loadModelSession, ModelLoadError, type LoadedModel, type LoadModelOptions } from '../../models/onnx-runtime.js';
 import { signatureFromMetadata, type OrtValueMetadata, type VersionSignature } from '../protocol/signature.js';
-import type { TypedArray } from '../protocol/tensors.js';
+import type { TensorData } from '../protocol/tensors.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -76,12 +76,13 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions, source
 }
 
 export interface BatchOutput {
-  data: TypedArray;
+  /** A typed array, or the strings of a string (BYTES) output. */
+  data: TensorData;
   shape: number[];
 }
 
 /** Runs one batch: inputs in signature order, outputs in signature order. */
-export async function runSession(session: ort.InferenceSession, signature: VersionSignature, inputs: TypedArray[], shapes: number[][]): Promise<BatchOutput[]> {
+export async function runSession(session: ort.InferenceSession, signature: VersionSignature, inputs: TensorData[], shapes: number[][]): Promise<BatchOutput[]> {
   const feeds: Record<string, ort.Tensor> = {};
   for (let i = 0; i < signature.inputs.length; i++) {
     const c = signature.inputs[i] as VersionSignature['inputs'][number];
@@ -91,6 +92,6 @@ export async function runSession(session: ort.InferenceSession, signature: Versi
   return signature.outputs.map((c) => {
     const t = result[c.name] as ort.Tensor | undefined;
     if (!t) throw new Error(`ONNX Runtime returned no output ${c.name}`);
-    return { data: t.data as TypedArray, shape: [...t.dims] };
+    return { data: t.data as TensorData, shape: [...t.dims] };
   });
 }

@@ -98,6 +98,7 @@ export const LoadBody = Type.Object({
   sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   referenceProfile: Type.Optional(Type.Unknown()),
+  contract: Type.Optional(Type.Unknown({ description: 'the model contract (src/contracts) to score logged rows and check each input by; checked on arrival' })),
 }, { additionalProperties: false });
 
 export const VersionStatus = Type.Object({

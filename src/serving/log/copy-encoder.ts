@@ -34,6 +34,8 @@ export function encodeCopy(p: PackedRows, workerId: string, into?: Buffer): Buff
     if (inputStart >= 0) size += 4 * ((p.inputRange[i * 2 + 1] as number) - inputStart);
     const outputStart = p.outputRange[i * 2] as number;
     if (outputStart >= 0) size += 20 + 8 * ((p.outputRange[i * 2 + 1] as number) - outputStart);
+    const scoreStart = p.scoreRange[i * 2] as number;
+    if (scoreStart >= 0) size += 20 + 8 * ((p.scoreRange[i * 2 + 1] as number) - scoreStart);
   }
   const out = into !== undefined && into.length >= size ? into : Buffer.allocUnsafe(size);
   let at = COPY_SIGNATURE.copy(out, 0);
@@ -109,6 +111,7 @@ export function encodeCopy(p: PackedRows, workerId: string, into?: Buffer): Buff
     if (errorLength < 0) bytes(null);
     else { bytes(p.errors.subarray(errorAt, errorAt + errorLength)); errorAt += errorLength; }
     bytes(worker);
+    floats(p.scoreValues, p.scoreRange, i);
   }
   at = out.writeInt16BE(-1, at);
   return at === out.length ? out : out.subarray(0, at);

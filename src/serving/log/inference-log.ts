@@ -15,9 +15,14 @@
  * fails because of, the log.
  *
  * Row layout: `inputs` (bytea) holds the request's inputs as float32 little-endian, row-major (the
- * bytes of a Float32Array), each row's elements of every model input in signature order (a
- * consumer reshapes by the row width from the version's signature); `outputs` (real[]) likewise,
- * as an array of floats. A request the chosen version could not answer (its inputs broke the version's
+ * bytes of a Float32Array), each row's elements of every model input in signature order, string
+ * (BYTES) inputs left out (a consumer reshapes by the row widths of the numeric inputs in the
+ * version's signature); `outputs` (real[]) likewise,
+ * as an array of floats. `scores` (real[]) holds one number per row, the score the version's
+ * contract reads from every output (rowScores: P(positive), the top class's index, or the
+ * prediction), computed by the request path from the outputs as the model returned them, so a
+ * row whose label output is a string (left out of `outputs`) still has its score; NULL for a
+ * version without a contract. A request the chosen version could not answer (its inputs broke the version's
  * contract, or the run failed) is logged with `error` set and no outputs, so canary and shadow
  * gates can compare error rates per version; error rows are never sampled away. Sampling is decided by a hash of the request id, so a request's primary and
  * shadow rows are kept or dropped together. Experiment traffic is never sampled away (its
@@ -25,7 +30,7 @@
  */
 import { murmur3 } from '../../shared/routing-hash.js';
 import type { TensorContract } from '../protocol/signature.js';
-import { halfToNumber, type TypedArray } from '../protocol/tensors.js';
+import { halfToNumber, type TensorData, type TypedArray } from '../protocol/tensors.js';
 import { LogColumns, type LogRecord, type PackedRows } from './log-columns.js';
 import type { LogWriter } from './log-writers.js';
 
@@ -119,7 +124,7 @@ export class InferenceLog {
     if (r.error !== null && r.error.length > MAX_ERROR_CHARS) r.error = `${r.error.slice(0, MAX_ERROR_CHARS)}…`;
     const room = this.capacityBytes - this.bufferedBytes;
     // The row without its inputs: outputs, request id, key hash, error.
-    const rowBytes = valueBytes(r.outputs) + r.requestId.length + (r.routingKeyHash?.length ?? 0) + (r.error?.length ?? 0);
+    const rowBytes = valueBytes(r.outputs) + (r.scores?.length ?? 0) * 4 + r.requestId.length + (r.routingKeyHash?.length ?? 0) + (r.error?.length ?? 0);
     if (rowBytes > room) {
       this.o.onDropped?.(1, 'buffer_full');
       return false;
@@ -187,17 +192,21 @@ export class InferenceLog {
 /**
  * Tensors as the log stores them, every value a float32, decided by each tensor's datatype: FP16
  * arrives as half-float bit patterns in a Uint16Array, which would read back as integers (1.0 as
- * 15360), so it is decoded first; strings (BYTES) have no place in a float column and are left out.
+ * 15360), so it is decoded first; strings (BYTES) have no place in a float column and are left out
+ * (a string input, such as a category, is absent from `inputs`; a string label output from
+ * `outputs`). The row's score does not depend on them being here: it is read from the outputs
+ * before this (the `scores` column), so a model whose label output is a string still has one
+ * score per row.
  */
-export function loggable(contracts: readonly TensorContract[], arrays: TypedArray[]): TypedArray[] {
+export function loggable(contracts: readonly TensorContract[], arrays: readonly TensorData[]): TypedArray[] {
   let special = false;
   for (const c of contracts) if (c.datatype.oip === 'FP16' || c.datatype.oip === 'BYTES') special = true;
-  if (!special) return arrays;
+  if (!special) return arrays as TypedArray[];
   const out: TypedArray[] = [];
   arrays.forEach((a, i) => {
     const oip = contracts[i]?.datatype.oip;
     if (oip === 'FP16') out.push(Float32Array.from(a as Uint16Array, halfToNumber));
-    else if (oip !== 'BYTES') out.push(a);
+    else if (oip !== 'BYTES') out.push(a as TypedArray);
   });
   return out;
 }

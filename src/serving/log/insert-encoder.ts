@@ -29,17 +29,18 @@ function byteaHex(values: Float32Array, range: Int32Array, i: number): string {
 
 /**
  * Parameter $i holds column i's values (LOG_COLUMNS order) as one array literal, unnest makes
- * them rows; the worker id, one per batch, is the plain parameter $15.
+ * them rows; the worker id, one per batch, is the plain parameter $15 (and the scores, after it in
+ * LOG_COLUMNS, are $16).
  */
 export const INSERT_SQL = `
   INSERT INTO inference_log (${LOG_COLUMNS.join(', ')})
-  SELECT r, to_timestamp(t), m, v, a, e, k, s, sh, f, i, o::real[], l, err, $15
-  FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bytea[], $12::text[], $13::int[], $14::text[])
-    AS u(r, t, m, v, a, e, k, s, sh, f, i, o, l, err)`;
+  SELECT r, to_timestamp(t), m, v, a, e, k, s, sh, f, i, o::real[], l, err, $15, sc::real[]
+  FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bytea[], $12::text[], $13::int[], $14::text[], $16::text[])
+    AS u(r, t, m, v, a, e, k, s, sh, f, i, o, l, err, sc)`;
 
 /**
- * The 15 parameters of INSERT_SQL for a packed batch: array literals built as single strings
- * (inputs as a bytea[] of hex elements, outputs as a text[] of real[] literals).
+ * The 16 parameters of INSERT_SQL for a packed batch: array literals built as single strings
+ * (inputs as a bytea[] of hex elements, outputs and scores as text[]s of real[] literals).
  */
 export function insertParameters(p: PackedRows, workerId: string): string[] {
   const n = p.n;
@@ -52,6 +53,7 @@ export function insertParameters(p: PackedRows, workerId: string): string[] {
   const fallback = new Array<string>(n);
   const inputs = new Array<string>(n);
   const outputs = new Array<string>(n);
+  const scores = new Array<string>(n);
   const quotedDictionary = p.dictionary.map(quoted);
   const text = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idText = text(p.requestIds);
@@ -80,8 +82,9 @@ export function insertParameters(p: PackedRows, workerId: string): string[] {
     fallback[i] = f & 2 ? 't' : 'f';
     inputs[i] = byteaHex(p.inputValues, p.inputRange, i);
     outputs[i] = realArray(p.outputValues, p.outputRange, i);
+    scores[i] = realArray(p.scoreValues, p.scoreRange, i);
   }
   const lit = (xs: ArrayLike<unknown> & { join?: (s: string) => string }) => `{${Array.prototype.join.call(xs, ',')}}`;
   const [models, versions, arms, experiments, segments] = cols as [string[], string[], string[], string[], string[]];
-  return [lit(requestIds), lit(at), lit(models), lit(versions), lit(arms), lit(experiments), lit(keys), lit(segments), lit(shadow), lit(fallback), lit(inputs), lit(outputs), lit(p.latencyUs), lit(errors), workerId];
+  return [lit(requestIds), lit(at), lit(models), lit(versions), lit(arms), lit(experiments), lit(keys), lit(segments), lit(shadow), lit(fallback), lit(inputs), lit(outputs), lit(p.latencyUs), lit(errors), workerId, lit(scores)];
 }

@@ -22,6 +22,12 @@ export interface LogRecord {
   rows: number;
   inputs: TypedArray[] | null;
   outputs: TypedArray[] | null;
+  /**
+   * One score per row, as the version's contract reads it from every output (contracts/score.ts
+   * rowScores), or null: an error, or a version without a contract (or whose outputs the
+   * contract could not read).
+   */
+  scores: Float64Array | null;
   latencyUs: number;
   /** Why the version failed this request (outputs are then null), or null. */
   error: string | null;
@@ -54,6 +60,9 @@ export interface PackedRows {
   inputRange: Int32Array;
   outputValues: Float32Array;
   outputRange: Int32Array;
+  /** Scores (one per request row) as the real[] column keeps them, with per-row [start, end) (start -1 for NULL). */
+  scoreValues: Float32Array;
+  scoreRange: Int32Array;
 }
 
 /** Columns held as dictionary codes, per row in PackedRows.codes: model, version, arm, experiment, segment. */
@@ -127,19 +136,22 @@ export class LogColumns {
   private outputValues = new Float32Array(0);
   private outputUsed = 0;
   private outputRange = new Int32Array(0);
+  private scoreValues = new Float32Array(0);
+  private scoreUsed = 0;
+  private scoreRange = new Int32Array(0);
 
   constructor(private rowCapacity: number) {
-    this.allocate(rowCapacity, rowCapacity * 32, rowCapacity * 4);
+    this.allocate(rowCapacity, rowCapacity * 32, rowCapacity * 4, rowCapacity);
   }
 
   /** Bytes appended so far: tensor values (each stored as a float32) and text (ids, key hashes, errors). */
-  get valueBytes(): number { return (this.inputUsed + this.outputUsed) * 4 + this.requestIds.used + this.keyHashes.used + this.errors.used; }
+  get valueBytes(): number { return (this.inputUsed + this.outputUsed + this.scoreUsed) * 4 + this.requestIds.used + this.keyHashes.used + this.errors.used; }
 
   /**
    * Columns for `rows` rows: the whole buffers of `spare` (a batch the writer is done with, at
    * least `rows` rows) when given, else fresh ones. Their buffers go to the writer whole (take()).
    */
-  private allocate(rows: number, inputValues: number, outputValues: number, spare: PackedRows | null = null): void {
+  private allocate(rows: number, inputValues: number, outputValues: number, scoreValues: number, spare: PackedRows | null = null): void {
     const reuse = <T>(make: (b: ArrayBuffer) => T, fresh: () => T, view: { buffer: ArrayBufferLike } | undefined): T =>
       view !== undefined ? make(view.buffer as ArrayBuffer) : fresh();
     const int32 = (n: number, v?: Int32Array) => reuse((b) => new Int32Array(b), () => column(Int32Array, n), v);
@@ -162,6 +174,9 @@ export class LogColumns {
     this.inputUsed = 0;
     this.outputValues = reuse((b) => new Float32Array(b), () => column(Float32Array, outputValues), s?.outputValues);
     this.outputUsed = 0;
+    this.scoreRange = int32(rows * 2, s?.scoreRange);
+    this.scoreValues = reuse((b) => new Float32Array(b), () => column(Float32Array, scoreValues), s?.scoreValues);
+    this.scoreUsed = 0;
   }
 
   private grow(): void {
@@ -180,6 +195,7 @@ export class LogColumns {
     this.flags = copy(this.flags, 1);
     this.inputRange = copy(this.inputRange, 2);
     this.outputRange = copy(this.outputRange, 2);
+    this.scoreRange = copy(this.scoreRange, 2);
     this.rowCapacity = rows;
   }
 
@@ -251,6 +267,20 @@ export class LogColumns {
       this.outputValues = pool.values; this.outputUsed = pool.used;
       this.outputRange[i * 2] = s; this.outputRange[i * 2 + 1] = e;
     }
+    const scores = r.scores;
+    if (scores === null || scores.length === 0) { this.scoreRange[i * 2] = -1; this.scoreRange[i * 2 + 1] = -1; }
+    else {
+      if (this.scoreUsed + scores.length > this.scoreValues.length) {
+        const bigger = column(Float32Array, Math.max(this.scoreValues.length * 2, this.scoreUsed + scores.length));
+        bigger.set(this.scoreValues.subarray(0, this.scoreUsed));
+        this.scoreValues = bigger;
+      }
+      // Float64 to float32 in the copy: the column is real[].
+      this.scoreValues.set(scores, this.scoreUsed);
+      this.scoreRange[i * 2] = this.scoreUsed;
+      this.scoreUsed += scores.length;
+      this.scoreRange[i * 2 + 1] = this.scoreUsed;
+    }
   }
 
   /**
@@ -278,12 +308,14 @@ export class LogColumns {
       inputRange: this.inputRange.subarray(0, n * 2),
       outputValues: this.outputValues.subarray(0, this.outputUsed),
       outputRange: this.outputRange.subarray(0, n * 2),
+      scoreValues: this.scoreValues.subarray(0, this.scoreUsed),
+      scoreRange: this.scoreRange.subarray(0, n * 2),
     };
     this.n = 0;
     this.dictionary = [];
     this.dictIndex = new Map();
     const fits = spare !== null && spare.requestIdLengths.buffer.byteLength / 4 >= this.rowCapacity;
-    this.allocate(this.rowCapacity, this.inputValues.length, this.outputValues.length, fits ? spare : null);
+    this.allocate(this.rowCapacity, this.inputValues.length, this.outputValues.length, this.scoreValues.length, fits ? spare : null);
     return packed;
   }
 }

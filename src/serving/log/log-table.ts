@@ -8,7 +8,7 @@
 /** The columns in write order. */
 export const LOG_COLUMNS = [
   'request_id', 'at', 'model', 'version', 'arm', 'experiment_id', 'routing_key_hash', 'segment',
-  'shadow', 'fallback', 'inputs', 'outputs', 'latency_us', 'error', 'worker_id',
+  'shadow', 'fallback', 'inputs', 'outputs', 'latency_us', 'error', 'worker_id', 'scores',
 ] as const;
 
 /** Fields in every row the encoders write. */

@@ -179,7 +179,7 @@ export class FleetMember {
     }
   }
 
-  /** Registry rows for versions of a model; throws naming any that are not registered. */
+  /** Registry rows for versions of a model, with the model's contract; throws naming any that are not registered. */
   async resolveVersions(model: string, versions: string[]): Promise<VersionSource[]> {
     const rows = await findVersionsByName(this.db, model, versions);
     const found = new Map(rows.map((r) => [r.version, r]));
@@ -187,7 +187,7 @@ export class FleetMember {
     if (absent.length > 0) throw new Error(`model ${model} has no registered version ${absent.join(', ')}`);
     return versions.map((version) => {
       const r = found.get(version) as (typeof rows)[number];
-      return { model, version, artifactUri: r.artifact_uri, sha256: r.sha256, metadata: r.metadata, referenceProfile: r.reference_profile ?? undefined };
+      return { model, version, artifactUri: r.artifact_uri, sha256: r.sha256, metadata: r.metadata, referenceProfile: r.reference_profile ?? undefined, contract: r.contract };
     });
   }
 

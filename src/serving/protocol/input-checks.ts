@@ -28,7 +28,7 @@
  * feature's column is its `index`, else its position in the list, and categories are numeric codes.
  */
 import { LEVEL_SEPARATOR } from '../../models/features.js';
-import type { TypedArray } from './tensors.js';
+import type { TensorData } from './tensors.js';
 
 /** A categorical feature encoded as one 0/1 column per level. */
 export interface OneHotGroup {
@@ -50,6 +50,8 @@ export interface FeatureCheck {
   max: number;
   /** Allowed values for a categorical feature held as numeric codes in one column, or null. */
   categories: Set<number> | null;
+  /** Allowed values of a string (BYTES) input's feature, or null. */
+  labels: Set<string> | null;
   /** A categorical feature encoded one-hot over several columns, or null. */
   oneHot: OneHotGroup | null;
   /** The known categories as messages list them, in the profile's order; empty for a range. */
@@ -119,10 +121,10 @@ function columnCheck(o: Entry, name: string, column: number): FeatureCheck | nul
     }
   }
   if (min === -Infinity && max === Infinity && categories === null) return null;
-  return { name, column, min, max, categories, oneHot: null, expected };
+  return { name, column, min, max, categories, labels: null, oneHot: null, expected };
 }
 
-function entries(list: unknown[]): Entry[] {
+function entries(list: readonly unknown[]): Entry[] {
   return list.filter((f): f is Entry => f !== null && typeof f === 'object' && !Array.isArray(f));
 }
 
@@ -140,7 +142,7 @@ function featureNamesOf(metadata: Record<string, unknown> | undefined, width: nu
 }
 
 /** Columns placed by position (no feature names known): the lenient format as it always was. */
-function checksByPosition(list: unknown[]): FeatureCheck[] {
+function checksByPosition(list: readonly unknown[]): FeatureCheck[] {
   const features: FeatureCheck[] = [];
   list.forEach((f: unknown, i: number) => {
     if (!f || typeof f !== 'object') return;
@@ -153,7 +155,7 @@ function checksByPosition(list: unknown[]): FeatureCheck[] {
 }
 
 /** Columns placed by the model's feature names, with categorical features checked on their one-hot groups. */
-function checksByName(list: unknown[], names: readonly string[]): FeatureCheck[] {
+function checksByName(list: readonly unknown[], names: readonly string[]): FeatureCheck[] {
   const columnOf = new Map<string, number>();
   names.forEach((n, i) => { if (!columnOf.has(n)) columnOf.set(n, i); });
   // One-hot groups: `feature=level` columns whose `feature` is not itself a column.
@@ -200,7 +202,7 @@ function checksByName(list: unknown[], names: readonly string[]): FeatureCheck[]
     }
     // A profile that knows none of the model's levels describes other data: nothing to check against.
     if (known === null || !known.some(Boolean)) continue;
-    features.push({ name: base, column: g.columns[0] as number, min: -Infinity, max: Infinity, categories: null, oneHot: { ...g, known }, expected });
+    features.push({ name: base, column: g.columns[0] as number, min: -Infinity, max: Infinity, categories: null, labels: null, oneHot: { ...g, known }, expected });
     for (const c of g.columns) covered.add(c);
   }
 
@@ -220,16 +222,89 @@ function checksByName(list: unknown[], names: readonly string[]): FeatureCheck[]
  * (or `featureNames`) places profile features by name.
  */
 export function compileInputChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined, width: number | null): InputChecks | null {
-  const names = featureNamesOf(metadata, width);
+  return compileFrom(referenceProfile, metadata, featureNamesOf(metadata, width), width, () => true);
+}
+
+function compileFrom(referenceProfile: unknown, metadata: Record<string, unknown> | undefined, names: readonly string[] | null, width: number | null,
+  keep: (entry: Entry) => boolean): InputChecks | null {
   const candidates = [referenceProfile, metadata?.inputChecks, metadata?.referenceProfile];
   for (const c of candidates) {
     if (!c || typeof c !== 'object') continue;
-    const list = (c as { features?: unknown }).features;
-    if (!Array.isArray(list)) continue;
+    const all = (c as { features?: unknown }).features;
+    if (!Array.isArray(all)) continue;
+    // Only entries `keep` refuses go: the rest keep their positions (checksByPosition reads them).
+    const list = all.filter((f) => !(f && typeof f === 'object' && !Array.isArray(f)) || keep(f as Entry));
     const features = names ? checksByName(list, names) : checksByPosition(list);
     if (features.length > 0) return { features, width: width ?? names?.length ?? null };
   }
   return null;
+}
+
+/** A string input's checks from the first profile that lists categories for its features. */
+function stringProfileChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined, names: readonly string[], keep: (entry: Entry) => boolean): InputChecks | null {
+  for (const c of [referenceProfile, metadata?.inputChecks, metadata?.referenceProfile]) {
+    const list = c && typeof c === 'object' ? (c as { features?: unknown }).features : undefined;
+    const checks = Array.isArray(list) ? stringChecks(list, names, keep) : null;
+    if (checks) return checks;
+  }
+  return null;
+}
+
+/** The checks of one of a version's inputs, by its place in the signature. */
+export interface NamedInputChecks {
+  /** The input's index among the signature's inputs (and a request's checked tensors). */
+  input: number;
+  name: string;
+  checks: InputChecks;
+}
+
+/** What compileVersionInputChecks reads of a signature input. */
+interface CheckedInput {
+  name: string;
+  datatype: { oip: string };
+  shape: readonly number[];
+}
+
+/** Columns per row of an input: 1 for [N], the second dimension of [N, W]; null when open or of higher rank. */
+function widthOf(shape: readonly number[]): number | null {
+  if (shape.length === 1) return 1;
+  return shape.length === 2 && (shape[1] as number) >= 0 ? (shape[1] as number) : null;
+}
+
+/**
+ * Checks for every numeric input of a version. With a model contract, each input's columns are
+ * named by the contract's feature names for that input (a one-column input without them: the
+ * input's own name), and the profile's features are matched by name: a multi-input model's
+ * profile carries every feature of every input, and each input takes those naming its columns
+ * (a profile feature with an `input` field only that input's). A string (BYTES) input's values
+ * must be among the categories the profile lists for their feature (strings have no range); BOOL
+ * inputs are not checked. Without a contract, as before contracts: the first input, named by the
+ * version's metadata (or its columns by position).
+ */
+export function compileVersionInputChecks(referenceProfile: unknown, metadata: Record<string, unknown> | undefined,
+  inputs: readonly CheckedInput[], contract: { inputs: ReadonlyArray<{ name: string; features?: readonly string[] }> } | null | undefined): NamedInputChecks[] {
+  const firstOnly = (): NamedInputChecks[] => {
+    const first = inputs[0];
+    const checks = first ? compileInputChecks(referenceProfile, metadata, widthOf(first.shape)) : null;
+    return first && checks ? [{ input: 0, name: first.name, checks }] : [];
+  };
+  if (!contract) return firstOnly();
+  const out: NamedInputChecks[] = [];
+  inputs.forEach((input, index) => {
+    if (input.datatype.oip === 'BOOL') return;
+    const width = widthOf(input.shape);
+    const declared = contract.inputs.find((c) => c.name === input.name)?.features;
+    const names = declared ?? (width === 1 ? [input.name] : null);
+    // Names that disagree with the input's width describe some other tensor: nothing is placed by them.
+    if (names === null || (width !== null && names.length !== width)) return;
+    // An entry placed by `index` alone is a column of the one input matrix of a profile made before contracts.
+    const keep = (e: Entry) => (typeof e.input === 'string' ? e.input === input.name : inputs.length === 1 || !Number.isInteger(e.index));
+    const checks = input.datatype.oip === 'BYTES' ? stringProfileChecks(referenceProfile, metadata, names, keep) : compileFrom(referenceProfile, metadata, names, width, keep);
+    if (checks) out.push({ input: index, name: input.name, checks });
+  });
+  // One input whose contract names match none of the profile's (names made up at inference,
+  // `x[0]`...): the profile is read as it was before contracts, by the metadata's names or by position.
+  return out.length === 0 && inputs.length === 1 ? firstOnly() : out;
 }
 
 function oneHotViolation(f: FeatureCheck, g: OneHotGroup, values: ArrayLike<number | bigint>, base: number, row: number): Violation | null {
@@ -253,10 +328,42 @@ function oneHotViolation(f: FeatureCheck, g: OneHotGroup, values: ArrayLike<numb
   return null;
 }
 
+/** A string input's violations: values outside its features' known categories. */
+function stringViolations(checks: InputChecks, data: readonly string[], rows: number, width: number, limit: number): Violation[] {
+  const out: Violation[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (const f of checks.features) {
+      if (f.labels === null || f.column >= width) continue;
+      const v = data[r * width + f.column] as string;
+      if (f.labels.has(v)) continue;
+      out.push({ feature: f.name, kind: 'unknown_category', row: r, value: v });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks of a string input's columns: membership in the categories the profile lists for each
+ * feature (a string has no range). Features the profile gives no categories go unchecked.
+ */
+function stringChecks(list: readonly unknown[], names: readonly string[], keep: (entry: Entry) => boolean): InputChecks | null {
+  const features: FeatureCheck[] = [];
+  const byName = new Map<string, Entry>();
+  for (const o of entries(list)) if (typeof o.name === 'string' && keep(o) && !byName.has(o.name)) byName.set(o.name, o);
+  names.forEach((name, column) => {
+    const o = byName.get(name);
+    const cats = o ? categoriesOf(o) : null;
+    if (cats) features.push({ name, column, min: -Infinity, max: Infinity, categories: null, labels: new Set(cats), oneHot: null, expected: cats });
+  });
+  return features.length > 0 ? { features, width: names.length } : null;
+}
+
 /** Violations in a row-major batch of `rows` rows; stops after `limit` (one is enough to reject). */
-export function findViolations(checks: InputChecks, data: TypedArray, rows: number, limit = 16): Violation[] {
+export function findViolations(checks: InputChecks, data: TensorData, rows: number, limit = 16): Violation[] {
   const width = checks.width ?? (rows > 0 ? data.length / rows : 0);
   if (!Number.isInteger(width) || width * rows !== data.length) return [];
+  if (Array.isArray(data)) return stringViolations(checks, data, rows, width, limit);
   const out: Violation[] = [];
   const values = data as ArrayLike<number | bigint>;
   // Profiles are built in float64, the model reads float32: a reference value rounds to float32 as

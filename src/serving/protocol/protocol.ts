@@ -15,7 +15,7 @@ import { effectiveRoutingKey } from '../../traffic/routing.js';
 import type { TensorContract, VersionSignature } from './signature.js';
 import { badRequest as bad } from './infer-error.js';
 import { decodeTensor, tensorBinaryData, tensorJsonData } from './tensor-codec.js';
-import { datatypeByOip, formatShape, type TypedArray } from './tensors.js';
+import { datatypeByOip, formatShape, type TensorData } from './tensors.js';
 
 /** The header that splits a binary-extension body into its JSON part and the raw tensor bytes. */
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -179,9 +179,9 @@ export function readEnvelope(body: Buffer, headerLength: string | undefined): In
   return { id: idRaw, inputs, outputs, binaryOutput, routingKey, attributes, binary, jsonLength: jsonPart.length };
 }
 
-/** A request's inputs checked against a version's contract: one typed array per model input, in model order. */
+/** A request's inputs checked against a version's contract: one typed array (strings for BYTES) per model input, in model order. */
 export interface CheckedInputs {
-  data: TypedArray[];
+  data: TensorData[];
   shapes: number[][];
   /** Rows along the batch dimension (1 for models that do not batch). */
   rows: number;
@@ -215,7 +215,7 @@ export function checkInputs(env: InferEnvelope, sig: VersionSignature, opts: Che
   }
   let binaryOffset = 0;
   const binary = env.binary;
-  const data: TypedArray[] = new Array<TypedArray>(contracts.length);
+  const data: TensorData[] = new Array<TensorData>(contracts.length);
   const shapes: number[][] = new Array<number[]>(contracts.length);
   let rows = -1;
   let rowsFrom = '';
@@ -285,7 +285,7 @@ export interface ResponseOutput {
   datatype: string;
   shape: number[];
   /** A typed array; for BYTES, the strings ONNX Runtime returns for a string tensor. */
-  data: TypedArray | string[];
+  data: TensorData;
   binary: boolean;
 }
 

@@ -49,9 +49,8 @@ export function signatureFromMetadata(inputs: readonly OrtValueMetadata[], outpu
   const ins = inputs.map((m) => contract(m, 'input'));
   const outs = outputs.map((m) => contract(m, 'output'));
   const batchAxis = (c: TensorContract) => c.shape.length >= 1 && c.shape[0] === -1 && c.shape.slice(1).every((d) => d >= 0);
-  // Strings (BYTES) have no typed array to concatenate or split by rows: such models run one request at a time.
-  const typed = (c: TensorContract) => c.datatype.array !== null;
-  const batchable = ins.length > 0 && ins.every(batchAxis) && outs.every(batchAxis) && ins.every(typed) && outs.every(typed);
+  // Strings (BYTES) batch too: the batcher concatenates and splits their arrays by rows as it does typed arrays.
+  const batchable = ins.length > 0 && ins.every(batchAxis) && outs.every(batchAxis);
   return { inputs: ins, outputs: outs, batchable };
 }
 

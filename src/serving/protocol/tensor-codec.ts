@@ -8,7 +8,7 @@
  * what a datatype is and how its arrays are allocated is tensors.ts's.
  */
 import { badRequest, type InferError } from './infer-error.js';
-import { allocate, checkedElementCount, formatShape, halfToNumber, isFloat, isHalfNonFinite, type DatatypeInfo, type TypedArray } from './tensors.js';
+import { allocate, checkedElementCount, formatShape, halfToNumber, isFloat, isHalfNonFinite, type DatatypeInfo, type TensorData, type TypedArray } from './tensors.js';
 
 /**
  * The values of tensor `name` (datatype `d`, the request's `shape`) as a typed array of `d`, from
@@ -21,9 +21,10 @@ import { allocate, checkedElementCount, formatShape, halfToNumber, isFloat, isHa
  * options object: this runs for every input of every request.)
  */
 export function decodeTensor(name: string, d: DatatypeInfo, shape: readonly number[], data: unknown, bytes: Buffer | null,
-  allowNonFinite: boolean, jsonLength: number): TypedArray {
+  allowNonFinite: boolean, jsonLength: number): TensorData {
   const count = checkedElementCount(shape);
   if (count < 0) throw badRequest(`input '${name}': shape ${formatShape(shape)} has more than ${Number.MAX_SAFE_INTEGER} elements`);
+  if (d.oip === 'BYTES') return bytes !== null ? stringsFromBinary(name, shape, count, bytes) : stringsFromJson(name, shape, count, data, jsonLength);
   let array: TypedArray;
   if (bytes !== null) {
     if (d.array === null) throw badRequest(`input '${name}': ${d.oip} is not supported`);
@@ -56,6 +57,64 @@ export function decodeTensor(name: string, d: DatatypeInfo, shape: readonly numb
     }
   }
   return array;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A BYTES tensor from the binary data extension (KServe v2 / Triton layout): each element a
+ * 4-byte little-endian length and then that many bytes, read as UTF-8 (ONNX Runtime's string
+ * tensors hold text). The chunk must hold exactly the shape's elements, nothing after them.
+ */
+function stringsFromBinary(name: string, shape: readonly number[], count: number, bytes: Buffer): string[] {
+  // Every element takes at least its 4-byte length: a shape the chunk cannot fill is refused before anything is allocated.
+  if (count * 4 > bytes.length) {
+    throw badRequest(`input '${name}': binary_data_size is ${bytes.length} bytes; shape ${formatShape(shape)} of BYTES needs at least ${count * 4} (a 4-byte length per element)`);
+  }
+  const out = new Array<string>(count);
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    if (at + 4 > bytes.length) throw badRequest(`input '${name}': binary data ends before element ${k}'s 4-byte length; shape ${formatShape(shape)} needs ${count} elements`);
+    const length = bytes.readUInt32LE(at);
+    at += 4;
+    if (at + length > bytes.length) throw badRequest(`input '${name}': element ${k} declares ${length} bytes but only ${bytes.length - at} remain in its binary data`);
+    try {
+      out[k] = strictUtf8.decode(bytes.subarray(at, at + length));
+    } catch {
+      throw badRequest(`input '${name}': element ${k} is not valid UTF-8 text (BYTES elements are strings)`);
+    }
+    at += length;
+  }
+  if (at !== bytes.length) throw badRequest(`input '${name}': binary data has ${bytes.length - at} bytes after the ${count} elements of shape ${formatShape(shape)}`);
+  return out;
+}
+
+/** A BYTES tensor from JSON `data`: strings, flat or nested row-major (at most the shape's rank deep). */
+function stringsFromJson(name: string, shape: readonly number[], count: number, data: unknown, jsonLength: number): string[] {
+  if (!Array.isArray(data)) throw badRequest(`input '${name}': data must be an array of ${count} strings`);
+  const depth = Math.max(shape.length, 1);
+  // Each element takes at least three characters of JSON ("",): as for numbers, refuse a shape the body cannot fill.
+  if (count > (jsonLength + 1) / 2) throw countMismatch(name, shape, count, countJsonElements(name, shape, data, depth));
+  const out = new Array<string>(count);
+  let k = 0;
+  const fill = (items: unknown[], left: number): void => {
+    for (const v of items) {
+      if (Array.isArray(v)) {
+        if (left <= 1) throw nestedTooDeep(name, shape);
+        fill(v, left - 1);
+        continue;
+      }
+      if (typeof v !== 'string') {
+        const shown = Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v);
+        throw badRequest(`input '${name}': element ${k} is ${shown}; expected a string (BYTES)`);
+      }
+      if (k >= count) throw countMismatch(name, shape, count, countJsonElements(name, shape, data, depth));
+      out[k++] = v;
+    }
+  };
+  fill(data, depth);
+  if (k !== count) throw countMismatch(name, shape, count, k);
+  return out;
 }
 
 /**

@@ -9,6 +9,9 @@ export type TypedArray =
   | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array
   | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
 
+/** A tensor's values as the worker holds them: a typed array, or for BYTES (ONNX Runtime's `string`) the strings. */
+export type TensorData = TypedArray | string[];
+
 export type OipDatatype =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64'
   | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
@@ -115,6 +118,11 @@ export function allocate(d: DatatypeInfo, length: number): TypedArray {
   }
   slabUsed = at + bytes;
   return new d.array(slab, at, length);
+}
+
+/** A fresh tensor of `length` elements: zeros, or empty strings for BYTES (warm-up runs feed these). */
+export function allocateTensor(d: DatatypeInfo, length: number): TensorData {
+  return d.array === null ? new Array<string>(length).fill('') : allocate(d, length);
 }
 
 /** Shape as the protocol writes it, with -1 for a dimension the model leaves open. */

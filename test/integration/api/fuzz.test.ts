@@ -62,6 +62,7 @@ function bodySpec(route: string, v: { uri: string; sha: string }): BodySpec | nu
   switch (route) {
     case 'POST /v1/models': return { template: { name: 'fuzz-new', description: 'd' }, fields: { name: S, description: S, task: S }, required: ['name'] };
     case 'PUT /v1/models/{model}/golden-set': return { template: { features: [[0.1, 0.2], [0.3, 0.4]], labels: [0, 1] }, fields: { features: ['array'], labels: ['array'], segments: ['array'] }, required: ['features', 'labels'] };
+    case 'PUT /v1/models/{model}/golden-dataset': return { template: { dataset: `ds_${'f'.repeat(32)}` }, fields: { dataset: ['string', 'null'] }, required: ['dataset'] };
     case 'POST /v1/models/{model}/versions': return { template: { version: 'fz1', artifactUri: v.uri, sha256: v.sha }, fields: { version: S, artifactUri: S, sha256: S, metadata: ['object'], trainingDataRef: S, referenceProfile: ['object'] }, required: ['version', 'artifactUri', 'sha256'] };
     case 'PUT /v1/models/{model}/versions/{version}/reference-profile': return { template: { version: 1, rows: 0, bins: 10, sampleSize: 1000, seed: 's', features: [], prediction: null }, fields: { version: N, rows: N, bins: N, sampleSize: N, seed: ['string', 'number'], features: ['array'], prediction: ['object', 'null'] }, required: ['version', 'rows', 'bins', 'sampleSize', 'seed', 'features', 'prediction'] };
     case 'POST /v1/models/{model}/versions/{version}/reference-profile/compute': return { template: { columns: { a: [1, 2, 3] } }, fields: { columns: ['object'], categorical: ['array'], bins: N, sampleSize: N, predict: ['boolean'] }, required: ['columns'] };
@@ -123,7 +124,7 @@ describe('fuzzing every route', () => {
 
   it('answers ≥ 300 malformed requests over every route with 4xx problems, writing nothing', async () => {
     const before = await rowCounts(h.t);
-    const storeFiles = async () => (await fs.readdir(h.store.root, { recursive: true })).filter((f) => f.endsWith('.onnx') || f.endsWith('.part')).sort();
+    const storeFiles = async () => (await fs.readdir(h.store.root, { recursive: true })).filter((f) => /\.(onnx|csv|jsonl|part)$/.test(f)).sort();
     const filesBefore = await storeFiles();
     const keys = [h.keys.admin, h.keys.admin, h.keys.admin, h.keys.deployer, h.keys.viewer, h.keys.other];
     const stored = { uri: h.store.uriFor(sha(v1Bytes)), sha: sha(v1Bytes) };
@@ -157,6 +158,12 @@ describe('fuzzing every route', () => {
           headers: { authorization: `Bearer ${h.keys.admin}`, 'content-type': 'application/octet-stream', ...(meta !== null ? { 'x-sluice-metadata': meta } : {}) }, body,
         };
       }),
+      // 3b. Dataset uploads: random bytes as CSV or JSON lines, odd column options.
+      fc.tuple(fc.uint8Array({ maxLength: 2048 }), fc.constantFrom('text/csv', 'application/x-ndjson', 'application/jsonl'), fc.option(printable), fc.option(printable)).map(([bytes, ct, label, segment]) => ({
+        method: 'POST', mutating: true, why: `dataset ${bytes.length} bytes as ${ct}`,
+        path: `/v1/models/${MODEL}/datasets?${new URLSearchParams({ ...(label !== null ? { label } : {}), ...(segment !== null ? { segment } : {}) }).toString()}`,
+        headers: { authorization: `Bearer ${h.keys.admin}`, 'content-type': ct }, body: Buffer.from(bytes.length ? bytes : [0]),
+      })),
       // 4. Query strings on list routes: unknown keys, wrong types, repeated keys.
       fc.tuple(fc.constantFrom('/v1/models', `/v1/models/${MODEL}/versions`, '/v1/rollouts', '/v1/audit', `/v1/models/${MODEL}/traffic/history`),
         fc.array(fc.tuple(fc.constantFrom('limit', 'offset', 'status', 'phase', 'model', 'before', 'targetType', 'x', '__proto__', 'limit[]'), fc.oneof(printable, fc.integer().map(String), fc.constant('-1'), fc.constant('1e9'))), { minLength: 1, maxLength: 4 }))

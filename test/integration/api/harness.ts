@@ -57,10 +57,10 @@ export interface ApiResponse {
 
 let runtimeInstalled = false;
 
-export async function startHarness(opts: { temporal?: boolean; deps?: Partial<ApiDeps>; maxArtifactBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { temporal?: boolean; deps?: Partial<ApiDeps>; maxArtifactBytes?: number; maxDatasetBytes?: number } = {}): Promise<Harness> {
   const t = await createTestDatabase();
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-artifacts-'));
-  const store = new ArtifactStore({ root, maxBytes: opts.maxArtifactBytes ?? 1024 * 1024 });
+  const store = new ArtifactStore({ root, maxBytes: opts.maxArtifactBytes ?? 1024 * 1024, ...(opts.maxDatasetBytes ? { maxDatasetBytes: opts.maxDatasetBytes } : {}) });
   const taskQueue = `api-test-${randomUUID()}`;
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection });
@@ -138,7 +138,7 @@ export async function startHarness(opts: { temporal?: boolean; deps?: Partial<Ap
 
 /** Row counts of every table the API writes, to prove a refused request wrote nothing. */
 export async function rowCounts(t: TestDatabase): Promise<Record<string, number>> {
-  const tables = ['projects', 'models', 'model_versions', 'traffic_generations', 'rollouts', 'rollout_steps', 'experiments', 'experiment_looks', 'api_keys', 'audit_log'] as const;
+  const tables = ['projects', 'models', 'model_versions', 'traffic_generations', 'rollouts', 'rollout_steps', 'experiments', 'experiment_looks', 'api_keys', 'audit_log', 'datasets'] as const;
   const out: Record<string, number> = {};
   for (const table of tables) {
     const row = await t.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();

@@ -1,7 +1,9 @@
 // Rollouts over real HTTP against the real Temporal dev server: start (row + workflow + search
 // attributes), state, list, the operator updates and their refusals, history and the report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedFixtureModel } from '../../support/seed.js';
+import { inferContract } from '../../../src/contracts/index.js';
+import { setModelContract } from '../../../src/registry/models.js';
+import { exporterFixtureSignature, seedFixtureModel } from '../../support/seed.js';
 import { rowCounts, startHarness, type Harness } from './harness.js';
 
 // A model name of its own: workflow ids (rollout:<model>) are shared by every file on the dev server.
@@ -42,6 +44,23 @@ describe('rollout API', () => {
     expect(viewer.status).toBe(403);
     const otherTenant = await h.call('POST', '/v1/rollouts', { key: h.keys.other, body: { model: MODEL, version: '2', policy } });
     expect(otherTenant.status).toBe(404);
+    expect(await rowCounts(h.t)).toEqual(before);
+  });
+
+  it('refuses a validation metric the model\'s task does not have, naming the field, and writes nothing', async () => {
+    const regressor = `${MODEL}-regressor`;
+    const { modelId } = await seedFixtureModel(h.t.db, { model: regressor, versions: { 1: 'regressor-column', 2: 'regressor-column' }, production: '1' });
+    const inferred = inferContract(exporterFixtureSignature('regressor-column'), { task: 'regression' });
+    if (!inferred.ok) throw new Error(inferred.message);
+    await setModelContract(h.t.db, modelId, inferred.contract);
+    const before = await rowCounts(h.t);
+    const bad = await h.call('POST', '/v1/rollouts', { key: h.keys.deployer, body: { model: regressor, version: '2', policy: { ...policy, validation: { metrics: { rmse: { max: 2 }, roc_auc: { min: 0.7 } } } } } });
+    expect(bad.status, bad.text).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'invalid_policy', field: 'body/policy/validation/metrics/roc_auc' });
+    expect(bad.body.detail).toContain('roc_auc is not a metric of a regression model (its metrics: rmse, mae, r2)');
+    const compared = await h.call('POST', '/v1/rollouts', { key: h.keys.deployer, body: { model: regressor, version: '2', policy: { ...policy, validation: { championChallenger: { metric: 'macro_f1' } } } } });
+    expect(compared.status, compared.text).toBe(400);
+    expect(compared.body.field).toBe('body/policy/validation/championChallenger/metric');
     expect(await rowCounts(h.t)).toEqual(before);
   });
 

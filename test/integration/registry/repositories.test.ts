@@ -2,6 +2,7 @@
 // on a real PostgreSQL: workers' rows, experiments and their looks, feedback, the canary window's
 // numbers from inference_log rows, rollout bookkeeping, version promotion, golden sets, health.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelContract } from '../../../src/contracts/index.js';
 import type { Model } from '../../../src/db/schema.js';
 import { deleteAuditEntry, listAudit, recordAudit } from '../../../src/registry/audit.js';
 import { RegistryError } from '../../../src/registry/errors.js';
@@ -11,7 +12,7 @@ import {
 import { insertFeedback } from '../../../src/registry/feedback.js';
 import { pingDatabase, probeDatabase } from '../../../src/registry/health.js';
 import { canaryWindow, PREDICTION_BINS } from '../../../src/registry/inference-windows.js';
-import { createModel, findModel, goldenSetProblem, setGoldenSet } from '../../../src/registry/models.js';
+import { createModel, findModel, goldenSetProblem, setGoldenSet, setModelContract } from '../../../src/registry/models.js';
 import {
   completeRollout, findRollout, insertRollout, listRolloutSteps, newRolloutId, recordRolloutStep, runningRolloutWithVersion, setRolloutPhase,
 } from '../../../src/registry/rollouts.js';
@@ -205,6 +206,11 @@ describe('rollouts, versions and the audit log', () => {
     expect(await listAudit(t.db, { projectId: 'default', action: 'version.promote' })).toHaveLength(1);
 
     expect((await findVersionsByName(t.db, 'credit', ['v3', 'v1', 'v9'])).map((v) => v.version).sort()).toEqual(['v1', 'v3']);
+    // Each with its model's contract (what a serving worker scores and checks by): none yet, then the one set.
+    expect((await findVersionsByName(t.db, 'credit', ['v1'])).map((v) => v.contract)).toEqual([null]);
+    const contract: ModelContract = { task: 'regression', inputs: [{ name: 'x', elementType: 'float32' }], score: { output: 'y', transform: 'none' } };
+    await setModelContract(t.db, credit.id, contract);
+    expect((await findVersionsByName(t.db, 'credit', ['v1', 'v3'])).map((v) => v.contract)).toEqual([contract, contract]);
     expect(await findVersionsByName(t.db, 'credit', [])).toEqual([]);
     expect(await isArtifactReferenced(t.db, 'c'.repeat(64))).toBe(true);
     expect(await isArtifactReferenced(t.db, 'd'.repeat(64))).toBe(false);

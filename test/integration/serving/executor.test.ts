@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLoopExecutor, ThreadExecutor, type InferenceExecutor } from '../../../src/serving/execution/executor.js';
 import { publishGeneration } from '../../../src/registry/traffic.js';
 import { ModelHost } from '../../../src/serving/execution/host.js';
+import { evaluationInputs, exporterEvaluationSet, exporterFixtureModel } from '../../../src/models/fixtures.js';
 import { createTestDatabase } from '../../support/db.js';
 import { fixture, infer, inferBody, registerModel, row, startWorker, waitFor, WIDTH, type TestWorker } from './support.js';
 
@@ -33,6 +34,34 @@ describe('executors', () => {
     expect(onThread).toEqual(onLoop);
     expect((await infer(thread.url, 'credit', inferBody(rows))).body.outputs?.[0]?.data).toEqual(onLoop);
     expect((await infer(auto.url, 'credit', inferBody(rows))).body.outputs?.[0]?.data).toEqual(onLoop);
+  });
+
+  it('string (BYTES) inputs and outputs cross to the worker thread and back: the same answers as the event loop, batched or not', async () => {
+    const kind = 'string-category';
+    const fixtureFile = exporterFixtureModel(kind);
+    const { columns, rows } = exporterEvaluationSet(kind);
+    const inputs = evaluationInputs(fixtureFile.entry, columns, rows.slice(0, 6));
+    const body = (from: number, to: number) => ({ inputs: inputs.map((i) => {
+      const width = i.shape[1];
+      return { name: i.name, datatype: i.type === 'string' ? 'BYTES' : 'FP32', shape: [to - from, width], data: i.values.slice(from * width, to * width) };
+    }) });
+    const answers = async (w: TestWorker) => {
+      expect((await w.admin('POST', '/models/strings/versions/v1/load', { artifactUri: fixtureFile.uri, sha256: fixtureFile.sha256 })).status).toBe(200);
+      const one = await Promise.all([0, 1, 2, 3, 4, 5].map(async (r) => (await infer(w.url, 'strings', body(r, r + 1))).body.outputs?.[0]?.data[0]));
+      const all = (await infer(w.url, 'strings', body(0, 6))).body.outputs?.[0]?.data;
+      return { one, all };
+    };
+    // Within float32 rounding: concurrent requests may be batched differently, and a batch of other rows may take another kernel path.
+    const near = (got: unknown[] | undefined, want: unknown[] | undefined) => {
+      expect(got).toHaveLength(6);
+      got?.forEach((v, i) => expect(v as number).toBeCloseTo(want?.[i] as number, 6));
+    };
+    const onLoop = await answers(loop);
+    expect(onLoop.one.every((v) => typeof v === 'number')).toBe(true);
+    near(onLoop.all, onLoop.one);
+    const onThread = await answers(thread);
+    near(onThread.one, onLoop.one);
+    near(onThread.all, onLoop.all);
   });
 
   it('SLUICE_EXECUTION_PROVIDER=cuda uses CUDA where it starts, and otherwise says it fell back to CPU', async () => {

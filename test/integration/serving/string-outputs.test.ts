@@ -1,6 +1,6 @@
 // A model with a string (BYTES) output, built here: x float [batch, 1] → Cast to string → label,
-// and Identity → value. Strings cannot be split by rows, so such a model runs one request at a
-// time; its answers carry JSON strings, or Triton's length-prefixed bytes in the binary tail.
+// and Identity → value. Requests are batched as for any model (the batcher splits the string
+// array by rows); its answers carry JSON strings, or Triton's length-prefixed bytes in the binary tail.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';

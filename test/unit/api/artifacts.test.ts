@@ -32,6 +32,24 @@ describe('ArtifactStore', () => {
     expect(await files()).toEqual([path.join('sha256', sha(bytes).slice(0, 2), `${sha(bytes)}.onnx`)]);
   });
 
+  it('keeps datasets beside models under their own extension and limit, streams them back, and resolves no dataset as a model', async () => {
+    const datasets = new ArtifactStore({ root, maxBytes: 10, maxDatasetBytes: 1000 });
+    const csv = Buffer.from('a,label\n1,0\n2,1\n');
+    const stored = await datasets.putDataset(Readable.from([csv]), 'csv', { expectedSha256: sha(csv) });
+    expect(stored.path).toBe(path.join(root, 'sha256', sha(csv).slice(0, 2), `${sha(csv)}.csv`));
+    expect(stored.uri).toBe(datasets.uriFor(sha(csv), 'csv'));
+    const chunks: Buffer[] = [];
+    for await (const c of datasets.stream(stored.uri)) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(csv);
+    expect(await datasets.read(stored.uri)).toEqual(csv);
+    // The model limit (10 bytes) does not apply to datasets; the dataset limit does.
+    await expect(datasets.putDataset(Readable.from([Buffer.alloc(1001, 0x31)]), 'jsonl')).rejects.toMatchObject({ code: 'too_large', field: 'body' });
+    // A dataset file is no model: registering it by URI is refused; other names in the store are not artifacts.
+    await expect(datasets.resolve(stored.uri, sha(csv))).rejects.toMatchObject({ code: 'unsupported_uri' });
+    expect(() => datasets.localPath(stored.uri.replace(/\.csv$/, '.txt'))).toThrow(RegistryError);
+    expect((await fs.readdir(root, { recursive: true })).filter((f) => /\.(csv|jsonl|part)$/.test(f))).toEqual([path.join('sha256', sha(csv).slice(0, 2), `${sha(csv)}.csv`)]);
+  });
+
   it('refuses oversize streams, digest mismatches and empty bodies, leaving nothing behind', async () => {
     const big = Readable.from((function* () { for (let i = 0; i < 20; i++) yield Buffer.alloc(100, i); })());
     await expect(store.put(big)).rejects.toMatchObject({ code: 'too_large' });

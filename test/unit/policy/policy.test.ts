@@ -12,6 +12,16 @@ describe('rollout policy', () => {
     expect(ab.ok && ab.policy.experiment.primaryMetric).toEqual({ name: 'converted', type: 'binary', direction: 'increase' });
   });
 
+  it('keeps older validation policies valid and fills the champion/challenger defaults', () => {
+    const old = parseRolloutPolicy({ validation: { minAccuracy: 0.7, maxP99LatencyMs: 50, fairness: { segmentFeature: 'region', minRatio: 0.8 } } });
+    expect(old.ok && old.policy.validation).toEqual({ minAccuracy: 0.7, maxP99LatencyMs: 50, fairness: { segmentFeature: 'region', minRatio: 0.8 } });
+    const cc = parseRolloutPolicy({ validation: { metrics: { roc_auc: { min: 0.75 }, log_loss: { max: 0.6 } }, championChallenger: { metric: 'roc_auc' } } });
+    expect(cc.ok && cc.policy.validation.championChallenger).toEqual({ metric: 'roc_auc', maxDegradation: 0, resamples: 1000, level: 0.95, seed: 1 });
+    expect(cc.ok && cc.policy.validation.metrics).toEqual({ roc_auc: { min: 0.75 }, log_loss: { max: 0.6 } });
+    const seeded = parseRolloutPolicy({ validation: { championChallenger: { metric: 'rmse', seed: 'release-7' } } });
+    expect(seeded.ok && seeded.policy.validation.championChallenger?.seed).toBe('release-7');
+  });
+
   it('refuses bad policies naming the field', () => {
     const cases: Array<[unknown, string]> = [
       [{ canary: { steps: [{ weight: 1.5 }] } }, '/canary/steps/0/weight'],
@@ -22,6 +32,13 @@ describe('rollout policy', () => {
       [{ experiment: { primaryMetric: { name: 'Not A Metric!' } } }, '/experiment/primaryMetric/name'],
       [{ experiment: { primaryMetric: { name: 'x' }, minSamplePerArm: 500, maxSamplePerArm: 100 } }, '/experiment/minSamplePerArm'],
       [{ unknownField: true }, '/unknownField'],
+      [{ validation: { metrics: { roc_auc: {} } } }, '/validation/metrics/roc_auc'],
+      [{ validation: { metrics: { rmse: { min: 2, max: 1 } } } }, '/validation/metrics/rmse/min'],
+      [{ validation: { metrics: { auc: { min: 0.7 } } } }, '/validation/metrics/auc'],
+      [{ validation: { championChallenger: { metric: 'roc_auc', maxDegradation: -0.1 } } }, '/validation/championChallenger/maxDegradation'],
+      [{ validation: { championChallenger: { metric: 'roc_auc', level: 1 } } }, '/validation/championChallenger/level'],
+      [{ validation: { championChallenger: { metric: 'auc' } } }, '/validation/championChallenger/metric'],
+      [{ validation: { fairness: { metric: 'f1', minRatio: 0.8 } } }, '/validation/fairness/metric'],
     ];
     for (const [input, field] of cases) {
       const result = parseRolloutPolicy(input);

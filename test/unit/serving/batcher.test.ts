@@ -50,20 +50,44 @@ describe('MicroBatcher', () => {
   });
 
   it('a batch whose outputs cannot be split fails its requests (no unhandled rejection), and the next batch is served', async () => {
-    let strings = true;
+    let broken = true;
     const run: BatchRun = async (_inputs, shapes) => {
       const rows = (shapes[0] as number[])[0]!;
-      // A string tensor, as ONNX Runtime hands one back: a plain array, no subarray to split by rows.
-      const data = strings ? Array.from({ length: rows }, (_, i) => `label-${i}`) : new Float32Array(rows);
+      // Neither a typed array nor an array of strings: nothing to split by rows.
+      const data = broken ? { length: rows } : new Float32Array(rows);
       return [{ data: data as unknown as TypedArray, shape: [rows, 1] }];
     };
     const b = new MicroBatcher(run, options);
     const settled = await Promise.allSettled([1, 2].map((k) => b.submit([Float32Array.of(k, k)], [[1, 2]], 1)));
     expect(settled.map((x) => x.status)).toEqual(['rejected', 'rejected']);
-    strings = false;
+    broken = false;
     const after = await b.submit([Float32Array.of(3, 3)], [[1, 2]], 1);
     expect(after[0]!.shape).toEqual([1, 1]);
     await b.idle();
+  });
+
+  it('concatenates string (BYTES) inputs with the numeric ones and splits string outputs, each request its own rows', async () => {
+    const seen: Array<{ words: string[]; shape: number[] }> = [];
+    const run: BatchRun = async (inputs, shapes) => {
+      const words = inputs[1] as string[];
+      seen.push({ words: [...words], shape: shapes[1] as number[] });
+      const x = inputs[0] as Float32Array;
+      // Row r: its number and its word, echoed back as a string output and a float one.
+      return [
+        { data: words.map((w, r) => `${w}:${x[r]}`), shape: [words.length, 1] },
+        { data: Float32Array.from(x), shape: [words.length, 1] },
+      ];
+    };
+    const b = new MicroBatcher(run, { ...options, inputTypes: [FP32, datatypeByOip('BYTES')!] });
+    const results = await Promise.all([
+      b.submit([Float32Array.of(1), ['a']], [[1, 1], [1, 1]], 1),
+      b.submit([Float32Array.of(2, 3), ['b', 'c']], [[2, 1], [2, 1]], 2),
+      b.submit([Float32Array.of(4), ['d']], [[1, 1], [1, 1]], 1),
+    ]);
+    expect(seen).toEqual([{ words: ['a', 'b', 'c', 'd'], shape: [4, 1] }]);
+    expect(results.map((r) => r[0]!.data)).toEqual([['a:1'], ['b:2', 'c:3'], ['d:4']]);
+    expect(results.map((r) => r[0]!.shape)).toEqual([[1, 1], [2, 1], [1, 1]]);
+    expect(results.map((r) => Array.from(r[1]!.data as Float32Array))).toEqual([[1], [2, 3], [4]]);
   });
 
   it('queues while a batch runs and reports depth, an estimated wait, and idleness', async () => {

@@ -4,6 +4,7 @@ import type { Database } from '../../../src/db/schema.js';
 import { encodeCopy } from '../../../src/serving/log/copy-encoder.js';
 import { InferenceLog, loggable } from '../../../src/serving/log/inference-log.js';
 import type { LogRecord, PackedRows } from '../../../src/serving/log/log-columns.js';
+import { LOG_COLUMNS } from '../../../src/serving/log/log-table.js';
 import { kyselyLogWriter } from '../../../src/serving/log/log-writers.js';
 import { signatureFromMetadata } from '../../../src/serving/protocol/signature.js';
 import { float32sFromBytes } from '../../../src/shared/float32-bytes.js';
@@ -30,7 +31,7 @@ function fakeDb(mode: { current: 'hang' | 'fail' | 'ok' }, sent: CompiledQuery[]
 
 const record = (i: number, extra: Partial<LogRecord> = {}): LogRecord => ({
   requestId: `r${i}`, atMs: 1_700_000_000_000 + i, model: 'credit', version: 'v1', arm: null, experimentId: null, routingKeyHash: null,
-  segment: null, shadow: false, fallback: false, rows: 1, inputs: [Float32Array.of(1.5, 2)], outputs: [Float32Array.of(0.25)], latencyUs: 120, error: null, ...extra,
+  segment: null, shadow: false, fallback: false, rows: 1, inputs: [Float32Array.of(1.5, 2)], outputs: [Float32Array.of(0.25)], scores: null, latencyUs: 120, error: null, ...extra,
 });
 
 describe('InferenceLog', () => {
@@ -176,7 +177,7 @@ describe('encodeCopy', () => {
     ]);
     expect(rows.map((r) => r[6]?.toString() ?? null)).toEqual([null, null, '9f86d081884c7d65', 'ü']);
     expect(rows.map((r) => r[0]?.toString())).toEqual(['r0', 'r1', 'réq-2', 'r3']);
-    for (const r of rows) expect(r).toHaveLength(15);
+    for (const r of rows) expect(r).toHaveLength(16);
     const [r0, r1, r2] = rows as [Array<Buffer | null>, Array<Buffer | null>, Array<Buffer | null>];
     expect(r0[10]).toEqual(Buffer.from(a.buffer));
     expect(decodeRealArray(r0[11] as Buffer)).toEqual([0.25]);
@@ -187,6 +188,62 @@ describe('encodeCopy', () => {
     expect(decodeRealArray(r2[11] as Buffer)).toEqual([0.5, 0.75]);
     expect(r2[0]?.toString()).toBe('réq-2');
     expect(r2[14]?.toString()).toBe('worker-7');
+  });
+});
+
+describe('scores', () => {
+  const COPY_SCORES = LOG_COLUMNS.indexOf('scores');
+  const appendScored = (log: InferenceLog) => {
+    log.append(record(0, { scores: Float64Array.of(0.25) }));
+    // Two rows, two scores; a multiclass top-class index is a score like any other.
+    log.append(record(1, { rows: 2, outputs: [Float32Array.of(0.5, 0.75)], scores: Float64Array.of(0.1, 2) }));
+    // An error, and a version without a contract: NULL.
+    log.append(record(2, { outputs: null, error: 'inference_failed: x' }));
+    log.append(record(3, { scores: null }));
+    log.append(record(4, { scores: Float64Array.of(Number.NaN, -1.5e300) }));
+  };
+
+  it('the COPY encoder writes one real per row in the scores column, NULL where there are none', async () => {
+    const batches: PackedRows[] = [];
+    const log = new InferenceLog({ write: async (rows) => { batches.push(rows); }, close: async () => undefined }, {
+      workerId: 'w', capacity: 100, batchRows: 100, flushMs: 1000, sampleRate: 1, inputSampleRate: 1,
+    });
+    appendScored(log);
+    await log.close();
+    const rows = decodeCopy(encodeCopy(batches[0] as PackedRows, 'w'));
+    expect(COPY_SCORES).toBeGreaterThanOrEqual(0);
+    expect(rows.map((r) => (r[COPY_SCORES] === null ? null : decodeRealArray(r[COPY_SCORES] as Buffer)))).toEqual([
+      [0.25], [Math.fround(0.1), 2], null, null, [Number.NaN, -Infinity],
+    ]);
+    // The other columns are where they were.
+    expect(decodeRealArray(rows[1]?.[11] as Buffer)).toEqual([0.5, 0.75]);
+    expect(rows[1]?.[14]?.toString()).toBe('w');
+  });
+
+  it('the INSERT encoder sends the scores as a text[] of real[] literals, cast in the statement', async () => {
+    const sent: CompiledQuery[] = [];
+    const log = new InferenceLog(kyselyLogWriter(fakeDb({ current: 'ok' }, sent), 'w'), {
+      workerId: 'w', capacity: 100, batchRows: 100, flushMs: 1000, sampleRate: 1, inputSampleRate: 1,
+    });
+    appendScored(log);
+    await log.close();
+    const q = sent[0] as CompiledQuery;
+    expect(q.sql).toMatch(/worker_id, scores\)/);
+    expect(q.sql).toContain('sc::real[]');
+    expect(q.sql).toContain('$16::text[]');
+    expect(q.parameters).toHaveLength(16);
+    expect(q.parameters[15]).toBe(`{"{0.25}","{${Math.fround(0.1)},2}",NULL,NULL,"{NaN,-Infinity}"}`);
+    expect(q.parameters[14]).toBe('w');
+  });
+
+  it('counts the scores against the byte budget', () => {
+    const log = new InferenceLog({ write: async () => undefined, close: async () => undefined }, {
+      workerId: 'w', capacity: 100, batchRows: 100, flushMs: 1000, sampleRate: 1, inputSampleRate: 1,
+    });
+    log.append(record(0, { inputs: null, scores: null }));
+    const without = log.bufferedBytes;
+    log.append(record(1, { inputs: null, scores: Float64Array.of(1, 2, 3) }));
+    expect(log.bufferedBytes - without).toBe(without + 12);
   });
 });
 

@@ -7,8 +7,10 @@ import {
   BASE_CREDIT_POPULATION, CREDIT_FEATURE_NAMES, CREDIT_SCHEMA, encodeColumns, encodeRecords, generateCreditData,
   parseModelMetadata, readOnnxModelInfo, recordsFromColumns, type CreditPopulation, type RawRecord,
 } from '../../../src/models/index.js';
-import { fixtureModel } from '../../../src/models/fixtures.js';
-import { compileInputChecks, describeViolation, findViolations, type InputChecks } from '../../../src/serving/protocol/input-checks.js';
+import { exporterEvaluationSet, exporterFixtureModel, fixtureModel } from '../../../src/models/fixtures.js';
+import { compileInputChecks, compileVersionInputChecks, describeViolation, findViolations, type InputChecks } from '../../../src/serving/protocol/input-checks.js';
+import { signatureFromMetadata } from '../../../src/serving/protocol/signature.js';
+import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { buildReferenceProfile, type Column } from '../../../src/stats/index.js';
 
 const WIDTH = CREDIT_FEATURE_NAMES.length;
@@ -195,5 +197,80 @@ describe('input checks without the model\'s feature names', () => {
   it('nothing to check compiles to null', () => {
     expect(compileInputChecks(undefined, {}, WIDTH)).toBeNull();
     expect(compileInputChecks({ features: [{ name: 'unread', min: 0, max: 1 }] }, registeredMetadata(), WIDTH)).toBeNull();
+  });
+});
+
+describe('input checks per named input (a contract with several inputs)', () => {
+  // The two-inputs fixture: `numeric` float32 [N,8] and `employment` int64 [N,1] (a category code).
+  const kind = 'two-inputs';
+  const contract = exporterFixtureContract(kind);
+  const signature = signatureFromMetadata(
+    exporterFixtureModel(kind).entry.inputs.map((i) => ({ name: i.name, isTensor: true, type: i.type, shape: i.shape })),
+    exporterFixtureModel(kind).entry.outputs.map((o) => ({ name: o.name, isTensor: true, type: o.type, shape: o.shape })),
+  );
+  /** The evaluation set as reference data: every feature of every input, the employment codes as categories. */
+  function twoInputProfile(): unknown {
+    const { columns, rows } = exporterEvaluationSet(kind);
+    const at = (name: string) => columns.indexOf(name);
+    const profiled: Record<string, Column> = {};
+    for (const input of contract.inputs) {
+      for (const feature of input.features ?? [input.name]) {
+        profiled[feature] = input.elementType === 'int64' ? rows.map((r) => r[at(feature)] as string) : rows.map((r) => Number(r[at(feature)]));
+      }
+    }
+    return profileOf(profiled);
+  }
+  const checks = compileVersionInputChecks(twoInputProfile(), {}, signature.inputs, contract);
+  const inputs = exporterEvaluationSet(kind);
+
+  it('compiles checks for each input from the one profile, each on its own columns', () => {
+    expect(checks.map((c) => [c.input, c.name])).toEqual([[0, 'numeric'], [1, 'employment']]);
+    expect(checks[0]?.checks.features.map((f) => f.name)).toEqual(contract.inputs[0]?.features);
+    expect(checks[1]?.checks.features).toMatchObject([{ name: 'employment', column: 0, categories: new Set([0, 1, 2, 3]) }]);
+    expect(checks[1]?.checks.width).toBe(1);
+  });
+
+  it('finds a violation in the second input and names its input and feature', () => {
+    const rows = inputs.rows.slice(0, 3);
+    const employment = BigInt64Array.from(rows, (r) => BigInt(r[inputs.columns.indexOf('employment')] as string));
+    const numeric = Float32Array.from(rows.flatMap((r) => (contract.inputs[0]?.features ?? []).map((f) => Number(r[inputs.columns.indexOf(f)]))));
+    expect(findViolations(checks[0]!.checks, numeric, 3)).toEqual([]);
+    expect(findViolations(checks[1]!.checks, employment, 3)).toEqual([]);
+    employment[2] = 7n;
+    const [violation] = findViolations(checks[1]!.checks, employment, 3);
+    expect(violation).toEqual({ feature: 'employment', kind: 'unknown_category', row: 2, value: 7 });
+    expect(`input '${checks[1]!.name}': ${describeViolation(violation!, checks[1]!.checks)}`)
+      .toMatch(/^input 'employment': feature 'employment' \(row 2\) is 7, not one of the version's known categories \([0-3], [0-3], [0-3], [0-3]\)$/);
+    numeric[8] = 10_000; // row 1's age, far above the reference's oldest
+    expect(findViolations(checks[0]!.checks, numeric, 3)).toMatchObject([{ feature: 'age', kind: 'above_max', row: 1 }]);
+  });
+
+  it('checks a string input\'s values against the profile\'s categories (no range), and a violation names the value', () => {
+    const strings = signatureFromMetadata(
+      [{ name: 'numeric', isTensor: true, type: 'float32', shape: ['N', 8] }, { name: 'employment', isTensor: true, type: 'string', shape: ['N', 1] }], [],
+    );
+    const csv = exporterEvaluationSet('string-category');
+    const words = csv.rows.map((r) => r[csv.columns.indexOf('employment')] as string);
+    const profile = profileOf({ age: csv.rows.map((r) => Number(r[csv.columns.indexOf('age')])), employment: words });
+    const checks = compileVersionInputChecks(profile, {}, strings.inputs, exporterFixtureContract('string-category'));
+    expect(checks.map((c) => [c.name, c.checks.features.map((f) => f.name)])).toEqual([['numeric', ['age']], ['employment', ['employment']]]);
+    const employment = checks[1]!.checks;
+    expect(findViolations(employment, words.slice(0, 4), 4)).toEqual([]);
+    const [violation] = findViolations(employment, [words[0]!, 'astronaut'], 2);
+    expect(violation).toEqual({ feature: 'employment', kind: 'unknown_category', row: 1, value: 'astronaut' });
+    expect(describeViolation(violation!, employment)).toMatch(/^feature 'employment' \(row 1\) is 'astronaut', not one of the version's known categories \(.*salaried.*\)$/);
+    // A profile with no categories for it (a range means nothing for strings): the string input goes unchecked.
+    expect(compileVersionInputChecks({ features: [{ name: 'employment', min: 0, max: 3 }] }, {}, strings.inputs, exporterFixtureContract('string-category'))).toEqual([]);
+  });
+
+  it('keeps a profile feature to the input it names, and without a contract checks the first input only', () => {
+    const scoped = { features: [{ name: 'employment', input: 'other', categories: ['0'] }, { name: 'age', min: 0, max: 1 }] };
+    expect(compileVersionInputChecks(scoped, {}, signature.inputs, contract).map((c) => [c.name, c.checks.features.map((f) => f.name)])).toEqual([['numeric', ['age']]]);
+    // One input whose contract's names match none of the profile's: read as before contracts, by position.
+    const single = signatureFromMetadata([{ name: 'x', isTensor: true, type: 'float32', shape: ['N', 2] }], []);
+    const unnamed = { task: 'regression' as const, inputs: [{ name: 'x', elementType: 'float32' as const, features: ['x[0]', 'x[1]'] }], score: { output: 'y', transform: 'none' as const } };
+    expect(compileVersionInputChecks({ features: [{ name: 'a', min: 0, max: 1 }] }, {}, single.inputs, unnamed).map((c) => c.checks.features.map((f) => [f.name, f.column]))).toEqual([[['a', 0]]]);
+    // Without a contract (and no feature names in the metadata), as before: the first input, its columns by position.
+    expect(compileVersionInputChecks(scoped, {}, signature.inputs, null).map((c) => [c.name, c.checks.features.map((f) => f.column)])).toEqual([['numeric', [0, 1]]]);
   });
 });

@@ -219,3 +219,64 @@ describe('writing responses', () => {
 function x1Input() {
   return { name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] };
 }
+
+describe('string (BYTES) inputs', () => {
+  const strings = signatureFromMetadata(
+    [{ name: 'num', isTensor: true, type: 'float32', shape: ['N', 2] }, { name: 'category', isTensor: true, type: 'string', shape: ['N', 1] }],
+    [{ name: 'p', isTensor: true, type: 'float32', shape: ['N', 1] }],
+  );
+  /** Triton's layout: a 4-byte little-endian length, then the UTF-8 bytes, per element. */
+  const lengthPrefixed = (values: string[]) => Buffer.concat(values.flatMap((v) => {
+    const b = Buffer.from(v, 'utf8');
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(b.length);
+    return [n, b];
+  }));
+  const binaryBody = (tail: Buffer, shape = [2, 1]) => {
+    const num = Float32Array.of(1, 2, 3, 4);
+    const header = json({ inputs: [
+      { name: 'num', shape: [2, 2], datatype: 'FP32', parameters: { binary_data_size: num.byteLength } },
+      { name: 'category', shape, datatype: 'BYTES', parameters: { binary_data_size: tail.length } },
+    ] });
+    return readEnvelope(Buffer.concat([header, Buffer.from(num.buffer), tail]), String(header.length));
+  };
+
+  it('reads JSON strings, flat or nested, with the rows of the numeric inputs', () => {
+    for (const data of [['salaried', 'étudiant'], [['salaried'], ['étudiant']]]) {
+      const checked = checkInputs(readEnvelope(json({ inputs: [
+        { name: 'num', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }, { name: 'category', shape: [2, 1], datatype: 'BYTES', data },
+      ] }), undefined), strings, opts);
+      expect(checked.rows).toBe(2);
+      expect(checked.data[1]).toEqual(['salaried', 'étudiant']);
+    }
+  });
+
+  it('reads binary BYTES as length-prefixed UTF-8 elements, empty strings included', () => {
+    const checked = checkInputs(binaryBody(lengthPrefixed(['', 'self_employed'])), strings, opts);
+    expect(checked.data[1]).toEqual(['', 'self_employed']);
+    expect(Array.from(checked.data[0] as Float32Array)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses bad string data with a 400 naming the input', () => {
+    const bad = (env: () => ReturnType<typeof readEnvelope>) => {
+      try {
+        checkInputs(env(), strings, opts);
+      } catch (err) {
+        return { status: (err as { statusCode?: number }).statusCode, message: (err as Error).message };
+      }
+      throw new Error('accepted');
+    };
+    const jsonWith = (data: unknown, shape = [2, 1]) => () => readEnvelope(json({ inputs: [
+      { name: 'num', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }, { name: 'category', shape, datatype: 'BYTES', data },
+    ] }), undefined);
+    expect(bad(jsonWith(['a', 7]))).toEqual({ status: 400, message: "input 'category': element 1 is 7; expected a string (BYTES)" });
+    expect(bad(jsonWith(['a']))).toMatchObject({ status: 400, message: expect.stringMatching(/^input 'category': shape \[2,1\] needs 2 elements but data has 1/) });
+    expect(bad(jsonWith(['a', 'b', 'c']))).toMatchObject({ status: 400, message: expect.stringMatching(/^input 'category': shape \[2,1\] needs 2 elements but data has 3/) });
+    expect(bad(jsonWith('ab'))).toMatchObject({ status: 400, message: expect.stringMatching(/^input 'category': data must be an array/) });
+    const tail = lengthPrefixed(['a', 'b']);
+    expect(bad(() => binaryBody(tail.subarray(0, tail.length - 1)))).toMatchObject({ status: 400, message: expect.stringMatching(/^input 'category': element 1 declares 1 bytes but only 0 remain/) });
+    expect(bad(() => binaryBody(Buffer.concat([tail, Buffer.from([0])])))).toMatchObject({ status: 400, message: expect.stringMatching(/^input 'category': binary data has 1 bytes after the 2 elements/) });
+    expect(bad(() => binaryBody(Buffer.alloc(4)))).toMatchObject({ status: 400, message: expect.stringMatching(/^input 'category': binary_data_size is 4 bytes; shape \[2,1\] of BYTES needs at least 8/) });
+    expect(bad(() => binaryBody(Buffer.concat([lengthPrefixed(['a']), Buffer.from([1, 0, 0, 0, 0xff])])))).toMatchObject({ status: 400, message: "input 'category': element 1 is not valid UTF-8 text (BYTES elements are strings)" });
+  });
+});

@@ -10,9 +10,12 @@ describe('signatureFromMetadata', () => {
     expect(s.inputs[0]?.rowElements).toBe(4);
   });
 
-  it('runs a model with a string output one request at a time: strings cannot be split by rows', () => {
-    const s = signatureFromMetadata([tensor('x', 'float32', ['batch', 4])], [tensor('label', 'string', ['batch'])]);
-    expect(s.batchable).toBe(false);
+  it('batches a model with string inputs or outputs: the batcher concatenates and splits string arrays by rows', () => {
+    const s = signatureFromMetadata([tensor('x', 'float32', ['batch', 4]), tensor('category', 'string', ['batch', 1])], [tensor('label', 'string', ['batch'])]);
+    expect(s.batchable).toBe(true);
+    expect(s.inputs[1]?.datatype.oip).toBe('BYTES');
     expect(s.outputs[0]?.datatype.oip).toBe('BYTES');
+    // A fixed batch dimension still runs one request at a time.
+    expect(signatureFromMetadata([tensor('category', 'string', [1, 1])], [tensor('label', 'string', [1])]).batchable).toBe(false);
   });
 });

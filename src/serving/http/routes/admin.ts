@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { TrafficGeneration } from '../../../traffic/generation.js';
+import { parseContract, type ModelContract } from '../../../contracts/index.js';
 import { HostError, type VersionSource } from '../../execution/host.js';
 import { InferError } from '../../protocol/infer-error.js';
 import { ErrorBody, GenerationAck, LoadBody, ModelParams, ReconcileResult, UnloadResult, VersionParams, VersionStatus, WorkerStatus } from '../schemas.js';
@@ -100,7 +101,13 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     let source: VersionSource;
     if (body.artifactUri !== undefined || body.sha256 !== undefined) {
       if (body.artifactUri === undefined || body.sha256 === undefined) throw new InferError(400, 'artifactUri and sha256 go together');
-      source = { model, version, artifactUri: body.artifactUri, sha256: body.sha256, metadata: body.metadata, referenceProfile: body.referenceProfile };
+      let contract: ModelContract | null = null;
+      if (body.contract !== undefined) {
+        const parsed = parseContract(body.contract);
+        if (!parsed.ok) throw new InferError(400, `contract${parsed.problems[0]?.field ?? ''}: ${parsed.problems[0]?.message ?? 'is not a model contract'}`);
+        contract = parsed.contract;
+      }
+      source = { model, version, artifactUri: body.artifactUri, sha256: body.sha256, metadata: body.metadata, referenceProfile: body.referenceProfile, contract };
     } else if (serving.member) {
       try {
         [source] = (await serving.member.resolveVersions(model, [version])) as [VersionSource];
