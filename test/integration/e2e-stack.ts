@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createFleetClient } from '../../src/orchestrator/fleet-client.js';
-import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startTestOrchestrator } from '../support/orchestrator.js';
 import { startWorker, TOKEN, type TestWorker } from './serving/support.js';
 
 export interface E2eStack {
@@ -24,16 +24,13 @@ export async function startE2eStack(opts: { name: string; workers?: number }): P
   const workers: TestWorker[] = [];
   for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(await startWorker(t.db, { databaseUrl: t.url, config: { workerId: `${opts.name}-worker-${i + 1}` } }));
   const taskQueue = `${opts.name}-${randomUUID()}`;
-  const built = await createOrchestratorWorker({
+  const orchestrator = await startTestOrchestrator({
     temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet: createFleetClient(t.db, { adminToken: TOKEN }),
   });
-  const orchestratorRun = built.worker.run();
   return {
     t, client, workers, taskQueue,
     async close() {
-      built.worker.shutdown();
-      await orchestratorRun;
-      await built.connection.close();
+      await orchestrator.close();
       for (const w of workers) await w.close();
       await connection.close();
       await t.drop();
