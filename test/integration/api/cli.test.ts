@@ -132,6 +132,16 @@ describe('sluice CLI', () => {
     const set = await sluice(['models', 'set-contract', model, contractFile, '--reason', 'a lower cut']);
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toMatch(/A row is predicted positive when its score is at least 0\.3\./);
+    await fs.writeFile(contractFile, JSON.stringify({ ...stored, threshold: 2 }));
+    const badCreate = await sluice(['models', 'create', `${model}-declared`, '--contract', contractFile]);
+    expect(badCreate.code).toBe(1);
+    expect(badCreate.stderr).toMatch(/400 invalid_request — body\/contract\/threshold: /);
+    const both = await sluice(['models', 'create', `${model}-declared`, '--contract', contractFile, '--task', 'regression']);
+    expect(both.code).toBe(2);
+    await fs.writeFile(contractFile, JSON.stringify(stored));
+    const declared = await sluice(['models', 'create', `${model}-declared`, '--contract', contractFile]);
+    expect(declared.code, declared.stderr).toBe(0);
+    expect(declared.stdout).toMatch(/contract \(declared; checked against the first version registered\): Binary classification/);
     await fs.writeFile(contractFile, JSON.stringify({ ...stored, score: { output: 'probabilities', transform: 'none' } }));
     const breaks = await sluice(['models', 'set-contract', model, contractFile]);
     expect(breaks.code).toBe(1);
