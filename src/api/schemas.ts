@@ -208,11 +208,11 @@ export const ReferenceProfileBody = Type.Object({
 
 export const ReferenceDataBody = Type.Object({
   columns: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Array(Type.Union([Type.Number(), Type.String({ maxLength: 256 }), Type.Boolean(), Type.Null()]), { maxItems: 1_000_000 }),
-    { description: 'reference data by column; columns named as the model\'s features let the API run the model for the prediction distribution' }),
+    { description: 'reference data by column; columns named as the contract\'s features (every input\'s) let the API run the model for the score\'s distribution' }),
   categorical: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 10_000 })),
   bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
   sampleSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 1_000_000 })),
-  predict: Type.Optional(Type.Boolean()),
+  predict: Type.Optional(Type.Boolean({ description: 'run the model for the score: default when every feature it reads is given; true requires them (a missing one is named); false never' })),
 }, { additionalProperties: false });
 
 export const RegisterByUriBody = Type.Object({
@@ -425,5 +425,22 @@ export const ReplayOut = Type.Object({
   meanAbsDiff: Type.Number(),
   tolerance: Type.Number(),
   byLoggedVersion: Type.Record(Type.String(), Type.Object({ requests: Type.Integer(), differing: Type.Integer(), maxAbsDiff: Type.Number() })),
+  rows: Type.Integer({ description: 'rows replayed (a request may carry several)' }),
+  outputs: Type.Array(Type.Object({
+    name: Type.String(),
+    rows: Type.Integer(),
+    differingRows: Type.Integer({ description: 'rows with an element of this output beyond the tolerance' }),
+    maxAbsDiff: Type.Number(),
+    meanAbsDiff: Type.Number(),
+  }), { description: 'every output the log keeps (numeric ones), compared in float32' }),
+  score: Nullable(Type.Object({
+    task: Type.String(),
+    rows: Type.Integer(),
+    maxAbsDiff: Type.Number({ description: 'of the score as the contract reads it (multiclass: the top class index)' }),
+    classChangedRows: Nullable(Type.Integer({ description: 'rows whose predicted class changed; null for regression' })),
+    classChangeShare: Nullable(Type.Number()),
+  }, { description: 'null when the model has no contract' })),
+  unreplayable: Nullable(Type.String({ description: 'why the version\'s requests cannot be replayed from the log (a string input: nothing was run), or why replaying stopped (ONNX Runtime refused the logged rows: the counts hold what was compared before); null when all could' })),
+  notes: Type.Array(Type.String()),
 });
 export type ReplayOut = Static<typeof ReplayOut>;

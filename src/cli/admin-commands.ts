@@ -125,12 +125,22 @@ export function registerAdminCommands(program: Command): void {
       }
       const out = await api.request<ReplayOut>('POST', '/v1/replays', { body: { ...body, tolerance, limit } });
       if (globals(cmd).json) return printJson(out);
+      if (out.unreplayable) {
+        printFields([['model', out.model], ['version', out.version], ['not replayable', out.unreplayable], ['logged requests', out.skipped]]);
+        return;
+      }
       const pct = (n: number) => (out.requests ? ` (${((n / out.requests) * 100).toFixed(1)}%)` : '');
       printFields([
         ['model', out.model], ['version', out.version], ['window', `${out.window.from ?? '-'} → ${out.window.to ?? 'now'}`],
         ['replayed', out.requests], ['skipped', out.skipped], ['differing', `${out.differing}${pct(out.differing)} beyond ${out.tolerance}`],
         ['class changes', `${out.classChanges}${pct(out.classChanges)}`], ['max |diff|', out.maxAbsDiff.toPrecision(4)], ['mean |diff|', out.meanAbsDiff.toPrecision(4)],
+        ...(out.score ? [['score', `${out.score.task}: max |diff| ${out.score.maxAbsDiff.toPrecision(4)}${out.score.classChangeShare === null ? '' : `, class changed in ${(out.score.classChangeShare * 100).toFixed(1)}% of ${out.score.rows} rows`}`] as [string, string]] : []),
       ]);
+      for (const note of out.notes) console.log(`note: ${note}`);
+      if (out.outputs.length > 0) {
+        console.log('\nby output:');
+        printTable(out.outputs, [['output', (o) => o.name], ['rows', (o) => o.rows], ['differing rows', (o) => o.differingRows], ['max |diff|', (o) => o.maxAbsDiff.toPrecision(4)], ['mean |diff|', (o) => o.meanAbsDiff.toPrecision(4)]]);
+      }
       const by = Object.entries(out.byLoggedVersion);
       if (by.length > 0) {
         console.log('\nby the version that answered:');

@@ -1,6 +1,8 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { InputElementType, ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
 import type { ContractHints } from '../contracts/infer.js';
+import type { DataWindow, LineageCause, RetrainStatus, TrainerRef, VersionLineage } from '../loop/lineage.js';
+import type { LoopPolicy } from '../loop/policy.js';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -33,6 +35,8 @@ export interface ModelsTable {
   contract: ColumnType<ModelContract | null, ModelContract | string | null | undefined, ModelContract | string | null>;
   /** Hints the first version's contract is inferred with (task, feature names...), as declared at creation; null for none. */
   contract_hints: ColumnType<ContractHints | null, ContractHints | string | null | undefined, ContractHints | string | null>;
+  /** When the drift monitor calls drift and how a retrain runs (src/loop/policy.ts); null: monitor with the defaults, no retrain. */
+  loop_policy: ColumnType<LoopPolicy | null, LoopPolicy | string | null | undefined, LoopPolicy | string | null>;
   /** The dataset that is the golden set (it wins over golden_set); null when none is attached. */
   golden_dataset_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
@@ -59,6 +63,8 @@ export interface ModelVersionsTable {
   status: ColumnType<VersionStatus, VersionStatus | undefined, VersionStatus>;
   created_by: string | null;
   created_at: Timestamp;
+  /** Where the version came from (src/loop/lineage.ts); null for versions registered before lineage was kept. */
+  lineage: ColumnType<VersionLineage | null, VersionLineage | string | null | undefined, VersionLineage | string | null>;
 }
 
 export type DatasetFormat = 'csv' | 'jsonl';
@@ -200,6 +206,25 @@ export interface FeedbackTable {
   at: Timestamp;
 }
 
+
+/** One run of the retrain workflow, from its trigger to its end. */
+export interface RetrainsTable {
+  id: string;
+  model_id: BigRef;
+  workflow_id: string;
+  status: RetrainStatus;
+  cause: Json<LineageCause>;
+  parent_version: string | null;
+  produced_version: string | null;
+  /** Why it ended as it did (the trainer's error, "not better on the holdout: …", the skip's reason). */
+  reason: string | null;
+  data_window: ColumnType<DataWindow | null, DataWindow | string | null | undefined, DataWindow | string | null>;
+  trainer: ColumnType<TrainerRef | null, TrainerRef | string | null | undefined, TrainerRef | string | null>;
+  evaluation: ColumnType<unknown, unknown, unknown> | null;
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  ended_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
 export interface DriftReportsTable {
   id: BigId;
   model_id: BigRef;
@@ -251,6 +276,7 @@ export interface Database {
   inference_log: InferenceLogTable;
   feedback: FeedbackTable;
   drift_reports: DriftReportsTable;
+  retrains: RetrainsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
 }
@@ -261,3 +287,4 @@ export type NewModelVersion = Insertable<ModelVersionsTable>;
 export type Dataset = Selectable<DatasetsTable>;
 export type TrafficGeneration = Selectable<TrafficGenerationsTable>;
 export type Rollout = Selectable<RolloutsTable>;
+export type Retrain = Selectable<RetrainsTable>;

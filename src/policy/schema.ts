@@ -77,7 +77,12 @@ export const RolloutPolicy = Type.Object({
   shadow: Type.Optional(Type.Object({
     share: Share('share of requests mirrored to the candidate', 1),
     durationSeconds: Seconds('how long shadow runs', 30),
-    minAgreement: Share('share of mirrored requests where candidate and primary agree (same class)', 0.8),
+    minAgreement: Share('share of mirrored requests where candidate and primary agree (classifiers: the same predicted class; regression: within the tolerance)', 0.8),
+    // Regression agreement is numpy.isclose's rule: |candidate − primary| ≤ absolute + relative × |primary|.
+    // The absolute part is 0 by default because only the model's owner knows its scale; the
+    // relative part alone (5%) already accepts a retrained model's ordinary differences.
+    regressionTolerance: Type.Number({ minimum: 0, default: 0, description: 'regression: absolute part of the agreement tolerance, in the prediction\'s units' }),
+    regressionRelativeTolerance: Share('regression: relative part of the agreement tolerance, a share of |primary prediction|', 0.05),
   }, { additionalProperties: false })),
   canary: Type.Object({
     steps: Type.Array(CanaryStep, { minItems: 0, maxItems: 20, default: [{ weight: 0.05, bakeSeconds: 60 }, { weight: 0.2, bakeSeconds: 60 }] }),

@@ -87,7 +87,10 @@ async function shadow(ctx: LifecycleContext, baseline: string): Promise<void> {
   const since = new Date().toISOString();
   await ctx.applyTraffic({ [baseline]: 1 }, { shadow: { version: candidate, share: gate.share } }, 'shadow');
   await ctx.hold(gate.durationSeconds);
-  const window = await metrics.measureShadowWindow({ model, primary: baseline, shadow: candidate, from: since, to: new Date().toISOString() });
+  const window = await metrics.measureShadowWindow({
+    model, primary: baseline, shadow: candidate, from: since, to: new Date().toISOString(),
+    regressionTolerance: gate.regressionTolerance, regressionRelativeTolerance: gate.regressionRelativeTolerance,
+  });
   const evaluation = evaluateShadowWindow(window, gate);
   await ctx.record(evaluation.verdict, 'shadow', evaluation.reason, { ...window });
   if (evaluation.failure !== null) throw new RollbackSignal('rolled_back', evaluation.failure);

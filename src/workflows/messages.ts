@@ -5,6 +5,8 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { RolloutPolicy } from '../policy/schema.js';
+import type { LineageCause, RetrainStatus } from '../loop/lineage.js';
+import type { RetrainPolicy } from '../loop/policy.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -118,4 +120,35 @@ export const setWeightsUpdate = defineUpdate<RolloutState, [SetWeightsRequest]>(
 /** Workflow id: one active rollout per model. */
 export function rolloutWorkflowId(model: string): string {
   return `rollout:${model}`;
+}
+
+/** Workflow id: one drift monitor per model, watching its production version (replaced on each promotion). */
+export function monitorWorkflowId(model: string): string {
+  return `monitor:${model}`;
+}
+
+/** Workflow id: at most one retrain per model at a time. */
+export function retrainWorkflowId(model: string): string {
+  return `retrain:${model}`;
+}
+
+/** What the drift monitor starts a retrain with (workflow type `modelRetrain`). */
+export interface RetrainInput {
+  /** The retrains row this run writes (created by whoever starts it, status running). */
+  retrainId: string;
+  model: string;
+  cause: LineageCause;
+  /** The production version the retrained model is compared with, and its lineage's parent. */
+  parentVersion: string | null;
+  policy: RetrainPolicy;
+  requestedBy: string;
+}
+
+export interface RetrainResult {
+  status: Exclude<RetrainStatus, 'running'>;
+  reason: string;
+  /** The version registered, when one was. */
+  version: string | null;
+  /** The rollout it entered, when one started. */
+  rolloutId: string | null;
 }

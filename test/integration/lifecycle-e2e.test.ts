@@ -2,27 +2,33 @@
 // workers on ONNX Runtime over HTTP, the real fleet client and validator, and simulated users whose
 // outcomes depend on the version that answered them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client } from '@temporalio/client';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApiApp } from '../../src/api/app.js';
 import { projectRoot } from '../../src/config.js';
+import { exporterFixtureModel } from '../../src/models/fixtures.js';
+import { loadModelSession, runFeeds } from '../../src/models/onnx-runtime.js';
 import { ArtifactStore } from '../../src/registry/artifacts.js';
 import { createApiKey } from '../../src/registry/keys.js';
+import { setModelContract } from '../../src/registry/models.js';
 import { createFleetClient } from '../../src/orchestrator/fleet-client.js';
 import { publishGeneration } from '../../src/registry/traffic.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import type { RolloutPolicy } from '../../src/policy/schema.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
+import { createRandomSource, seedRandom } from '../../src/stats/index.js';
 import { TrafficSimulator, type OutcomeModel } from '../../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../../src/workflows/messages.js';
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import type { TestDatabase } from '../support/db.js';
-import { seedFixtureModel, seedRollout } from '../support/seed.js';
+import { exporterFixtureContract } from '../support/exporter-contracts.js';
+import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../support/seed.js';
 import { startE2eStack, type E2eStack } from './e2e-stack.js';
 import { fixture, TOKEN, type TestWorker } from './serving/support.js';
 
@@ -82,9 +88,9 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
     return { handle, rolloutId };
   }
 
-  function simulate(model: string, outcome: OutcomeModel, rps = 150): TrafficSimulator {
+  function simulate(model: string, outcome: OutcomeModel, rps = 150, features = 19): TrafficSimulator {
     const sim = new TrafficSimulator({
-      servingUrls: workers.map((w) => w.url), model, users: 1500, requestsPerSecond: rps, features: 19,
+      servingUrls: workers.map((w) => w.url), model, users: 1500, requestsPerSecond: rps, features,
       metric: 'converted', outcome, seed: 7, userPrefix: `${model}-user`,
     });
     sim.start();
@@ -180,6 +186,51 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
       expect(Number((failed.numbers as { candidateErrors: number }).candidateErrors)).toBeGreaterThanOrEqual(3);
     } finally {
       for (const w of workers) await w.admin('DELETE', '/models/credit-spike/versions/v2/faults');
+      await sim.stop();
+    }
+  });
+
+  it('a multiclass candidate that shifts the class mix is rolled back by the class-mix gate (once workers log scores)', async (ctx) => {
+    // v1: the PyTorch-style multiclass fixture; v2: the same network with the bias of the class v1
+    // predicts least raised, so v2 predicts that class far more often on the same traffic.
+    const v1 = exporterFixtureModel('multiclass-logits');
+    const shifted = path.join(tmp, 'multiclass-shifted.onnx');
+    fs.writeFileSync(shifted, await withRaisedClassBias(fs.readFileSync(v1.path), 'fc2.bias', 6));
+    const signature = exporterFixtureSignature('multiclass-logits');
+    const model = 'mlp-class-mix';
+    const { modelId, versionIds: ids } = await seedFixtureModel(t.db, {
+      model, production: 'v1',
+      versions: { v1: 'multiclass-logits', v2: { uri: pathToFileURL(shifted).href, sha256: createHash('sha256').update(fs.readFileSync(shifted)).digest('hex'), sizeBytes: fs.statSync(shifted).size, signature } },
+    });
+    await setModelContract(t.db, modelId, exporterFixtureContract('multiclass-logits'));
+    await publishGeneration(t.db, { model, weights: { v1: 1 }, createdBy: 'test', generation: 1, reason: 'initial' });
+    await createFleetClient(t.db, { adminToken: TOKEN }).applyGeneration({ model, generation: 1, weights: { v1: 1 }, spec: {}, reason: 'initial', createdBy: 'test' });
+    const sim = simulate(model, { conversionRate: {}, defaultRate: 0.1 }, 200, 4);
+    try {
+      // The class-mix gate reads the scores the workers log; workers that log none leave the gate
+      // on the first output (the fallback), and this test has nothing to check.
+      let logged: { scored: string; answered: string } | undefined;
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+        logged = await t.db.selectFrom('inference_log').where('model', '=', model).where('error', 'is', null)
+          .select((eb) => [eb.fn.count<string>('scores').as('scored'), eb.fn.countAll<string>().as('answered')]).executeTakeFirstOrThrow();
+        if (Number(logged.answered) >= 20) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(Number(logged?.answered)).toBeGreaterThanOrEqual(20);
+      if (Number(logged?.scored) === 0) ctx.skip('the serving workers do not log scores yet');
+      const p = policy({
+        validation: { minAccuracy: 0.65, maxP99LatencyMs: 1000 },
+        canary: { steps: [{ weight: 0.5, bakeSeconds: 60 }], analysisIntervalSeconds: 2, gates: { minRequests: 20, minPredictionSamples: 100, maxPredictionPsi: 0.25, maxP99LatencyRatio: 50 } },
+        experiment: { kind: 'none' },
+      });
+      const { handle, rolloutId } = await startRollout(model, ids, modelId, p);
+      const result = await handle.result();
+      expect(result.status, result.reason).toBe('rolled_back');
+      expect(result.reason).toMatch(/^canary gate failed at 50%: class-mix PSI \d+\.\d{3} > 0\.25$/);
+      const failed = await t.db.selectFrom('rollout_steps').select(['numbers']).where('rollout_id', '=', rolloutId).where('verdict', '=', 'failed').executeTakeFirstOrThrow();
+      expect((failed.numbers as { checks: Array<{ gate: string; verdict: string }> }).checks).toContainEqual(expect.objectContaining({ gate: 'class_mix', verdict: 'failed' }));
+      expect(await servedWeights(model)).toEqual([{ v1: 1 }, { v1: 1 }]);
+    } finally {
       await sim.stop();
     }
   });
@@ -322,3 +373,34 @@ describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Ru
     }
   });
 });
+
+/**
+ * The model with the bias of the class it predicts least (on uniform [-1, 1] inputs, the
+ * simulator's) raised by `by`: the same signature, a different class mix.
+ */
+async function withRaisedClassBias(bytes: Buffer, initializer: string, by: number): Promise<Uint8Array> {
+  const loaded = await loadModelSession(bytes);
+  const rows = 500;
+  const random = createRandomSource(seedRandom('class-mix'));
+  const input = Float32Array.from({ length: rows * 4 }, () => random.uniform() * 2 - 1);
+  const out = await runFeeds(loaded, [{ name: 'input', elementType: 'float32', shape: [rows, 4], values: Array.from(input) }]);
+  await loaded.session.release();
+  const classes = (out.logits?.dims[1] ?? 0);
+  const counts = new Array<number>(classes).fill(0);
+  const logits = out.logits?.data as Float32Array;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if ((logits[r * classes + c] as number) > (logits[r * classes + best] as number)) best = c;
+    counts[best] = (counts[best] ?? 0) + 1;
+  }
+  const rare = counts.indexOf(Math.min(...counts));
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  const bias = model.graph?.initializer?.find((i) => i.name === initializer);
+  if (!bias) throw new Error(`no initializer ${initializer}`);
+  const values = bias.floatData && bias.floatData.length > 0 ? Float32Array.from(bias.floatData)
+    : new Float32Array(Uint8Array.from(bias.rawData ?? []).buffer);
+  values[rare] = (values[rare] as number) + by;
+  bias.floatData = [];
+  bias.rawData = new Uint8Array(values.buffer);
+  return onnxProto.onnx.ModelProto.encode(model).finish();
+}

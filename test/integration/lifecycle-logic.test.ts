@@ -3,13 +3,11 @@
 // logic (gates, abort, pause, approval, saga) quickly. End-to-end runs with real serving workers
 // live in lifecycle-e2e.test.ts.
 import { randomUUID } from 'node:crypto';
-import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { RetryState } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
 import { ValidationCheckError, type CandidateValidator } from '../../src/activities/validation.js';
-import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import type { CanaryWindow, VersionWindow } from '../../src/policy/gates.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import type { RolloutPolicy } from '../../src/policy/schema.js';
@@ -20,6 +18,7 @@ import {
 } from '../../src/workflows/messages.js';
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { seedFixtureModel, seedRollout } from '../support/seed.js';
 
 interface AppliedRecord { model: string; generation: number; weights: Record<string, number>; at: number }
@@ -73,11 +72,8 @@ function window(requests: number, errors: number, p99: number): VersionWindow {
 
 describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () => {
   let t: TestDatabase;
-  let connection: Connection;
+  let orchestrator: TestOrchestrator;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
-  let closeWorkerConnection: () => Promise<void>;
   const fleet = new FakeFleet();
   const taskQueue = `lifecycle-logic-${randomUUID()}`;
   /** Per model: validation passes unless listed; canary windows healthy unless the model spikes. */
@@ -110,9 +106,7 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
 
   beforeAll(async () => {
     t = await createTestDatabase();
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    const built = await createOrchestratorWorker({
+    orchestrator = await startTestOrchestrator({
       temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator,
       activities: {
         // A/B statistics grow by 400 units per arm per look with the scripted conversion rates.
@@ -137,16 +131,11 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
         },
       },
     });
-    worker = built.worker;
-    closeWorkerConnection = () => built.connection.close();
-    running = worker.run();
+    client = orchestrator.client;
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await closeWorkerConnection?.();
-    await connection?.close();
+    await orchestrator?.close();
     await t?.drop();
   });
 

@@ -78,7 +78,8 @@ describe('measureShadowWindow', () => {
       { requestId: 's4', at: to, version: 'v2', shadow: true, output: 0.9 },
     ]);
     const shadow = await createMetricsActivities(t.db).measureShadowWindow({ model: 'credit', primary: 'v1', shadow: 'v2', from, to });
-    expect(shadow).toEqual({ compared: 2, agreed: 1, agreement: 0.5, shadowErrors: 1 });
+    // The model has no contract: the first output on the same side of 0.5 decides.
+    expect(shadow).toEqual({ compared: 2, agreed: 1, agreement: 0.5, shadowErrors: 1, rule: 'first output on the same side of 0.5' });
   });
 });
 

@@ -12,9 +12,10 @@ export const replayRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: Static<typeof ReplayBody> }>('/v1/replays', {
     config: { role: 'deployer' },
     schema: {
-      summary: 'Re-run logged requests against a version and report how the outputs differ',
+      summary: 'Re-run logged requests against a version and report how every output, the score and the predicted class differ',
       description: 'Either rolloutId (the rollout\'s window and model; the version defaults to its candidate) or model, from, to and version. '
-        + 'Runs in the API process with ONNX Runtime over the inputs serving workers sampled into the inference log. Writes nothing.',
+        + 'Runs in the API process with ONNX Runtime over the inputs serving workers sampled into the inference log. Writes nothing. '
+        + 'A version with a string input cannot be replayed from the log (it keeps numeric inputs only): the report says so in unreplayable.',
       tags: ['replay'],
       body: ReplayBody,
       response: withErrors({ 200: ReplayOut }, [404]),
@@ -43,7 +44,7 @@ export const replayRoutes: FastifyPluginAsync = async (app) => {
     const model = await modelOf(app, request, modelName);
     const version = await versionOf(app.db, model, versionName as string);
     return await replayInferenceLog(app.db, app.artifacts, {
-      model: model.name, version, from, to, limit: b.limit ?? 10_000, tolerance: b.tolerance ?? 1e-5,
+      model: model.name, version, contract: model.contract, from, to, limit: b.limit ?? 10_000, tolerance: b.tolerance ?? 1e-5,
     });
   });
 };

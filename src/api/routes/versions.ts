@@ -229,8 +229,9 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     config: { role: 'deployer' },
     schema: {
       summary: 'Compute the reference profile from reference data (and the model\'s predictions on it)',
-      description: 'Columns of reference data are profiled (quantile bins, categorical frequencies). When the columns hold every feature the model '
-        + 'reads (the names Sluice embeds in its models), the model runs over them and the profile gets the prediction distribution too.',
+      description: 'Columns of reference data are profiled (quantile bins, categorical frequencies; a string input\'s features as categories). When the columns hold every feature '
+        + 'the model reads (named as its contract names them), the model runs over them, every input fed, and the profile gets the score\'s distribution too '
+        + '(the positive class\'s probability, the regression prediction, or the top class index as a category), the number the canary and drift compare.',
       tags: ['versions'],
       params: VersionParams,
       body: ReferenceDataBody,
@@ -239,7 +240,7 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const model = await modelOf(app, request, request.params.model);
     const version = await versionOf(app.db, model, request.params.version);
-    const { profile, predicted } = await computeReferenceProfile(app.artifacts, version, request.body);
+    const { profile, predicted } = await computeReferenceProfile(app.artifacts, version, request.body, model.contract);
     return { ...(await storeProfile(request, model, request.params.version, profile, predicted ? 'computed with predictions' : 'computed')), predicted };
   });
 

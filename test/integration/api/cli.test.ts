@@ -285,12 +285,15 @@ describe('sluice CLI', () => {
     const from = new Date(at.getTime() - 60_000).toISOString();
     const same = await sluice(['replay', '--from', from, '--to', 'now', '--version', `${MODEL}/1`, '--json']);
     expect(same.code, same.stderr).toBe(0);
-    expect(JSON.parse(same.stdout)).toMatchObject({ requests: 40, differing: 0, classChanges: 0, skipped: 0 });
+    expect(JSON.parse(same.stdout)).toMatchObject({ requests: 40, rows: 40, differing: 0, classChanges: 0, skipped: 0, unreplayable: null });
+    expect(JSON.parse(same.stdout).outputs).toEqual([expect.objectContaining({ rows: 40, differingRows: 0, maxAbsDiff: 0 })]);
     const other = await sluice(['replay', '--model', MODEL, '--from', '10m', '--version', '2']);
     expect(other.code, other.stderr).toBe(0);
     expect(other.stdout).toMatch(/replayed:\s+40/);
     expect(other.stdout).toMatch(/differing:\s+\d+ \(\d+\.\d%\) beyond 0.00001/);
     expect(other.stdout).toMatch(/by the version that answered/);
+    expect(other.stdout).toMatch(/by output:\nOUTPUT\s+ROWS\s+DIFFERING ROWS\s+MAX \|DIFF\|\s+MEAN \|DIFF\|\nprobability\s+40\s+\d+/);
+    expect(other.stdout).toMatch(/score:\s+binary_classification: max \|diff\| \d\.\d+, class changed in \d+\.\d% of 40 rows/);
     const viaRollout = await sluice(['replay', '--rollout', MODEL, '--json']);
     expect(viaRollout.code, viaRollout.stderr).toBe(0);
     expect(JSON.parse(viaRollout.stdout)).toMatchObject({ version: '2', requests: 40 });

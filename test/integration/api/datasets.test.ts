@@ -14,7 +14,7 @@ import { exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind }
 import { listAudit } from '../../../src/registry/audit.js';
 import { goldenEvaluationSet, readEvaluationSet } from '../../../src/registry/datasets.js';
 import { findModel, setModelContract } from '../../../src/registry/models.js';
-import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
+import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { rowCounts, startHarness, type Harness } from './harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -43,7 +43,7 @@ describe('datasets API', () => {
       // the contract with the fixture's names directly.
       const row = await findModel(h.t.db, model);
       expect(row?.contract).not.toBeNull();
-      await setModelContract(h.t.db, row!.id, exporterContract(kind));
+      await setModelContract(h.t.db, row!.id, exporterFixtureContract(kind));
     }
   });
   afterAll(async () => { await h?.close(); });
@@ -82,7 +82,7 @@ describe('datasets API', () => {
     const row = await findModel(h.t.db, model);
     const set = await goldenEvaluationSet(h.t.db, h.store, row!);
     const csv = exporterEvaluationSet(kind);
-    const contract = exporterContract(kind);
+    const contract = exporterFixtureContract(kind);
     expect(set?.rows).toBe(csv.rows.length);
     expect(Object.keys(set!.columns)).toEqual(requiredColumns(contract));
     for (const input of contract.inputs) {

@@ -19,7 +19,7 @@ import { modelSearchAttribute, versionSearchAttribute } from '../../../src/share
 import { modelLifecycle } from '../../../src/workflows/lifecycle.js';
 import { rolloutWorkflowId, type ModelLifecycleInput } from '../../../src/workflows/messages.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
+import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../../support/orchestrator.js';
 import { seedFixtureModel, seedRollout } from '../../support/seed.js';
@@ -62,7 +62,7 @@ describe('champion/challenger end to end (real Temporal, orchestrator, serving w
   it('a challenger worse than production on ROC AUC by more than δ is rejected, with the numbers in the outcome and the steps', async () => {
     const weak = await oneFeatureBinaryClassifier(tmp, { width: 19, feature: 4, weight: 0.3, bias: -0.5 });
     const { modelId, versionIds: ids } = await seedFixtureModel(t.db, { model: MODEL, versions: { v1: KIND, v2: weak }, production: 'v1' });
-    const contract = exporterContract(KIND);
+    const contract = exporterFixtureContract(KIND);
     await setModelContract(t.db, modelId, contract);
     const store = new ArtifactStore({ root: path.join(tmp, 'artifacts') });
     await attachGoldenDataset(t.db, store, { modelId, kind: KIND, contract });

@@ -22,7 +22,7 @@ import { ArtifactStore } from '../../../src/registry/artifacts.js';
 import { setGoldenSet, setModelContract } from '../../../src/registry/models.js';
 import { VALIDATION_CHECK_ERROR } from '../../../src/shared/failures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
+import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { attachGoldenDataset } from '../../support/golden-dataset.js';
 import { exporterFixtureSignature, seedFixtureModel, type SeedArtifact } from '../../support/seed.js';
 import { constantRegressor, oneFeatureBinaryClassifier, type WeakModel } from '../../support/weak-models.js';
@@ -148,7 +148,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
     weakBinary = await oneFeatureBinaryClassifier(tmp, { width: 19, feature: 4, weight: 0.3, bias: -0.5 });
-    const targets = goldenSetOf('regressor-column', exporterContract('regressor-column')).labels;
+    const targets = goldenSetOf('regressor-column', exporterFixtureContract('regressor-column')).labels;
     weakRegressor = await constantRegressor(tmp, { width: 5, value: mean(targets) });
   });
 
@@ -162,7 +162,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
   /** A model of the fixture's contract with the fixture's CSV as its golden dataset; `production` serves when given. */
   async function seed(kind: Kind, versions: Record<string, SeedArtifact>, opts: { production?: string; relabel?: (label: number, row: number) => number; golden?: boolean } = {}) {
     const model = `m${++counter}-${kind}`;
-    const contract = exporterContract(kind);
+    const contract = exporterFixtureContract(kind);
     const { modelId } = await seedFixtureModel(t.db, { model, versions, ...(opts.production ? { production: opts.production } : {}) });
     await setModelContract(t.db, modelId, contract);
     if (opts.golden !== false) await attachGoldenDataset(t.db, store(), { modelId, kind, contract, ...(opts.relabel ? { relabel: opts.relabel } : {}) });
@@ -178,7 +178,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
   it.each(kinds)('%s: every metric of its task, as computed independently from the CSV', async (kind) => {
     const model = await seed(kind, { v1: kind });
     const report = await validate(model, 'v1', policyWith({ minAccuracy: 0 }));
-    const expected = independentMetrics(kind, await rawOutputs(kind), goldenSetOf(kind, exporterContract(kind)).labels);
+    const expected = independentMetrics(kind, await rawOutputs(kind), goldenSetOf(kind, exporterFixtureContract(kind)).labels);
     expect(Object.keys(expected).length).toBeGreaterThanOrEqual(3);
     for (const [metric, value] of Object.entries(expected)) {
       const recorded = byName(report, metric);
@@ -254,7 +254,7 @@ describe('task-aware validation (real database, real ONNX Runtime)', () => {
     expect(n).toMatchObject({ maxDegradation: 0.01, resamples: 400, seed: 42, interval: { level: 0.95 } });
     expect(cc.reason).toMatch(/roc_auc candidate .* vs production v1 .*95% CI \[.*\].*below −δ = −0.01/);
     // The production AUC is the one the fixture gets on its own.
-    expect(n.productionValue).toBeCloseTo(independentMetrics('binary-label-probabilities', await rawOutputs('binary-label-probabilities'), goldenSetOf('binary-label-probabilities', exporterContract('binary-label-probabilities')).labels).roc_auc as number, 6);
+    expect(n.productionValue).toBeCloseTo(independentMetrics('binary-label-probabilities', await rawOutputs('binary-label-probabilities'), goldenSetOf('binary-label-probabilities', exporterFixtureContract('binary-label-probabilities')).labels).roc_auc as number, 6);
 
     const again = byName(await validate(model, 'v2', policyWith({ minAccuracy: 0, championChallenger: rule })), 'champion_challenger');
     expect(again.numbers.interval).toEqual(n.interval);

@@ -4,7 +4,7 @@ import { feedsFor, requiredColumns, targetsFor, type ModelContract } from '../..
 import { CsvReader, JsonlReader, parseDataset, readStoredDataset, type DatasetOptions, type ParsedDataset } from '../../../src/datasets/index.js';
 import { exporterEvaluationSet, exporterFixtureModel, type ExporterFixtureKind } from '../../../src/models/fixtures.js';
 import { legacyEvaluationSet } from '../../../src/registry/datasets.js';
-import { exporterFixtureContract as exporterContract } from '../../support/exporter-contracts.js';
+import { exporterFixtureContract } from '../../support/exporter-contracts.js';
 import { exporterFixtureSignature as exporterSignature } from '../../support/seed.js';
 
 const ok = async (p: Promise<Awaited<ReturnType<typeof parseDataset>>>): Promise<ParsedDataset> => {
@@ -64,7 +64,7 @@ const kinds: ExporterFixtureKind[] = ['two-inputs', 'string-category', 'multicla
 describe('parseDataset on the exporter fixtures\' evaluation CSVs', () => {
   it.each(kinds)('%s: every row, typed by its input, labels the model\'s, segments where the file has them', async (kind) => {
     const fixture = exporterFixtureModel(kind);
-    const contract = exporterContract(kind);
+    const contract = exporterFixtureContract(kind);
     const bytes = fs.readFileSync(fixture.datasetPath);
     // Cut into small chunks, one of them inside a multi-byte boundary's reach: the reader must not care.
     const chunks = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) => bytes.subarray(i * 97, (i + 1) * 97));
@@ -95,7 +95,7 @@ describe('parseDataset on the exporter fixtures\' evaluation CSVs', () => {
 
   it('reads the same dataset as JSON lines, with typed JSON values', async () => {
     const kind = 'string-category';
-    const contract = exporterContract(kind);
+    const contract = exporterFixtureContract(kind);
     const csv = exporterEvaluationSet(kind);
     const lines = csv.rows.map((r) => JSON.stringify(Object.fromEntries(csv.columns.map((c, j) => [c, c === 'employment' || c === 'segment' ? r[j] : Number(r[j])]))));
     const fromJson = await ok(parseDataset([lines.join('\n') + '\n'], { format: 'jsonl', contract }));
@@ -106,7 +106,7 @@ describe('parseDataset on the exporter fixtures\' evaluation CSVs', () => {
 });
 
 describe('parseDataset refuses, naming the field', () => {
-  const contract = exporterContract('two-inputs');
+  const contract = exporterFixtureContract('two-inputs');
   const csv = exporterEvaluationSet('two-inputs');
   const header = csv.columns;
   const rows = csv.rows.slice(0, 3);
@@ -151,7 +151,7 @@ describe('parseDataset refuses, naming the field', () => {
     expect(await refuse(text(header, withCell(1, 'label', 'NaN')))).toMatchObject({ field: 'columns/label/1' });
     const reg = exporterEvaluationSet('regressor-flat');
     const regText = text(reg.columns, reg.rows.slice(0, 2).map((r, i) => (i === 1 ? [...r.slice(0, -1), 'NaN'] : r)));
-    expect(await parseDataset([regText], { format: 'csv', contract: exporterContract('regressor-flat') })).toMatchObject({ ok: false, field: 'columns/label/1', message: expect.stringMatching(/not a finite number/) });
+    expect(await parseDataset([regText], { format: 'csv', contract: exporterFixtureContract('regressor-flat') })).toMatchObject({ ok: false, field: 'columns/label/1', message: expect.stringMatching(/not a finite number/) });
   });
 
   it('rows of the wrong width, broken quoting, no rows, not UTF-8, over the row limit', async () => {
