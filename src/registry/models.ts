@@ -55,14 +55,12 @@ export async function getModel(db: Db, name: string, projectId?: string): Promis
 }
 
 /**
- * Stores the model's contract (checked by the caller against a signature); with `onlyIfUnset`, only
- * where none is stored yet, so two first registrations racing cannot overwrite each other's.
- * Returns the updated row, or undefined when nothing was written.
+ * Stores the model's contract (checked by the caller against every signature it must fit, under
+ * lockModel's row lock) and keeps the task column in step with it. Returns the updated row, or
+ * undefined when there is no such model.
  */
-export async function setModelContract(db: Db, modelId: string, contract: ModelContract, opts: { onlyIfUnset?: boolean } = {}): Promise<Model | undefined> {
-  let q = db.updateTable('models').set({ contract: jsonb(contract), task: contract.task }).where('id', '=', modelId);
-  if (opts.onlyIfUnset) q = q.where('contract', 'is', null);
-  return await q.returningAll().executeTakeFirst();
+export async function setModelContract(db: Db, modelId: string, contract: ModelContract): Promise<Model | undefined> {
+  return await db.updateTable('models').set({ contract: jsonb(contract), task: contract.task }).where('id', '=', modelId).returningAll().executeTakeFirst();
 }
 
 /**
