@@ -11,10 +11,11 @@ import { describePolicyErrors, parseRolloutPolicy, validationPolicyProblems } fr
 import type { RolloutPolicy } from '../policy/schema.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import { recordAudit } from '../registry/audit.js';
+import { RegistryError } from '../registry/errors.js';
 import { defaultInspector } from '../registry/inspect.js';
 import { getModel } from '../registry/models.js';
 import { computeReferenceProfile } from '../registry/profiles.js';
-import { insertRegisteredVersion, prepareRegistration } from '../registry/registration.js';
+import { registerVersion } from '../registry/registration.js';
 import { finishRetrain, versionNamesStartingWith, versionOfRetrain } from '../registry/retrains.js';
 import { failRollout, insertRollout, newRolloutId, runningRolloutForModel, runningRolloutWithVersion } from '../registry/rollouts.js';
 import { findVersion, productionVersion, setReferenceProfile } from '../registry/versions.js';
@@ -66,12 +67,12 @@ export function createRetrainRegisterActivities(db: Kysely<Database>, store: Art
       if (!row) {
         const stored = await store.resolve(args.candidate.uri, args.candidate.sha256);
         const version = retrainedVersionName(args.parentVersion, await versionNamesStartingWith(db, model.id, retrainedVersionBase(args.parentVersion)));
-        const prepared = await prepareRegistration(defaultInspector, model, version, stored).catch((err: Error) => { throw retrainFailure(err.message); });
+        const inspected = await defaultInspector(stored.path).catch((err: Error) => { throw retrainFailure(err.message); });
         const lineage: VersionLineage = {
           parent: args.parentVersion, cause: args.cause, dataWindow: args.data.dataWindow, trainer: args.candidate.trainer, retrainId: args.retrainId,
         };
-        row = await db.transaction().execute(async (trx) => {
-          const inserted = await insertRegisteredVersion(trx, model, stored, prepared, {
+        const registered = await db.transaction().execute(async (trx) => {
+          const { row: inserted } = await registerVersion(trx, model, stored, inspected, {
             version, createdBy: RETRAIN_ACTOR, lineage, trainingDataRef: `sha256:${args.data.dataWindow.sha256}`,
             metadata: { retrain: { id: args.retrainId, holdout: { metric: args.evaluation.metric, candidate: args.evaluation.candidate, production: args.evaluation.production, rows: args.evaluation.rows } } },
           });
@@ -80,7 +81,12 @@ export function createRetrainRegisterActivities(db: Kysely<Database>, store: Art
             before: null, after: { version, sha256: stored.sha256, lineage }, requestId: null,
           });
           return inserted;
+        }).catch((err: unknown) => {
+          // The contract's refusal is a verdict (production untouched); anything else may pass on a retry.
+          if (err instanceof RegistryError && err.code !== 'not_found' && err.code !== 'conflict') throw retrainFailure(err.message);
+          throw err;
         });
+        row = registered;
       }
       await profileOf(model, row.id, row.version, args.data);
       return { version: row.version };

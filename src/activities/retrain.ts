@@ -25,7 +25,7 @@ import { findDataset, readEvaluationSet } from '../registry/datasets.js';
 import { RegistryError } from '../registry/errors.js';
 import { defaultInspector } from '../registry/inspect.js';
 import { getModel } from '../registry/models.js';
-import { prepareRegistration } from '../registry/registration.js';
+import { registrationContract } from '../registry/registration.js';
 import { updateRetrain } from '../registry/retrains.js';
 import { labelledLogRows } from '../registry/training-data.js';
 import { findVersion, isArtifactReferenced, listVersions } from '../registry/versions.js';
@@ -171,8 +171,10 @@ export function createRetrainActivities(db: Kysely<Database>, store: ArtifactSto
         }).catch(asVerdict);
         const stored = await store.put(fs.createReadStream(outFile));
         try {
-          const prepared = await prepareRegistration(defaultInspector, model, `trained by ${trainer.ref.kind} trainer ${trainer.ref.name}`, stored);
-          return { uri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes, signature: prepared.inspected.signature, trainer: trainer.ref };
+          // Registration's own checks, now, so a model that cannot register never gets as far as the holdout.
+          const inspected = await defaultInspector(stored.path);
+          await db.transaction().execute(async (trx) => await registrationContract(trx, model, `trained by ${trainer.ref.kind} trainer ${trainer.ref.name}`, inspected));
+          return { uri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes, signature: inspected.signature, trainer: trainer.ref };
         } catch (err) {
           if (!(await isArtifactReferenced(db, stored.sha256))) await fsp.rm(stored.path, { force: true });
           return asVerdict(err);

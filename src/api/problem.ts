@@ -34,11 +34,12 @@ const REGISTRY_STATUS: Record<RegistryErrorCode, number> = {
   too_large: 413,
   sha256_mismatch: 400,
   invalid_model: 400,
+  invalid_contract: 400,
   unsupported_uri: 400,
 };
 
 export function fromRegistryError(err: RegistryError): ApiError {
-  return new ApiError(REGISTRY_STATUS[err.code], err.code, err.message, err.field);
+  return new ApiError(REGISTRY_STATUS[err.code], err.code, err.message, err.field, err.errors);
 }
 
 /** Fastify's own error codes, renamed to what a client can act on. */

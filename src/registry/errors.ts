@@ -10,11 +10,12 @@ export type RegistryErrorCode =
   | 'too_large'
   | 'sha256_mismatch'
   | 'invalid_model'
+  | 'invalid_contract'
   | 'unsupported_uri';
 
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
-  constructor(readonly code: RegistryErrorCode, message: string, readonly field?: string) {
+  constructor(readonly code: RegistryErrorCode, message: string, readonly field?: string, readonly errors?: Array<{ field: string; message: string }>) {
     super(message);
   }
 }

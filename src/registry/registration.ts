@@ -1,24 +1,17 @@
 // Registering a version, the one way both callers do it: the API's register routes (a person's
-// upload or artifact URI) and the retrain workflow (a trainer's output). The stored artifact is
-// loaded with ONNX Runtime (its signature read, a file the runtime refuses is refused), checked
-// against the model's contract (checkVersion's message when it breaks it), and inserted with the
-// model's first contract in the caller's transaction, so the API's audit entry commits with it.
-import type { ModelContract } from '../contracts/index.js';
+// upload or artifact URI) and the retrain workflow (a trainer's output). With the model's row
+// locked in the caller's transaction, the version is checked against the model's contract (or the
+// first one is inferred; contractOnRegistration's errors name why it cannot register), inserted,
+// an inferred contract stored with it, and its lineage written; the API's audit entry commits with it.
 import type { Model, ModelVersion } from '../db/schema.js';
 import type { VersionLineage } from '../loop/lineage.js';
 import type { StoredArtifact } from './artifacts.js';
 import type { Db } from './db.js';
-import type { InspectedModel, ModelInspector } from './inspect.js';
-import { contractOnRegistration } from './model-contract.js';
-import { setModelContract } from './models.js';
+import type { InspectedModel } from './inspect.js';
+import { contractOnRegistration, type RegistrationContract } from './model-contract.js';
+import { lockModel, setModelContract } from './models.js';
 import { setVersionLineage } from './retrains.js';
 import { insertVersion } from './versions.js';
-
-export interface PreparedRegistration {
-  inspected: InspectedModel;
-  /** The contract to store with the model's first version; null when the model keeps its own. */
-  contract: ModelContract | null;
-}
 
 export interface RegistrationInput {
   version: string;
@@ -29,18 +22,15 @@ export interface RegistrationInput {
   lineage?: VersionLineage;
 }
 
-/**
- * Loads the stored artifact and checks it against the model: throws a RegistryError (invalid_model)
- * naming why a version cannot be registered. Nothing is written.
- */
-export async function prepareRegistration(inspect: ModelInspector, model: Model, version: string, stored: StoredArtifact): Promise<PreparedRegistration> {
-  const inspected = await inspect(stored.path);
-  return { inspected, contract: contractOnRegistration(model, version, inspected) };
+/** The contract the version would register under, read under the model's row lock (`db` a transaction); writes nothing. */
+export async function registrationContract(db: Db, model: Model, version: string, inspected: InspectedModel): Promise<RegistrationContract> {
+  const { model: current, versionCount } = await lockModel(db, model.id);
+  return contractOnRegistration(current, versionCount, version, inspected);
 }
 
-/** Inserts the prepared version (and the model's first contract, and the version's lineage) with `db`, a transaction in both callers. */
-export async function insertRegisteredVersion(db: Db, model: Model, stored: StoredArtifact, prepared: PreparedRegistration, input: RegistrationInput): Promise<ModelVersion> {
-  const { inspected, contract } = prepared;
+/** Registers the inspected artifact as a version, in `db` (a transaction, which keeps the model's row locked until it ends). */
+export async function registerVersion(db: Db, model: Model, stored: StoredArtifact, inspected: InspectedModel, input: RegistrationInput): Promise<{ row: ModelVersion; found: RegistrationContract }> {
+  const found = await registrationContract(db, model, input.version, inspected);
   const row = await insertVersion(db, {
     modelId: model.id, version: input.version, artifactUri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes,
     signature: inspected.signature,
@@ -48,7 +38,7 @@ export async function insertRegisteredVersion(db: Db, model: Model, stored: Stor
     trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
     referenceProfile: input.referenceProfile ?? null, createdBy: input.createdBy,
   });
-  if (contract) await setModelContract(db, model.id, contract, { onlyIfUnset: true });
+  if (found.store && found.contract) await setModelContract(db, model.id, found.contract);
   if (input.lineage) await setVersionLineage(db, row.id, input.lineage);
-  return row;
+  return { row, found };
 }

@@ -14,3 +14,10 @@ export const ROLLOUT_FAILED = 'RolloutFailed';
 
 /** A retrain activity's verdict that no retry changes (too few rows, a trainer that failed, a model that breaks the contract): the retrain ends failed with its message. */
 export const RETRAIN_FAILED = 'RetrainFailed';
+
+/**
+ * A registry row an activity needs is gone (a model or version that no longer exists). A retry
+ * reads the same absence, so it is never retried; the message names what is missing, and the
+ * workflow ends the rollout with it as the reason.
+ */
+export const REGISTRY_NOT_FOUND = 'RegistryNotFound';
