@@ -8,7 +8,7 @@ import { setModelContract } from '../../registry/models.js';
 import { computeReferenceProfile } from '../../registry/profiles.js';
 import { runningRolloutWithVersion } from '../../registry/rollouts.js';
 import {
-  findVersion, insertVersion, isArtifactReferenced, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
+  findVersion, insertVersion, isArtifactReferenced, listVersions, productionVersion, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
 } from '../../registry/versions.js';
 import { audited, modelOf, versionOf } from '../context.js';
 import { principalOf } from '../plugins/auth.js';
@@ -69,12 +69,16 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
       throw err;
     }
     return await audited(app, request, { action: 'version.register', targetType: 'version', targetId: `${model.name}/${input.version}` }, async (trx) => {
+      // A person's registration: its parent is what serves production as it is registered.
+      const parent = await productionVersion(trx, model.id);
+      const actor = principalOf(request).actor;
       const row = await insertVersion(trx, {
         modelId: model.id, version: input.version, artifactUri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes,
         signature: inspected.signature,
         metadata: { ...(inspected.embedded ? { embedded: inspected.embedded } : {}), ...input.metadata },
         trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
-        referenceProfile: input.referenceProfile ?? null, createdBy: principalOf(request).actor,
+        referenceProfile: input.referenceProfile ?? null, createdBy: actor,
+        lineage: { parent: parent?.version ?? null, cause: { kind: 'registration', by: actor } },
       });
       if (contract) await setModelContract(trx, model.id, contract, { onlyIfUnset: true });
       const out = presentVersion(model.name, row);
