@@ -114,6 +114,7 @@ export function createNotifier(opts: NotifierOptions = {}): Notifier {
       await res.body?.cancel().catch(() => undefined);
       return res.ok ? { delivered: true, status: res.status } : { delivered: false, status: res.status, reason: `webhook answered ${res.status}` };
     } catch (err) {
+      if ((err as Error).name === 'TimeoutError') return { delivered: false, reason: `webhook did not answer within ${timeoutMs} ms` };
       const cause = (err as { cause?: { code?: string } }).cause?.code;
       return { delivered: false, reason: `webhook unreachable: ${cause ?? (err as Error).message}` };
     }
