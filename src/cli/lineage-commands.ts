@@ -30,8 +30,10 @@ export function describeCause(cause: LineageVersionOut['cause']): string {
 function describeWindow(v: LineageVersionOut): string | null {
   const w = v.dataWindow;
   if (!w) return null;
-  const where = w.source === 'dataset' ? `dataset ${w.dataset ?? '?'}` : `log ${w.from ?? '?'} → ${w.to ?? '?'}`;
-  return `${where}, ${w.rows} rows, sha256 ${w.sha256.slice(0, 12)}`;
+  // Minutes are enough to tell windows apart in a table; --json has the exact times.
+  const minute = (t: string | undefined) => (t ? t.slice(0, 16).replace('T', ' ') : '?');
+  const where = w.source === 'dataset' ? `dataset ${w.dataset ?? '?'}` : `log ${minute(w.from)} → ${minute(w.to)}`;
+  return `${where}, ${w.rows} rows, sha256 ${w.sha256.slice(0, 8)}`;
 }
 
 function describeValidation(v: LineageVersionOut): string | null {

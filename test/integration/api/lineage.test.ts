@@ -154,7 +154,7 @@ describe('lineage', () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain(`${MODEL}: 1 → 2 (production: 2)`);
     expect(table.stdout).toMatch(/^VERSION\s+STATUS\s+PARENT\s+CAUSE\s+DATA WINDOW/m);
-    expect(table.stdout).toMatch(/^3\s+registered\s+2\s+drift \(report 17, 40% drifted: age, income\)\s+log 2026-12-01T00:00:00.000Z → 2026-12-02T00:00:00.000Z, 5000 rows, sha256 aaaaaaaaaaaa/m);
+    expect(table.stdout).toMatch(/^3\s+registered\s+2\s+drift \(report 17, 40% drifted: age, income\)\s+log 2026-12-01 00:00 → 2026-12-02 00:00, 5000 rows, sha256 aaaaaaaa\s/m);
     expect(table.stdout).toMatch(/^2\s+production\s+1\s+registered by key:[0-9a-f]{16}.*passed \(2 checks\)\s+promoted: canary healthy$/m);
     expect(table.stdout).toMatch(/^legacy\s+registered\s+-\s+unknown \(before lineage\).*failed \(2 checks; failed: accuracy\)\s+rejected: validation failed/m);
     expect(table.stdout).toMatch(new RegExp(`^${skippedId}\\s+skipped`, 'm'));
