@@ -4,9 +4,11 @@ import { probeDatabase } from '../registry/health.js';
 import { createExperimentActivities } from './experiments.js';
 import { createFleetActivities, type FleetClient } from './fleet.js';
 import { createMetricsActivities } from './metrics.js';
+import { createNotifyActivities } from './notify.js';
 import { createRegistryActivities } from './registry.js';
 import { createRetrainActivities } from './retrain.js';
 import { createRetrainRegisterActivities } from './retrain-register.js';
+import type { Notifier } from '../loop/notify.js';
 import { ArtifactStore } from '../registry/artifacts.js';
 import { createOnnxValidator, createValidationActivities, type CandidateValidator } from './validation.js';
 
@@ -17,7 +19,8 @@ export interface ActivityDeps {
   validator?: CandidateValidator;
   /** Where evaluation datasets, retrains' data and retrained models live; defaults to the configured artifact root. */
   artifacts?: ArtifactStore;
-  fetch?: typeof fetch;
+  /** Sends and logs the loop's and the lifecycle's events; defaults to SLUICE_WEBHOOK_SECRET / SLUICE_WEBHOOK_URL. */
+  notifier?: Notifier;
 }
 
 /**
@@ -31,12 +34,13 @@ export function createActivities(deps: ActivityDeps) {
     async probeDatabase(): Promise<{ serverVersion: string; migrations: number }> {
       return await probeDatabase(deps.db);
     },
-    ...createRegistryActivities(deps.db, deps.fetch),
+    ...createRegistryActivities(deps.db),
+    ...createNotifyActivities(deps.db, deps.notifier),
     ...createMetricsActivities(deps.db),
     ...createExperimentActivities(deps.db),
     ...createFleetActivities(deps.fleet),
     ...createValidationActivities(deps.db, deps.validator ?? createOnnxValidator(deps.db, { artifacts })),
-    ...createRetrainActivities(deps.db, artifacts, deps.fetch),
+    ...createRetrainActivities(deps.db, artifacts),
     ...createRetrainRegisterActivities(deps.db, artifacts),
   };
 }

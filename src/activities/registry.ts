@@ -33,7 +33,7 @@ export interface TrafficSnapshot {
   spec: Record<string, unknown>;
 }
 
-export function createRegistryActivities(db: Kysely<Database>, fetchImpl: typeof fetch = fetch) {
+export function createRegistryActivities(db: Kysely<Database>) {
   return {
     /** The generation serving now, or null for a model that never had traffic. */
     async readCurrentTraffic(args: { model: string }): Promise<TrafficSnapshot | null> {
@@ -65,21 +65,6 @@ export function createRegistryActivities(db: Kysely<Database>, fetchImpl: typeof
     /** Moves the production alias in one transaction: the old production version steps down first. */
     async promoteVersion(args: { model: string; version: string }): Promise<{ previous: string | null }> {
       return await finalIfMissing(async () => await promoteVersion(db, await getModel(db, args.model), args.version, 'system:orchestrator'));
-    },
-
-    /** Best effort: a webhook that is down must not stall a rollout, so failures are logged, not thrown. */
-    async notifyPhaseChange(args: { webhookUrl: string; rolloutId: string; model: string; version: string; phase: string }): Promise<{ delivered: boolean; status?: number }> {
-      try {
-        const res = await fetchImpl(args.webhookUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ event: 'rollout.phase', rolloutId: args.rolloutId, model: args.model, version: args.version, phase: args.phase }),
-          signal: AbortSignal.timeout(3000),
-        });
-        return { delivered: res.ok, status: res.status };
-      } catch {
-        return { delivered: false };
-      }
     },
   };
 }

@@ -15,6 +15,7 @@ import { ApiError, installErrorHandling, installValidation, sendProblem } from '
 import { DATASET_CONTENT_TYPES, datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
+import { lineageRoutes } from './routes/lineage.js';
 import { modelRoutes } from './routes/models.js';
 import { replayRoutes } from './routes/replay.js';
 import { rolloutRoutes } from './routes/rollouts.js';
@@ -135,6 +136,7 @@ export const sluiceApi: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await app.register(healthRoutes);
   await app.register(modelRoutes);
   await app.register(versionRoutes);
+  await app.register(lineageRoutes);
   await app.register(datasetRoutes);
   await app.register(rolloutRoutes);
   await app.register(trafficRoutes);

@@ -6,7 +6,7 @@ import { modelTask, type ModelSummary } from '../registry/models.js';
 import type { RolloutView } from '../registry/rollouts.js';
 import { generationToRow, type GenerationRecord } from '../registry/traffic.js';
 
-const iso = (d: Date | string | null | undefined): string | null =>
+export const iso = (d: Date | string | null | undefined): string | null =>
   d === null || d === undefined ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
 
 export function presentModel(m: ModelSummary) {

@@ -1,10 +1,11 @@
 // One error format for every route: application/problem+json with a status, a machine-readable
 // code and a detail that names the field at fault. 5xx details are masked (the log keeps them).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FormatRegistry, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { RegistryError, type RegistryErrorCode } from '../registry/errors.js';
+import '../shared/formats.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
@@ -95,8 +96,6 @@ export function installErrorHandling(app: FastifyInstance): void {
 
 // ---- Validation: TypeBox everywhere, strict for bodies, string coercion for query/params/headers.
 
-FormatRegistry.Set('date-time', (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)));
-FormatRegistry.Set('uri', (v) => { try { new URL(v); return true; } catch { return false; } });
 
 /** Schemas marked with this key describe a streamed body that the handler reads itself. */
 export const STREAM_BODY = 'x-sluice-stream';

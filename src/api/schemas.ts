@@ -3,6 +3,7 @@
 // responses, and become the OpenAPI document at /docs/json.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ModelContract, ModelTask } from '../contracts/contract.js';
+import { DataWindow, LineageCause, TrainerRef } from '../loop/lineage.js';
 import { RolloutState } from '../workflows/messages.js';
 
 export const Problem = Type.Object({
@@ -444,3 +445,51 @@ export const ReplayOut = Type.Object({
   notes: Type.Array(Type.String()),
 });
 export type ReplayOut = Static<typeof ReplayOut>;
+
+/** A retrain run as the lineage view shows it. */
+export const RetrainOut = Type.Object({
+  id: Type.String(),
+  status: Type.Union(['running', 'registered', 'not_better', 'failed', 'skipped'].map((s) => Type.Literal(s))),
+  reason: Nullable(Type.String({ description: 'why it ended as it did, or why it did not start' })),
+  cause: LineageCause,
+  parentVersion: Nullable(Type.String()),
+  producedVersion: Nullable(Type.String()),
+  dataWindow: Nullable(DataWindow),
+  trainer: Nullable(TrainerRef),
+  startedAt: Timestamp,
+  endedAt: Nullable(Timestamp),
+});
+export type RetrainOut = Static<typeof RetrainOut>;
+
+export const LineageVersionOut = Type.Object({
+  version: Type.String(),
+  status: Type.String(),
+  createdAt: Timestamp,
+  createdBy: Nullable(Type.String()),
+  parent: Nullable(Type.String({ description: 'the production version when this one was made' })),
+  cause: Type.Union([LineageCause, Type.Object({ kind: Type.Literal('unknown') })], {
+    description: 'a person\'s registration, a drift report, a metric drop or a manual retrain; unknown for a version registered before lineage was kept (its parent is then null)',
+  }),
+  dataWindow: Nullable(DataWindow),
+  trainer: Nullable(TrainerRef),
+  retrain: Nullable(Type.Object({ id: Type.String(), status: Type.String(), reason: Nullable(Type.String()) })),
+  validation: Nullable(Type.Object({
+    rolloutId: Type.String(),
+    verdict: Type.Union(['passed', 'failed', 'pending', 'not_run'].map((s) => Type.Literal(s)), {
+      description: 'failed: the rollout was rejected; pending: the rollout is still validating; not_run: it ended before validating',
+    }),
+    checks: Type.Array(Type.Object({ name: Type.String(), verdict: Type.String(), reason: Type.String() })),
+  }, { description: 'the validation of the latest rollout with this version as candidate; null when it never was one' })),
+  rollout: Nullable(Type.Object({
+    id: Type.String(), status: Type.String(), phase: Type.String(), reason: Nullable(Type.String()), startedAt: Timestamp, endedAt: Nullable(Timestamp),
+  }, { description: 'the latest rollout with this version as candidate' })),
+});
+export type LineageVersionOut = Static<typeof LineageVersionOut>;
+
+export const LineageOut = Type.Object({
+  model: Type.String(),
+  productionVersion: Nullable(Type.String()),
+  versions: Type.Array(LineageVersionOut, { description: 'oldest first' }),
+  retrains: Type.Array(RetrainOut, { description: 'the model\'s most recent retrains (skipped triggers too), newest first' }),
+});
+export type LineageOut = Static<typeof LineageOut>;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
 import { DEFAULT_API_URL } from './api-client.js';
 import { registerDatasetCommands } from './dataset-commands.js';
+import { registerLineageCommand } from './lineage-commands.js';
 import { registerRegistryCommands } from './registry-commands.js';
 import { registerRolloutCommands } from './rollout-commands.js';
 
@@ -13,6 +14,7 @@ export function registerApiCommands(program: Command): void {
   registerRegistryCommands(program);
   registerDatasetCommands(program);
   registerRolloutCommands(program);
+  registerLineageCommand(program);
   registerAdminCommands(program);
   program.addHelpText('after', '\nExit codes: 0 ok, 1 refused or failed, 2 usage.');
 }

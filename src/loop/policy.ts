@@ -85,5 +85,8 @@ export function retrainPolicyWithDefaults(policy: RetrainPolicy): RetrainPolicy 
 export const LoopPolicy = Type.Object({
   drift: DriftPolicy,
   retrain: Type.Optional(RetrainPolicy),
+  notifications: Type.Optional(Type.Object({
+    webhookUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', description: 'drift, retrain and rollout-outcome events of this model are posted here, signed (default: SLUICE_WEBHOOK_URL)' })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false, $id: 'LoopPolicy' });
 export type LoopPolicy = Static<typeof LoopPolicy>;

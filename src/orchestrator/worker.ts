@@ -24,6 +24,8 @@ export interface OrchestratorWorkerOptions {
   validator?: ActivityDeps['validator'];
   /** The artifact store evaluation datasets are read from (default: the configured artifact root, as the API's). */
   artifacts?: ActivityDeps['artifacts'];
+  /** Where events are logged and posted (default: from SLUICE_WEBHOOK_SECRET / SLUICE_WEBHOOK_URL). */
+  notifier?: ActivityDeps['notifier'];
   /** Replacement activities: unit tests of workflow logic stub side effects with these. */
   activities?: Partial<ReturnType<typeof createActivities>>;
   workerOptions?: Partial<WorkerOptions>;
@@ -33,7 +35,7 @@ export interface OrchestratorWorkerOptions {
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator, artifacts: opts.artifacts }), ...opts.activities };
+  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator, artifacts: opts.artifacts, notifier: opts.notifier }), ...opts.activities };
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? TEMPORAL_NAMESPACE,

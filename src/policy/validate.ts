@@ -1,4 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
+import '../shared/formats.js';
 import { RolloutPolicy, VALIDATION_METRICS_BY_TASK, type ValidationPolicy } from './schema.js';
 
 export interface PolicyFieldError {

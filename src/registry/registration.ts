@@ -2,7 +2,7 @@
 // upload or artifact URI) and the retrain workflow (a trainer's output). With the model's row
 // locked in the caller's transaction, the version is checked against the model's contract (or the
 // first one is inferred; contractOnRegistration's errors name why it cannot register), inserted,
-// an inferred contract stored with it, and its lineage written; the API's audit entry commits with it.
+// with its lineage, an inferred contract stored with it; the API's audit entry commits with it.
 import type { Model, ModelVersion } from '../db/schema.js';
 import type { VersionLineage } from '../loop/lineage.js';
 import type { StoredArtifact } from './artifacts.js';
@@ -10,7 +10,6 @@ import type { Db } from './db.js';
 import type { InspectedModel } from './inspect.js';
 import { contractOnRegistration, type RegistrationContract } from './model-contract.js';
 import { lockModel, setModelContract } from './models.js';
-import { setVersionLineage } from './retrains.js';
 import { insertVersion } from './versions.js';
 
 export interface RegistrationInput {
@@ -36,9 +35,8 @@ export async function registerVersion(db: Db, model: Model, stored: StoredArtifa
     signature: inspected.signature,
     metadata: { ...(inspected.embedded ? { embedded: inspected.embedded } : {}), ...input.metadata },
     trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
-    referenceProfile: input.referenceProfile ?? null, createdBy: input.createdBy,
+    referenceProfile: input.referenceProfile ?? null, createdBy: input.createdBy, lineage: input.lineage ?? null,
   });
   if (found.store && found.contract) await setModelContract(db, model.id, found.contract);
-  if (input.lineage) await setVersionLineage(db, row.id, input.lineage);
   return { row, found };
 }

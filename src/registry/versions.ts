@@ -2,6 +2,7 @@
 // reads it, metadata, the training data it came from, and the reference profile drift is measured
 // against. The lifecycle workflow moves `status`; the API registers and retires.
 import type { Model, ModelSignature, ModelVersion, VersionStatus } from '../db/schema.js';
+import type { VersionLineage } from '../loop/lineage.js';
 import { recordAudit } from './audit.js';
 import { inTransaction, jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
@@ -25,6 +26,8 @@ export interface NewVersion {
   referenceProfile?: unknown;
   metrics?: Record<string, unknown>;
   createdBy?: string | null;
+  /** Where the version came from; written with the row so a version is never seen without it. */
+  lineage?: VersionLineage | null;
 }
 
 export async function insertVersion(db: Db, v: NewVersion): Promise<ModelVersion> {
@@ -44,6 +47,7 @@ export async function insertVersion(db: Db, v: NewVersion): Promise<ModelVersion
       reference_profile: v.referenceProfile === undefined || v.referenceProfile === null ? null : jsonb(v.referenceProfile),
       metrics: v.metrics ?? {},
       created_by: v.createdBy ?? null,
+      lineage: v.lineage ? jsonb(v.lineage) : null,
     }).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
     if (isUniqueViolation(err)) throw new RegistryError('conflict', `version ${v.version} is already registered`, 'version');

@@ -53,6 +53,17 @@ export const validation = proxyActivities<Activities>({
 });
 
 /**
+ * Notifications (a log line and a signed webhook). 15 s: the webhook's own timeout is 3 s, so an
+ * attempt that takes longer is stuck. Two attempts only: an event is worth one retry after a lost
+ * worker, not a wait; the activity itself never throws, and the caller (workflows/notify.ts)
+ * swallows a timed-out attempt, so a notification never fails a workflow.
+ */
+export const notifications = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 2 },
+});
+
+/**
  * The stack's readiness probe. 10 s and three attempts: a probe answers whether the stack works
  * now, so it fails soon rather than waiting out a broken database.
  */

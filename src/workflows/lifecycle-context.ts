@@ -5,6 +5,7 @@
 import { condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { phaseSearchAttribute } from '../shared/search-attributes.js';
 import { fleet, registry } from './activity-profiles.js';
+import { notify, notifyPhase } from './notify.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, setWeightsUpdate, stateQuery,
   type DecisionRecord, type ModelLifecycleInput, type ModelLifecycleResult, type OperatorAction, type RolloutOutcomeStatus,
@@ -74,9 +75,7 @@ export function createLifecycleContext(input: ModelLifecycleInput): LifecycleCon
     state.step = null;
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: phase }]);
     await registry.setRolloutPhase({ rolloutId, phase });
-    if (policy.notifications.webhookUrl) {
-      await registry.notifyPhaseChange({ webhookUrl: policy.notifications.webhookUrl, rolloutId, model, version: candidate, phase });
-    }
+    if (policy.notifications.webhookUrl) await notifyPhase({ webhookUrl: policy.notifications.webhookUrl, rolloutId, model, version: candidate, phase });
   }
 
   async function applyTraffic(weights: Weights, spec: Spec, reason: string): Promise<void> {
@@ -139,6 +138,10 @@ export function createLifecycleContext(input: ModelLifecycleInput): LifecycleCon
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'completed' }]);
     await registry.completeRollout({ rolloutId, status, reason });
     log.info(`rollout ${rolloutId} ${status}: ${reason}`);
+    await notify({
+      model, event: 'rollout_outcome', rolloutId, version: candidate, baselineVersion: baseline, status, reason,
+      ...(policy.notifications.webhookUrl ? { webhookUrl: policy.notifications.webhookUrl } : {}),
+    });
     return { status, reason, finalWeights: state.weights, generation: state.generation };
   }
 

@@ -8,6 +8,7 @@ import { RetryState } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
 import { ValidationCheckError, type CandidateValidator } from '../../src/activities/validation.js';
+import type { LoopEventInput } from '../../src/loop/notify.js';
 import type { CanaryWindow, VersionWindow } from '../../src/policy/gates.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import type { RolloutPolicy } from '../../src/policy/schema.js';
@@ -87,6 +88,8 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
   const conversion = new Map<string, Record<string, number>>();
   const looks = new Map<string, number>();
   const skew = new Map<string, number>();
+  /** Every loop event the workflows reported; the model 'unheard' has a notifier that always fails. */
+  const notified: LoopEventInput[] = [];
 
   const validator: CandidateValidator = {
     async validate({ model }) {
@@ -122,6 +125,11 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
             assigned: Object.fromEntries(Object.keys(rates).map((name) => [name, name === 'treatment' ? Math.round(n * (skew.get(args.model) ?? 1)) : n])),
             metrics: Object.fromEntries(args.metrics.map((m) => [m, arms])),
           };
+        },
+        async notifyLoopEvent(event: LoopEventInput) {
+          notified.push(event);
+          if (event.model === 'unheard') throw new Error('the webhook receiver is down');
+          return { delivered: true };
         },
         async measureCanaryWindow(args: { model: string }): Promise<CanaryWindow> {
           const spikeAt = errorSpike.get(args.model);
@@ -385,6 +393,24 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     const { handle } = await start('flaky-fleet', policy({ canary: { steps: [{ weight: 0.1, bakeSeconds: 0.5 }], analysisIntervalSeconds: 0.5, gates: { minRequests: 10 } } }));
     expect((await handle.result()).status).toBe('promoted');
     expect(fleet.applied.filter((a) => a.model === 'flaky-fleet').map((a) => a.generation)).toEqual([2, 3]);
+  });
+
+  it('reports its outcome as an event; notifications that fail (a down webhook, a failing activity) do not fail the rollout', async () => {
+    const webhookUrl = 'http://127.0.0.1:9/hook';
+    const { handle, rolloutId } = await start('unheard', policy({ notifications: { webhookUrl } }));
+    const result = await handle.result();
+    expect(result.status).toBe('promoted');
+    const outcome = { model: 'unheard', event: 'rollout_outcome', rolloutId, version: 'v2', baselineVersion: 'v1', status: 'promoted', reason: result.reason, webhookUrl };
+    // The failing activity was tried twice (the notifications profile), then the workflow went on.
+    expect(notified.filter((e) => e.model === 'unheard')).toEqual([outcome, outcome]);
+    // The phase notifications went to the policy's URL (nothing listens there) and were tried once each.
+    const history = await handle.fetchHistory();
+    const names = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(names.filter((n) => n === 'notifyPhaseChange').length).toBeGreaterThanOrEqual(4);
+    expect(names).toContain('notifyLoopEvent');
+    const healthy = notified.find((e) => e.model === 'healthy');
+    expect(healthy).toMatchObject({ event: 'rollout_outcome', status: 'promoted' });
+    expect(healthy).not.toHaveProperty('webhookUrl');
   });
 
   it('a second rollout for the same model is refused while one runs', async () => {

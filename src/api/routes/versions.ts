@@ -8,7 +8,7 @@ import { computeReferenceProfile } from '../../registry/profiles.js';
 import { registerVersion, registrationContract } from '../../registry/registration.js';
 import { runningRolloutWithVersion } from '../../registry/rollouts.js';
 import {
-  findVersion, isArtifactReferenced, listVersions, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
+  findVersion, isArtifactReferenced, listVersions, productionVersion, RETIRABLE_STATUSES, setReferenceProfile, setVersionStatus,
 } from '../../registry/versions.js';
 import { audited, modelOf, versionOf } from '../context.js';
 import { principalOf } from '../plugins/auth.js';
@@ -84,7 +84,12 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
         };
       }
       return await audited(app, request, { action: 'version.register', targetType: 'version', targetId: `${model.name}/${input.version}` }, async (trx) => {
-        const { row, found } = await registerVersion(trx, model, stored, inspected, { ...input, createdBy: principalOf(request).actor });
+        // A person's registration: its parent is what serves production as it is registered.
+        const parent = await productionVersion(trx, model.id);
+        const actor = principalOf(request).actor;
+        const { row, found } = await registerVersion(trx, model, stored, inspected, {
+          ...input, createdBy: actor, lineage: { parent: parent?.version ?? null, cause: { kind: 'registration', by: actor } },
+        });
         const out = presentVersion(model.name, row);
         return { result: { ...out, ...presentRegistrationContract(found) }, after: { ...out, contractSource: found.source, ...(found.store ? { contract: found.contract } : {}) } };
       });

@@ -19,6 +19,7 @@ export const V1_ROUTES: RouteSpec[] = [
   { method: 'POST', path: '/v1/models/{model}/versions', role: 'deployer', body: 'json' },
   { method: 'POST', path: '/v1/models/{model}/versions/upload', role: 'deployer', body: 'octet' },
   { method: 'GET', path: '/v1/models/{model}/versions/{version}', role: 'viewer' },
+  { method: 'GET', path: '/v1/models/{model}/lineage', role: 'viewer' },
   { method: 'PUT', path: '/v1/models/{model}/versions/{version}/reference-profile', role: 'deployer', body: 'json' },
   { method: 'POST', path: '/v1/models/{model}/versions/{version}/reference-profile/compute', role: 'deployer', body: 'json' },
   { method: 'POST', path: '/v1/models/{model}/versions/{version}/retire', role: 'admin', body: 'json' },

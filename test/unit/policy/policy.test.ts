@@ -22,6 +22,13 @@ describe('rollout policy', () => {
     expect(seeded.ok && seeded.policy.validation.championChallenger?.seed).toBe('release-7');
   });
 
+  it('takes a webhook URL without the API loaded (the orchestrator parses policies too), refusing one that is not http(s)', () => {
+    const hooked = parseRolloutPolicy({ notifications: { webhookUrl: 'https://hooks.example.test/sluice' } });
+    expect(hooked.ok && hooked.policy.notifications.webhookUrl).toBe('https://hooks.example.test/sluice');
+    const bad = parseRolloutPolicy({ notifications: { webhookUrl: 'ftp://hooks.example.test' } });
+    expect(!bad.ok && bad.errors.map((e) => e.field)).toEqual(['/notifications/webhookUrl']);
+  });
+
   it('refuses bad policies naming the field', () => {
     const cases: Array<[unknown, string]> = [
       [{ canary: { steps: [{ weight: 1.5 }] } }, '/canary/steps/0/weight'],
