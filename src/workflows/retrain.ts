@@ -16,6 +16,7 @@ import { modelSearchAttribute, phaseSearchAttribute, versionSearchAttribute } fr
 import { retrainData, trainer } from './activity-profiles.js';
 import { failureReason } from './failures.js';
 import { modelLifecycle } from './lifecycle.js';
+import { notify } from './notify.js';
 import {
   retrainStateQuery, rolloutWorkflowId, type RetrainInput, type RetrainPhase, type RetrainResult, type RetrainState,
 } from './messages.js';
@@ -34,6 +35,7 @@ async function finish(run: Run, result: RetrainResult): Promise<RetrainResult> {
   await retrainData.finishRetrainRun({ retrainId, status: result.status, reason: result.reason, version: result.version });
   run.state.phase = 'finished';
   run.state.outcome = result;
+  await notify({ model: run.input.model, event: 'retrain_ended', retrainId, status: result.status, reason: result.reason, version: result.version, rolloutId: result.rolloutId });
   return result;
 }
 
@@ -80,6 +82,7 @@ export async function modelRetrain(given: RetrainInput): Promise<RetrainResult> 
   const input = { ...given, policy: retrainPolicyWithDefaults(given.policy) };
   const run: Run = { input, state: { retrainId: input.retrainId, model: input.model, phase: 'gathering', version: null, rolloutId: null, outcome: null } };
   setHandler(retrainStateQuery, () => run.state);
+  await notify({ model: input.model, event: 'retrain_started', retrainId: input.retrainId, cause: input.cause, parentVersion: input.parentVersion });
   let version: string | null = null;
   try {
     const { data, candidate, evaluation } = await trainAndEvaluate(run);
