@@ -11,6 +11,7 @@ import * as modelContract from './2026_12_07_0007_model_contract.js';
 import * as datasets from './2026_12_08_0008_datasets.js';
 import * as inferenceLogScores from './2026_12_08_0009_inference_log_scores.js';
 import * as lineageAndRetrains from './2026_12_08_0011_lineage_and_retrains.js';
+import * as driftMonitor from './2026_12_08_0012_drift_monitor.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_08_0008_datasets': datasets,
   '2026_12_08_0009_inference_log_scores': inferenceLogScores,
   '2026_12_08_0011_lineage_and_retrains': lineageAndRetrains,
+  '2026_12_08_0012_drift_monitor': driftMonitor,
 };

@@ -4,6 +4,7 @@ import { probeDatabase } from '../registry/health.js';
 import { createExperimentActivities } from './experiments.js';
 import { createFleetActivities, type FleetClient } from './fleet.js';
 import { createMetricsActivities } from './metrics.js';
+import { createMonitorActivities, type ActivityTemporal } from './monitor.js';
 import { createRegistryActivities } from './registry.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import { createOnnxValidator, createValidationActivities, type CandidateValidator } from './validation.js';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   /** Where evaluation datasets live, for the default validator; defaults to the configured artifact root. */
   artifacts?: ArtifactStore;
   fetch?: typeof fetch;
+  /** A Temporal client: the drift monitor's activities start the retrain and the monitor with it. */
+  temporal?: ActivityTemporal;
 }
 
 /**
@@ -32,9 +35,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createMetricsActivities(deps.db),
     ...createExperimentActivities(deps.db),
     ...createFleetActivities(deps.fleet),
+    ...createMonitorActivities(deps.db, deps.temporal),
     ...createValidationActivities(deps.db, deps.validator ?? createOnnxValidator(deps.db, deps.artifacts ? { artifacts: deps.artifacts } : {})),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { FleetClient } from './fleet.js';
+export type { ActivityTemporal } from './monitor.js';
