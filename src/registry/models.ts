@@ -3,6 +3,7 @@
 // one tenant never learns of another's models.
 import type { ModelContract } from '../contracts/contract.js';
 import type { GoldenSet, Model } from '../db/schema.js';
+import type { LoopPolicy } from '../loop/policy.js';
 import { jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
 
@@ -53,6 +54,11 @@ export async function setModelContract(db: Db, modelId: string, contract: ModelC
   let q = db.updateTable('models').set({ contract: jsonb(contract) }).where('id', '=', modelId);
   if (opts.onlyIfUnset) q = q.where('contract', 'is', null);
   return await q.returningAll().executeTakeFirst();
+}
+
+/** Stores the model's loop policy (parsed by src/loop/validate.ts first); null: monitor with the defaults, no retrain. */
+export async function setLoopPolicy(db: Db, modelId: string, policy: LoopPolicy | null): Promise<Model | undefined> {
+  return await db.updateTable('models').set({ loop_policy: policy === null ? null : jsonb(policy) }).where('id', '=', modelId).returningAll().executeTakeFirst();
 }
 
 export async function findModelById(db: Db, id: string | number): Promise<Model | undefined> {
