@@ -131,6 +131,7 @@ export function createMonitorActivities(db: Kysely<Database>, temporal?: Activit
         reason = `${window.rows} rows in the window, fewer than minRows (${policy.minRows}): too few to judge`;
       } else {
         const detected = detectDrift(profileFor(profile, policy), window.columns, {
+          numericMethod: policy.numericMethod, categoricalMethod: policy.categoricalMethod,
           pValueThreshold: policy.pValueThreshold, psiThreshold: policy.psiThreshold, multipleTesting: policy.multipleTesting, datasetDriftShare: policy.datasetDriftShare,
         });
         if (!detected.ok) {
