@@ -20,7 +20,9 @@ import { listDriftReports } from '../../src/registry/drift-reports.js';
 import { setLoopPolicy } from '../../src/registry/models.js';
 import { finishRetrain, listRetrains } from '../../src/registry/retrains.js';
 import { buildReferenceProfile } from '../../src/stats/index.js';
-import { monitorStateQuery, monitorWorkflowId, retrainWorkflowId, type DriftMonitorInput } from '../../src/workflows/messages.js';
+import { parseRolloutPolicy } from '../../src/policy/index.js';
+import { monitorStateQuery, monitorWorkflowId, retrainWorkflowId, rolloutWorkflowId, type DriftMonitorInput, type ModelLifecycleInput } from '../../src/workflows/messages.js';
+import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { driftMonitor } from '../../src/workflows/monitor.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exporterFixtureContract } from '../support/exporter-contracts.js';
@@ -284,5 +286,23 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
     expect((await replaced.describe()).runId).not.toBe(runBefore);
     expect((await client.workflow.getHandle(monitorWorkflowId(model), runBefore).describe()).status.name).toBe('TERMINATED');
     await replaced.terminate('test over');
+  });
+
+  it('starts the monitor when the lifecycle promotes a version', async () => {
+    const model = 'drift-promoted';
+    const seeded = await seedFixtureModel(t.db, { model, contract: exporterFixtureContract(KIND), versions: { v1: { artifact: KIND, referenceProfile: profile } } });
+    started.push(monitorWorkflowId(model));
+    const parsed = parseRolloutPolicy({});
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const rolloutId = await seedRollout(t.db, { modelId: seeded.modelId, candidateId: seeded.versionIds.v1 ?? '', baselineId: null, model, policy: parsed.policy });
+    const input: ModelLifecycleInput = { rolloutId, model, candidateVersion: 'v1', baselineVersion: null, policy: parsed.policy, startedBy: 'test' };
+    const result = await client.workflow.execute(modelLifecycle, { taskQueue, workflowId: rolloutWorkflowId(model), args: [input] });
+    expect(result.status).toBe('promoted');
+    const monitorHandle = client.workflow.getHandle(monitorWorkflowId(model));
+    expect((await monitorHandle.describe()).type).toBe('driftMonitor');
+    const state = await until('the first window', () => monitorHandle.query(monitorStateQuery), (s) => s.windowsJudged >= 1);
+    expect(state).toMatchObject({ model, version: 'v1', consecutive: 0 });
+    // No traffic yet: the first window is recorded as too small to judge.
+    expect(state.lastReport).toMatchObject({ decision: 'insufficient_data', rows: 0 });
   });
 });
