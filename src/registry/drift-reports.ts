@@ -41,9 +41,10 @@ export async function findDriftReport(db: Db, id: string): Promise<DriftReportRo
   return await db.selectFrom('drift_reports').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The model's most recent reports, newest first. */
-export async function listDriftReports(db: Db, modelId: string, opts: { limit?: number; decision?: DriftDecision } = {}): Promise<DriftReportRow[]> {
-  let q = db.selectFrom('drift_reports').selectAll().where('model_id', '=', modelId);
-  if (opts.decision) q = q.where('decision', '=', opts.decision);
-  return await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit ?? 50).execute();
+/** The model's most recent reports, newest first, each with the label of the version it judged. */
+export async function listDriftReports(db: Db, modelId: string, opts: { limit?: number; decision?: DriftDecision } = {}): Promise<Array<DriftReportRow & { version: string }>> {
+  let q = db.selectFrom('drift_reports as d').innerJoin('model_versions as v', 'v.id', 'd.version_id')
+    .selectAll('d').select('v.version').where('d.model_id', '=', modelId);
+  if (opts.decision) q = q.where('d.decision', '=', opts.decision);
+  return await q.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(opts.limit ?? 50).execute();
 }
