@@ -7,8 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
-import type { CandidateValidator } from '../../src/activities/validation.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import { setModelContract } from '../../src/registry/models.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
@@ -17,18 +15,11 @@ import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exporterFixtureContract } from '../support/exporter-contracts.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { ackingFleet, passingValidator } from '../support/stub-fleet.js';
 import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../support/seed.js';
 
-const fleet: FleetClient = {
-  async applyGeneration(args): Promise<AppliedGeneration> {
-    return { generation: args.generation, workers: 1, acked: 1, allAcked: true, acks: [{ worker: 'w1', ok: true, ms: 1 }] };
-  },
-  async prewarm() { return { workers: 1, ready: 1, allReady: true, results: [] }; },
-  async unload() { /* nothing loaded */ },
-};
-const validator: CandidateValidator = {
-  async validate() { return { passed: true, checks: [{ name: 'stub', verdict: 'successful', reason: 'validation is not under test here', numbers: {} }] }; },
-};
+const fleet = ackingFleet;
+const validator = passingValidator;
 
 describe('canary class-mix gate (real workflow, real metric activities, real PostgreSQL)', () => {
   let t: TestDatabase;

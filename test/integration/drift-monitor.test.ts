@@ -7,9 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
 import { createMonitorActivities } from '../../src/activities/monitor.js';
-import type { CandidateValidator } from '../../src/activities/validation.js';
 import type { LineageCause } from '../../src/loop/lineage.js';
 import { INITIAL_MONITOR_STATE } from '../../src/loop/monitor.js';
 import { parseLoopPolicy } from '../../src/loop/validate.js';
@@ -27,18 +25,11 @@ import { driftMonitor } from '../../src/workflows/monitor.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exporterFixtureContract } from '../support/exporter-contracts.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { ackingFleet, passingValidator } from '../support/stub-fleet.js';
 import { seedFixtureModel, seedRollout } from '../support/seed.js';
 
-const fleet: FleetClient = {
-  async applyGeneration(args): Promise<AppliedGeneration> {
-    return { generation: args.generation, workers: 1, acked: 1, allAcked: true, acks: [{ worker: 'w1', ok: true, ms: 1 }] };
-  },
-  async prewarm() { return { workers: 1, ready: 1, allReady: true, results: [] }; },
-  async unload() { /* nothing loaded */ },
-};
-const validator: CandidateValidator = {
-  async validate() { return { passed: true, checks: [] }; },
-};
+const fleet = ackingFleet;
+const validator = passingValidator;
 
 const KIND = 'binary-label-probabilities';
 /**
