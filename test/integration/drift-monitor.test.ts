@@ -5,6 +5,9 @@
 // profile, write drift reports, and ask for retrains through the real gating; the retrain
 // workflow itself is another stream's, so a started `retrain:<model>` workflow is what is checked.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMonitorActivities } from '../../src/activities/monitor.js';
@@ -14,6 +17,11 @@ import { parseLoopPolicy } from '../../src/loop/validate.js';
 import { BASE_CREDIT_POPULATION, CREDIT_FEATURE_NAMES, CREDIT_SCHEMA, creditLogits, generateCreditData } from '../../src/models/dataset.js';
 import { generateDriftedCreditData, type CreditDrift } from '../../src/models/drift.js';
 import { encodeColumns } from '../../src/models/features.js';
+import { exporterFixtureModel, type ExporterFixtureKind } from '../../src/models/fixtures.js';
+import { ArtifactStore } from '../../src/registry/artifacts.js';
+import { readMonitorWindow } from '../../src/registry/monitor-window.js';
+import { computeReferenceProfile } from '../../src/registry/profiles.js';
+import { getVersion } from '../../src/registry/versions.js';
 import { listDriftReports } from '../../src/registry/drift-reports.js';
 import { setLoopPolicy } from '../../src/registry/models.js';
 import { finishRetrain, listRetrains } from '../../src/registry/retrains.js';
@@ -23,7 +31,7 @@ import { monitorStateQuery, monitorWorkflowId, retrainWorkflowId, rolloutWorkflo
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { driftMonitor } from '../../src/workflows/monitor.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { exporterFixtureContract } from '../support/exporter-contracts.js';
+import { exporterFixtureContract, exporterReferenceColumns, exporterVersionRow } from '../support/exporter-contracts.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { ackingFleet, passingValidator } from '../support/stub-fleet.js';
 import { seedFixtureModel, seedRollout } from '../support/seed.js';
@@ -295,5 +303,61 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
     expect(state).toMatchObject({ model, version: 'v1', consecutive: 0 });
     // No traffic yet: the first window is recorded as too small to judge.
     expect(state.lastReport).toMatchObject({ decision: 'insufficient_data', rows: 0 });
+  });
+
+  /**
+   * An exporter fixture's evaluation rows logged as a serving worker logs them (every numeric
+   * input's row in signature order, string inputs left out, no score), judged against the profile
+   * registration computes from the same rows with the real model.
+   */
+  async function judgeFixtureRows(kind: ExporterFixtureKind) {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-monitor-'));
+    try {
+      const store = new ArtifactStore({ root });
+      const uri = (await store.putBytes(await fs.readFile(exporterFixtureModel(kind).path))).uri;
+      const contract = exporterFixtureContract(kind);
+      const columns = exporterReferenceColumns(kind);
+      const { profile: fixtureProfile } = await computeReferenceProfile(store, exporterVersionRow(kind, uri), { columns }, contract);
+      const model = `drift-${kind}`;
+      const { modelId } = await seedFixtureModel(t.db, { model, production: 'v1', contract, versions: { v1: { artifact: kind, referenceProfile: fixtureProfile } } });
+      const parsed = parseLoopPolicy({ drift: { window: { kind: 'rows', rows: 500 }, minRows: 100 } }, contract);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      await setLoopPolicy(t.db, modelId, parsed.policy);
+      const numeric = contract.inputs.filter((i) => i.elementType !== 'string').flatMap((i) => i.features ?? [i.name]);
+      const rows = (columns[numeric[0] as string] ?? []).length;
+      await t.db.insertInto('inference_log').values(Array.from({ length: rows }, (_, r) => ({
+        request_id: randomUUID(), at: new Date(), model, version: 'v1', outputs: [], latency_us: 1000, worker_id: 'seed',
+        inputs: Buffer.from(Float32Array.from(numeric.map((f) => Number(columns[f]?.[r]))).buffer),
+      }))).execute();
+      const version = await getVersion(t.db, modelId, 'v1');
+      const window = await readMonitorWindow(t.db, { model, version, contract, window: parsed.policy.drift.window, until: new Date() });
+      const judged = await activities.judgeDriftWindow({ model, version: 'v1', consecutive: 0 });
+      const [report] = await listDriftReports(t.db, modelId);
+      return { window, judged, report, numeric, columns };
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  }
+
+  it('reads a two-input model\'s logged rows back into its contract\'s features and judges them against its profile', async () => {
+    const { window, judged, report, numeric, columns } = await judgeFixtureRows('two-inputs');
+    expect(numeric).toContain('employment');
+    expect(window.rows).toBe(200);
+    // The int64 input follows the float32 matrix in each logged row.
+    for (const f of numeric) expect(window.columns[f]?.slice(0, 3)).toEqual(columns[f]?.slice(0, 3).map((v) => Math.fround(Number(v))));
+    expect(judged).toMatchObject({ decision: 'none', rows: 200 });
+    const features = report?.features as Array<{ feature: string; status: string }>;
+    expect(features.filter((f) => f.status === 'ok').map((f) => f.feature).sort()).toEqual([...numeric].sort());
+  });
+
+  it('says a string input is not in the log, and judges the numeric features without it', async () => {
+    const { window, judged, report, numeric } = await judgeFixtureRows('string-category');
+    expect(numeric).not.toContain('employment');
+    expect(window.columns.employment).toBeUndefined();
+    expect(judged.decision).toBe('none');
+    expect(judged.reason).toMatch(/input employment is string: the inference log does not keep it/);
+    const features = report?.features as Array<{ feature: string; status: string }>;
+    expect(features.find((f) => f.feature === 'employment')?.status).not.toBe('ok');
+    expect(features.filter((f) => f.status === 'ok')).toHaveLength(numeric.length);
   });
 });
