@@ -9,7 +9,8 @@ import type { ModelContract } from '../contracts/contract.js';
 import { classCount } from '../contracts/score.js';
 import type { Database, Model, ModelVersion } from '../db/schema.js';
 import type { LineageCause } from '../loop/lineage.js';
-import { nextConsecutive, SCORE_FEATURE, windowVerdict, type JudgedWindow, type PerformanceFigure, type RetrainRequestOutcome, INITIAL_MONITOR_STATE } from '../loop/monitor.js';
+import { judgeColumns } from '../loop/judge.js';
+import { INITIAL_MONITOR_STATE, nextConsecutive, type JudgedWindow, type PerformanceFigure, type RetrainRequestOutcome } from '../loop/monitor.js';
 import type { DriftPolicy, LoopPolicy } from '../loop/policy.js';
 import { metricDrop, realisedMetric } from '../loop/realised.js';
 import { defaultLoopPolicy, parseLoopPolicy } from '../loop/validate.js';
@@ -21,7 +22,7 @@ import { countRetrainsSince, createRetrain, findRetrain, finishRetrain, listRetr
 import { runningRolloutForModel } from '../registry/rollouts.js';
 import { getVersion } from '../registry/versions.js';
 import { modelSearchAttribute } from '../shared/search-attributes.js';
-import { detectDrift, type ReferenceProfile } from '../stats/index.js';
+import type { ReferenceProfile } from '../stats/index.js';
 
 /** A Temporal client the activities start workflows with (the retrain, the monitor), on the orchestrator's task queue. */
 export interface ActivityTemporal { client: Client; taskQueue: string }
@@ -31,13 +32,6 @@ export function loopPolicyOf(model: Model): LoopPolicy {
   if (model.loop_policy === null) return defaultLoopPolicy();
   const parsed = parseLoopPolicy(model.loop_policy, null);
   return parsed.ok ? parsed.policy : defaultLoopPolicy();
-}
-
-/** The profile restricted to the policy's features (the score as `prediction`); the whole profile without a list. */
-function profileFor(profile: ReferenceProfile, policy: DriftPolicy): ReferenceProfile {
-  if (!policy.features) return profile;
-  const wanted = new Set(policy.features);
-  return { ...profile, features: profile.features.filter((f) => wanted.has(f.name)), prediction: wanted.has(SCORE_FEATURE) ? profile.prediction : null };
 }
 
 function figure(metric: string, status: PerformanceFigure['status'], reason: string, rest: Partial<PerformanceFigure> = {}): PerformanceFigure {
@@ -130,16 +124,13 @@ export function createMonitorActivities(db: Kysely<Database>, temporal?: Activit
       } else if (window.rows < policy.minRows) {
         reason = `${window.rows} rows in the window, fewer than minRows (${policy.minRows}): too few to judge`;
       } else {
-        const detected = detectDrift(profileFor(profile, policy), window.columns, {
-          numericMethod: policy.numericMethod, categoricalMethod: policy.categoricalMethod,
-          pValueThreshold: policy.pValueThreshold, psiThreshold: policy.psiThreshold, multipleTesting: policy.multipleTesting, datasetDriftShare: policy.datasetDriftShare,
-        });
-        if (!detected.ok) {
-          reason = `drift could not be computed (${detected.code}: ${detected.message})`;
+        const judged = judgeColumns(profile, window.columns, policy);
+        if (!judged.ok) {
+          reason = judged.reason;
         } else {
-          verdict = windowVerdict(detected.features, detected.prediction, policy);
-          features = detected.features;
-          scoreDrift = detected.prediction;
+          verdict = judged.verdict;
+          features = judged.features;
+          scoreDrift = judged.score;
         }
       }
       const row = await insertDriftReport(db, {

@@ -14,9 +14,8 @@ import { createMonitorActivities } from '../../src/activities/monitor.js';
 import type { LineageCause } from '../../src/loop/lineage.js';
 import { INITIAL_MONITOR_STATE } from '../../src/loop/monitor.js';
 import { parseLoopPolicy } from '../../src/loop/validate.js';
-import { BASE_CREDIT_POPULATION, CREDIT_FEATURE_NAMES, CREDIT_SCHEMA, creditLogits, generateCreditData } from '../../src/models/dataset.js';
-import { generateDriftedCreditData, type CreditDrift } from '../../src/models/drift.js';
-import { encodeColumns } from '../../src/models/features.js';
+import { CREDIT_FEATURE_NAMES } from '../../src/models/dataset.js';
+import type { CreditDrift } from '../../src/models/drift.js';
 import { exporterFixtureModel, type ExporterFixtureKind } from '../../src/models/fixtures.js';
 import { ArtifactStore } from '../../src/registry/artifacts.js';
 import { readMonitorWindow } from '../../src/registry/monitor-window.js';
@@ -25,11 +24,11 @@ import { getVersion } from '../../src/registry/versions.js';
 import { listDriftReports } from '../../src/registry/drift-reports.js';
 import { setLoopPolicy } from '../../src/registry/models.js';
 import { finishRetrain, listRetrains } from '../../src/registry/retrains.js';
-import { buildReferenceProfile } from '../../src/stats/index.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import { monitorStateQuery, monitorWorkflowId, retrainWorkflowId, rolloutWorkflowId, type DriftMonitorInput, type ModelLifecycleInput } from '../../src/workflows/messages.js';
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
 import { driftMonitor } from '../../src/workflows/monitor.js';
+import { creditReferenceProfile, creditRows } from '../support/credit-traffic.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exporterFixtureContract, exporterReferenceColumns, exporterVersionRow } from '../support/exporter-contracts.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
@@ -48,29 +47,12 @@ const SHIFT: CreditDrift = {
   meanShiftStd: { age: 1, income: 1, debt_ratio: 1, credit_history_months: 1, num_open_accounts: 1, late_payments: 1, loan_amount: 1, credit_utilization: 1 },
 };
 
-/** Each row's features (encoded as the model reads them) and its score, P(default) of the population's own relationship. */
-function creditRows(rows: number, seed: number, drift?: CreditDrift): { matrix: Float32Array; scores: number[]; labels: number[] } {
-  const data = drift ? generateDriftedCreditData(rows, seed, drift) : generateCreditData(rows, seed);
-  const logits = creditLogits(data, BASE_CREDIT_POPULATION.labelRelationship);
-  return { matrix: encodeColumns(CREDIT_SCHEMA, data), scores: Array.from(logits, (z) => 1 / (1 + Math.exp(-z))), labels: Array.from(data.labels) };
-}
-
-function referenceProfile() {
-  const { matrix, scores } = creditRows(2000, 1);
-  const width = CREDIT_FEATURE_NAMES.length;
-  const columns: Record<string, number[]> = Object.fromEntries(CREDIT_FEATURE_NAMES.map((name, j) => [name, Array.from({ length: 2000 }, (_, r) => matrix[r * width + j] as number)]));
-  columns.prediction = scores;
-  const built = buildReferenceProfile(columns, { prediction: 'prediction' });
-  if (!built.ok) throw new Error(built.message);
-  return built.profile;
-}
-
 describe('drift monitor (real workflow, real activities, real PostgreSQL)', () => {
   let t: TestDatabase;
   let orchestrator: TestOrchestrator;
   let client: Client;
   const taskQueue = `drift-monitor-${randomUUID()}`;
-  const profile = referenceProfile();
+  const profile = creditReferenceProfile();
   let activities: ReturnType<typeof createMonitorActivities>;
   const started: string[] = [];
 
