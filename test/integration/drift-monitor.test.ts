@@ -250,6 +250,30 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
     await handle.terminate('test over');
   });
 
+  it('starts a retrain on a realised metric drop of its own, with no drift', async () => {
+    const model = 'drift-metric';
+    const { modelId, versionIds } = await seedModel(model, {
+      drift: { ...windowPolicy, performance: { metric: 'roc_auc', maxDrop: 0.05, labelDelaySeconds: 0, minLabels: 100 } }, retrain: retrainPolicy,
+    });
+    await t.db.updateTable('model_versions').set({ metrics: JSON.stringify({ roc_auc: 0.9 }) }).where('id', '=', versionIds.v1 ?? '').execute();
+    const ids = await logRows(model, 300, 41);
+    // The population did not move, but the outcomes no longer follow the scores (concept drift).
+    await t.db.insertInto('feedback').values(ids.map((id, i) => ({ model, request_id: id, metric: 'label', value: (i * 7) % 3 === 0 ? 1 : 0, at: new Date() }))).execute();
+    const handle = await client.workflow.start(driftMonitor, { taskQueue, workflowId: monitorWorkflowId(model), args: [{ model, version: 'v1', state: INITIAL_MONITOR_STATE }] });
+    const [retrain] = await until('a retrain', () => listRetrains(t.db, modelId), (rs) => rs.length > 0);
+    expect(retrain?.status).toBe('running');
+    expect(retrain?.cause).toMatchObject({ kind: 'metric_drop', metric: 'roc_auc', expected: 0.9 });
+    expect((retrain?.cause as { realised: number }).realised).toBeLessThan(0.7);
+    const [report] = await listDriftReports(t.db, modelId, { limit: 100 }).then((rs) => [...rs].reverse());
+    expect(report?.decision).toBe('none');
+    expect((retrain?.cause as { reportId: string }).reportId).toBe(report?.id);
+    // The drop stays open: later windows do not ask again.
+    await until('three windows', () => handle.query(monitorStateQuery), (st) => st.windowsJudged >= 3);
+    expect(await listRetrains(t.db, modelId)).toHaveLength(1);
+    expect((await handle.query(monitorStateQuery)).metricDropOpen).toBe(true);
+    await handle.terminate('test over');
+  });
+
   it('watches an unshifted model without a retrain, and is replaced when the next version is promoted', async () => {
     const model = 'drift-quiet';
     const { modelId } = await seedModel(model, { drift: { ...windowPolicy, debounceWindows: 2 }, retrain: retrainPolicy });
