@@ -137,6 +137,19 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
     expect(latest?.reason).toMatch(/no reference profile/);
   });
 
+  it('reads a time window: only the requests of its last seconds', async () => {
+    const model = 'drift-time';
+    const { modelId } = await seedModel(model, { drift: { intervalSeconds: 1, window: { kind: 'time', seconds: 60 }, minRows: 200 } });
+    await logRows(model, 300, 51, SHIFT, new Date(Date.now() - 10 * 60_000));
+    await logRows(model, 250, 52);
+    const judged = await activities.judgeDriftWindow({ model, version: 'v1', consecutive: 0 });
+    // The shifted rows ten minutes ago are outside the window: 250 unshifted rows, no drift.
+    expect(judged).toMatchObject({ rows: 250, decision: 'none' });
+    const [report] = await listDriftReports(t.db, modelId);
+    expect(report).toMatchObject({ window_kind: 'time', window_size: 60, rows: 250 });
+    expect((report?.window_end.getTime() ?? 0) - (report?.window_start.getTime() ?? 0)).toBe(60_000);
+  });
+
   it('says labels are not due before the label delay, and judges the realised metric once they are', async () => {
     const model = 'drift-labels';
     const { modelId, versionIds } = await seedModel(model, { drift: { ...windowPolicy, performance: { metric: 'roc_auc', maxDrop: 0.05, labelDelaySeconds: 3600, minLabels: 100 } } });
