@@ -2,6 +2,7 @@
 // to PostgreSQL and pushed to every live worker, and the activity returns only when each worker
 // has acknowledged it (or fails, and Temporal retries it with the same generation number).
 import { heartbeat } from '@temporalio/activity';
+import { finalIfMissing } from './registry.js';
 
 export interface WorkerAck { worker: string; ok: boolean; ms: number; error?: string }
 
@@ -29,7 +30,8 @@ export class FleetNotAckedError extends Error {
 export function createFleetActivities(fleet: FleetClient) {
   return {
     async applyTrafficGeneration(args: { model: string; generation: number; weights: Record<string, number>; spec: Record<string, unknown>; reason: string; createdBy: string }): Promise<AppliedGeneration> {
-      const applied = await fleet.applyGeneration(args);
+      // A model or version that is gone from the registry fails for good, naming it (see finalIfMissing).
+      const applied = await finalIfMissing(() => fleet.applyGeneration(args));
       // A half-applied split is not an outcome: fail so Temporal retries the same generation
       // until every live worker serves it.
       if (!applied.allAcked) {
@@ -41,11 +43,11 @@ export function createFleetActivities(fleet: FleetClient) {
 
     async prewarmVersion(args: { model: string; version: string }): Promise<PrewarmResult> {
       heartbeat({ stage: 'prewarm', ...args });
-      return await fleet.prewarm(args);
+      return await finalIfMissing(() => fleet.prewarm(args));
     },
 
     async unloadVersion(args: { model: string; version: string }): Promise<void> {
-      await fleet.unload(args);
+      await finalIfMissing(() => fleet.unload(args));
     },
   };
 }

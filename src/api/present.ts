@@ -1,7 +1,8 @@
 // Database rows → API shapes (camelCase, ISO timestamps). Nothing here reads or writes.
+import { describeContract } from '../contracts/describe.js';
 import type { Dataset, Model, ModelVersion } from '../db/schema.js';
 import type { ApiKeyRecord } from '../registry/keys.js';
-import type { ModelSummary } from '../registry/models.js';
+import { modelTask, type ModelSummary } from '../registry/models.js';
 import type { RolloutView } from '../registry/rollouts.js';
 import { generationToRow, type GenerationRecord } from '../registry/traffic.js';
 
@@ -13,7 +14,9 @@ export function presentModel(m: ModelSummary) {
     name: m.name,
     project: m.project_id,
     description: m.description,
-    task: m.task,
+    task: modelTask(m),
+    contract: m.contract ?? null,
+    contractDescription: m.contract ? describeContract(m.contract) : null,
     productionVersion: m.production_version,
     versionCount: m.version_count,
     runningRolloutId: m.running_rollout_id,

@@ -2,6 +2,7 @@
 // requests (strictly: unknown fields are errors, bodies are never type-coerced), serialise
 // responses, and become the OpenAPI document at /docs/json.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ModelContract, ModelTask } from '../contracts/contract.js';
 import { RolloutState } from '../workflows/messages.js';
 
 export const Problem = Type.Object({
@@ -49,23 +50,53 @@ export const RolloutParams = Type.Object({ id: RolloutId }, { additionalProperti
 export const TensorSpec = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
 export const Signature = Type.Object({ inputs: Type.Array(TensorSpec), outputs: Type.Array(TensorSpec) });
 
+/** The model contract as requests and responses carry it (its properties; the schema's $id stays with contracts/). */
+export const Contract = Type.Object(ModelContract.properties, {
+  additionalProperties: false,
+  description: 'what every version of the model must keep: the task, the score (output, column, transform), labels and the inputs',
+});
+
+export const FeatureNames = Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 100_000 }), {
+  description: 'the column names of each input tensor, in order, by input name',
+});
+
 export const ModelBody = Type.Object({
   name: ModelName,
   description: Type.Optional(Type.String({ maxLength: 2000 })),
   task: Type.Optional(Type.Union([
     Type.Literal('binary_classification'), Type.Literal('multiclass_classification'), Type.Literal('regression'),
-  ], { default: 'binary_classification' })),
+  ], { description: 'a hint for the contract inferred from the first version; left out, the task is inferred too' })),
+  featureNames: Type.Optional(FeatureNames),
+  contract: Type.Optional(Contract),
 }, { additionalProperties: false });
 
 export const ModelOut = Type.Object({
   name: Type.String(),
   project: Type.String(),
   description: Type.String(),
-  task: Type.String(),
+  task: Nullable(ModelTask),
+  contract: Nullable(Contract),
+  contractDescription: Nullable(Type.String({ description: 'the contract in plain words' })),
   productionVersion: Nullable(Type.String()),
   versionCount: Type.Integer(),
   runningRolloutId: Nullable(Type.String()),
   createdAt: Timestamp,
+});
+
+export const ContractBody = Type.Object({
+  contract: Contract,
+  reason: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
+
+export const ContractSource = Type.Union(['declared', 'inferred', 'kept', 'none'].map((s) => Type.Literal(s)), {
+  description: 'declared at creation and checked now; inferred from this (first) version; kept: the stored contract, which this version keeps; none: none could be inferred',
+});
+
+/** What registration says of the contract, before (dry run) or as the version is stored. */
+export const RegistrationContract = Type.Object({
+  contract: Nullable(Contract),
+  contractSource: ContractSource,
+  contractDescription: Type.String({ description: 'the contract in plain words, or why none could be inferred' }),
 });
 
 /** The rows every candidate is scored on in validation (accuracy, and fairness across segments). */
@@ -146,6 +177,19 @@ export const VersionOut = Type.Object({
 export type ModelOut = Static<typeof ModelOut>;
 export type VersionOut = Static<typeof VersionOut>;
 
+export const RegisteredVersionOut = Type.Composite([VersionOut, RegistrationContract]);
+export type RegisteredVersionOut = Static<typeof RegisteredVersionOut>;
+
+/** A dry run's answer: what registration would store, with nothing stored. */
+export const RegistrationPreviewOut = Type.Composite([
+  Type.Object({
+    model: Type.String(), version: Type.String(), sha256: Type.String(), sizeBytes: Type.Integer(), signature: Signature,
+    dryRun: Type.Literal(true),
+  }),
+  RegistrationContract,
+]);
+export type RegistrationPreviewOut = Static<typeof RegistrationPreviewOut>;
+
 export const VersionDetailOut = Type.Composite([VersionOut, Type.Object({ referenceProfile: Json })]);
 
 /** The shape src/stats builds (buildReferenceProfile) and drift detection reads. */
@@ -182,6 +226,7 @@ export const RegisterByUriBody = Type.Object({
 
 export const UploadQuery = Type.Object({
   version: VersionName,
+  dryRun: Type.Optional(Type.Boolean({ description: 'check the artifact and show the contract that would be stored, storing nothing' })),
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256 of the body; the upload is refused when it differs' }),
   trainingDataRef: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
 }, { additionalProperties: false });

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { GoldenDatasetOut, GoldenSetBody, GoldenSetOut, ModelOut, VersionOut } from '../api/schemas.js';
+import type { GoldenDatasetOut, GoldenSetBody, GoldenSetOut, ModelOut, RegisteredVersionOut, RegistrationPreviewOut, VersionOut } from '../api/schemas.js';
 import { ApiClient, CliError } from './api-client.js';
 import { action, globals, printFields, printJson, printTable, usage } from './output.js';
 
@@ -90,6 +90,11 @@ function goldenSetBody(doc: unknown): GoldenSetBody {
   return { features, labels: d.labels, ...(d.segments !== undefined ? { segments: d.segments } : {}) } as GoldenSetBody;
 }
 
+function signatureFields(sig: VersionOut['signature']): Array<[string, string]> {
+  const show = (ts: VersionOut['signature']['inputs']) => ts.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
+  return [['inputs', show(sig.inputs)], ['outputs', show(sig.outputs)]];
+}
+
 export async function setGoldenDataset(api: ApiClient, model: string, dataset: string | null): Promise<GoldenDatasetOut> {
   return await api.request<GoldenDatasetOut>('PUT', `/v1/models/${encodeURIComponent(model)}/golden-dataset`, { body: { dataset } });
 }
@@ -98,10 +103,39 @@ function printVersion(v: VersionOut): void {
   printFields([
     ['model', v.model], ['version', v.version], ['status', v.status], ['sha256', v.sha256], ['size', human(v.sizeBytes)],
     ['artifact', v.artifactUri],
-    ['inputs', v.signature.inputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ')],
-    ['outputs', v.signature.outputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ')],
+    ...signatureFields(v.signature),
     ['training data', v.trainingDataRef], ['reference profile', v.hasReferenceProfile ? 'yes' : 'no'], ['created', `${v.createdAt} by ${v.createdBy ?? '-'}`],
   ]);
+}
+
+/** `--features input=a,b,c` (repeatable) as the API's featureNames; a bare `a,b,c` names the columns of the model's only input. */
+function featureNamesOption(values: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const input = eq > 0 ? value.slice(0, eq) : '';
+    const names = (eq > 0 ? value.slice(eq + 1) : value).split(',').map((n) => n.trim()).filter((n) => n !== '');
+    if (!input) throw usage(`--features ${value}: write input=name1,name2,... (the input tensor's name, then its column names in order)`);
+    if (names.length === 0) throw usage(`--features ${value}: no feature names after ${input}=`);
+    if (out[input]) throw usage(`--features: input ${input} is named twice`);
+    out[input] = names;
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function printModel(m: ModelOut): void {
+  printFields([['name', m.name], ['project', m.project], ['task', m.task ?? 'inferred from the first version'], ['description', m.description || '-'],
+    ['production', m.productionVersion], ['versions', m.versionCount], ['running rollout', m.runningRolloutId], ['created', m.createdAt]]);
+  console.log(`contract: ${m.contractDescription ?? 'none yet: inferred from the first version registered (or declare one with sluice models set-contract)'}`);
+}
+
+function printContract(r: { contractSource: string; contractDescription: string }): void {
+  const source: Record<string, string> = {
+    inferred: 'inferred from this version (stored with it)', declared: 'declared at creation, fits this version', kept: 'the model\'s contract, which this version keeps', none: 'none',
+  };
+  console.log(`contract (${source[r.contractSource] ?? r.contractSource}): ${r.contractDescription}`);
 }
 
 export function registerRegistryCommands(program: Command): void {
@@ -114,20 +148,39 @@ export function registerRegistryCommands(program: Command): void {
       printTable(out.models, [['name', (m) => m.name], ['task', (m) => m.task], ['production', (m) => m.productionVersion], ['versions', (m) => m.versionCount], ['rollout', (m) => m.runningRolloutId]]);
     }));
   models.command('create <name>')
-    .description('Create a model')
+    .description('Create a model. Without --contract, the first version registered gives it the contract inferred from its signature (--task and --features steer that)')
     .option('--description <text>', 'what the model does')
     .option('--task <task>', 'binary_classification, multiclass_classification or regression')
-    .action(action(async (name: string, opts: { description?: string; task?: string }, cmd: Command) => {
-      const out = await client(cmd).request<ModelOut>('POST', '/v1/models', { body: { name, ...(opts.description ? { description: opts.description } : {}), ...(opts.task ? { task: opts.task } : {}) } });
+    .option('--features <input=names>', 'the column names of an input tensor, in order: input=a,b,c (repeat per input)', collect)
+    .option('--contract <file>', 'the model contract as JSON ("-" for stdin), checked against the first version registered')
+    .action(action(async (name: string, opts: { description?: string; task?: string; features?: string[]; contract?: string }, cmd: Command) => {
+      if (opts.contract && (opts.task || opts.features)) throw usage('give --contract, or --task/--features to steer the inferred one, not both');
+      const contract = opts.contract ? await readJsonFile(opts.contract, '--contract') : undefined;
+      const body = {
+        name, ...(opts.description ? { description: opts.description } : {}), ...(opts.task ? { task: opts.task } : {}),
+        ...(opts.features ? { featureNames: featureNamesOption(opts.features) } : {}), ...(contract !== undefined ? { contract } : {}),
+      };
+      const out = await client(cmd).request<ModelOut>('POST', '/v1/models', { body });
       if (globals(cmd).json) return printJson(out);
       console.log(`created model ${out.name} in project ${out.project}`);
+      console.log(out.contractDescription ? `contract (declared; checked against the first version registered): ${out.contractDescription}`
+        : 'contract: inferred from the first version registered (sluice versions register --dry-run shows it first)');
     }));
-  models.command('get <name>')
-    .description('Show a model')
+  models.command('get <name>').alias('show')
+    .description('Show a model and its contract')
     .action(action(async (name: string, _opts: unknown, cmd: Command) => {
       const out = await client(cmd).request<ModelOut>('GET', `/v1/models/${encodeURIComponent(name)}`);
       if (globals(cmd).json) return printJson(out);
-      printFields([['name', out.name], ['project', out.project], ['task', out.task], ['description', out.description || '-'], ['production', out.productionVersion], ['versions', out.versionCount], ['running rollout', out.runningRolloutId], ['created', out.createdAt]]);
+      printModel(out);
+    }));
+  models.command('set-contract <model> <file>')
+    .description('Declare or replace the model\'s contract from a JSON file ("-" for stdin); refused when a version of the model does not keep it')
+    .option('--reason <text>', 'why, for the audit log')
+    .action(action(async (model: string, file: string, opts: { reason?: string }, cmd: Command) => {
+      const contract = await readJsonFile(file, 'contract');
+      const out = await client(cmd).request<ModelOut>('PUT', `/v1/models/${encodeURIComponent(model)}/contract`, { body: { contract, ...(opts.reason ? { reason: opts.reason } : {}) } });
+      if (globals(cmd).json) return printJson(out);
+      console.log(`contract of ${out.name} set: ${out.contractDescription}`);
     }));
 
   models.command('golden-set <model> <file>')
@@ -157,7 +210,8 @@ export function registerRegistryCommands(program: Command): void {
     .option('--training-data <ref>', 'where the training data lives (a URI, a dataset id)')
     .option('--profile <file>', 'reference profile JSON to store with the version')
     .option('--create-model', 'create the model first when it does not exist')
-    .action(action(async (model: string, file: string | undefined, opts: { version: string; uri?: string; sha256?: string; metadata?: string; trainingData?: string; profile?: string; createModel?: boolean }, cmd: Command) => {
+    .option('--dry-run', 'check the artifact and show the contract that would be stored, storing nothing')
+    .action(action(async (model: string, file: string | undefined, opts: { version: string; uri?: string; sha256?: string; metadata?: string; trainingData?: string; profile?: string; createModel?: boolean; dryRun?: boolean }, cmd: Command) => {
       if (!file && !opts.uri) throw usage('give an ONNX file to upload, or --uri of an artifact in the store');
       if (file && opts.uri) throw usage('give a file or --uri, not both');
       if (opts.uri && !opts.sha256) throw usage('--uri needs --sha256');
@@ -166,7 +220,8 @@ export function registerRegistryCommands(program: Command): void {
       const metadata = opts.metadata ? await readJsonArg(opts.metadata, '--metadata') : undefined;
       if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw usage('--metadata must be a JSON object');
       const profile = opts.profile ? await readJsonFile(opts.profile, '--profile') : undefined;
-      if (opts.createModel) {
+      if (opts.dryRun && opts.profile) throw usage('--dry-run stores nothing, so it takes no --profile');
+      if (opts.createModel && !opts.dryRun) {
         try {
           await api.request('GET', `/v1/models/${encodeURIComponent(model)}`);
         } catch (err) {
@@ -175,21 +230,24 @@ export function registerRegistryCommands(program: Command): void {
           if (!json) console.error(`  created model ${model}`);
         }
       }
-      let out: VersionOut;
+      let out: RegisteredVersionOut | RegistrationPreviewOut;
+      const dryRun = opts.dryRun ? { dryRun: 'true' } : {};
       if (file) {
         const stat = await fs.stat(file).catch(() => { throw usage(`cannot read ${file}`); });
         if (!stat.isFile()) throw usage(`${file} is not a file`);
         const sha256 = opts.sha256 ?? await sha256File(file);
-        out = await api.request<VersionOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions/upload`, {
-          query: { version: opts.version, sha256, ...(opts.trainingData ? { trainingDataRef: opts.trainingData } : {}) },
+        out = await api.request<RegisteredVersionOut | RegistrationPreviewOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions/upload`, {
+          query: { version: opts.version, sha256, ...(opts.trainingData ? { trainingDataRef: opts.trainingData } : {}), ...dryRun },
           raw: withProgress(file, stat.size, Boolean(json)),
           headers: { 'content-length': String(stat.size), ...(metadata ? { 'x-sluice-metadata': JSON.stringify(metadata) } : {}) },
         });
         if (profile !== undefined) {
-          out = await api.request<VersionOut>('PUT', `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(opts.version)}/reference-profile`, { body: profile });
+          const withProfile = await api.request<VersionOut>('PUT', `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(opts.version)}/reference-profile`, { body: profile });
+          out = { ...out, ...withProfile } as RegisteredVersionOut;
         }
       } else {
-        out = await api.request<VersionOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions`, {
+        out = await api.request<RegisteredVersionOut | RegistrationPreviewOut>('POST', `/v1/models/${encodeURIComponent(model)}/versions`, {
+          query: dryRun,
           body: {
             version: opts.version, artifactUri: opts.uri, sha256: opts.sha256,
             ...(metadata ? { metadata } : {}), ...(opts.trainingData ? { trainingDataRef: opts.trainingData } : {}), ...(profile !== undefined ? { referenceProfile: profile } : {}),
@@ -197,8 +255,14 @@ export function registerRegistryCommands(program: Command): void {
         });
       }
       if (json) return printJson(out);
-      console.log(`registered ${out.model} ${out.version}`);
-      printVersion(out);
+      if ('dryRun' in out) {
+        console.log(`dry run: ${out.model} ${out.version} would register (nothing stored)`);
+        printFields([['sha256', out.sha256], ['size', human(out.sizeBytes)], ...signatureFields(out.signature)]);
+      } else {
+        console.log(`registered ${out.model} ${out.version}`);
+        printVersion(out);
+      }
+      printContract(out);
     }));
   versions.command('list <model>')
     .description('List a model\'s versions, newest first')

@@ -12,9 +12,11 @@
 //  - With the score's columns W and no task hint:
 //      W = 1, named like logits          → binary, sigmoid.
 //      W = 1, named like probabilities, or with a label output → binary probability.
-//      W = 1, named like a regressor's output (variable, prediction(s), predicted, output, value,
-//            target, y, regression — skl2onnx and onnxmltools call a regressor's output `variable`)
-//                                        → ambiguous: refused, asking for task.
+//      W = 1, named as the exporters name a regressor's output (variable — skl2onnx and onnxmltools —,
+//            prediction(s), predicted, regression, target, y), no label output
+//                                        → regression, with a note (declare binary_classification if it
+//                                          is a probability): the plain flow must take regressors as they come.
+//      W = 1, named output or value      → ambiguous: refused, asking for task.
 //      W = 1, any other name             → binary probability (the issue's rule for one float output).
 //      W = 2                             → binary, column 1; softmax when named like logits.
 //      W ≥ 3, named like logits          → multiclass, softmax.
@@ -58,7 +60,10 @@ const refuse = (code: InferenceRefusalCode, field: string, message: string): Ref
 const PROBABILITY_NAME = /prob/i;
 const LOGIT_NAME = /logit/i;
 const LABEL_NAME = /label/i;
-const REGRESSION_NAMES = new Set(['variable', 'prediction', 'predictions', 'predicted', 'output', 'value', 'target', 'y', 'regression']);
+/** Names the exporters give a regressor's output: read as a regression prediction. */
+const REGRESSION_NAMES = new Set(['variable', 'prediction', 'predictions', 'predicted', 'target', 'y', 'regression']);
+/** Names a regressor's or a classifier's output may have alike: refused without a task. */
+const AMBIGUOUS_NAMES = new Set(['output', 'value']);
 
 /** Sluice's own models record their input matrix's column names in the version metadata's `embedded`. */
 export function featureNamesFromMetadata(metadata: unknown): readonly string[] | undefined {
@@ -172,7 +177,11 @@ function taskAndTransform(score: TensorSpec, hasLabel: boolean, hints: ContractH
     if (task === 'multiclass_classification') return mismatch('a multiclass score needs one column per class');
     if (task === 'regression') return { task, transform: transformFor(task) };
     if (task === undefined && !logit && !probability && !hasLabel && REGRESSION_NAMES.has(score.name.toLowerCase())) {
-      return refuse('ambiguous', '/task', `${shown} could be a regression prediction or a binary probability (exporters name a regressor's output ${score.name}): `
+      notes.push(`${score.name} is taken to be a regression prediction, as exporters name a regressor's output; declare task binary_classification if it is a probability`);
+      return { task: 'regression', transform: transformFor('regression') };
+    }
+    if (task === undefined && !logit && !probability && !hasLabel && AMBIGUOUS_NAMES.has(score.name.toLowerCase())) {
+      return refuse('ambiguous', '/task', `${shown} could be a regression prediction or a binary probability: `
         + 'say which with task regression or binary_classification');
     }
     if (task === undefined && !logit && !probability && !hasLabel) notes.push(`${score.name} is taken to be a probability; declare transform sigmoid if it is a logit, or task regression if it is a prediction`);

@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { InputElementType, ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
+import type { ContractHints } from '../contracts/infer.js';
 import type { DataWindow, LineageCause, RetrainStatus, TrainerRef, VersionLineage } from '../loop/lineage.js';
 import type { DriftDecision } from '../loop/monitor.js';
 import type { LoopPolicy } from '../loop/policy.js';
@@ -33,6 +34,8 @@ export interface ModelsTable {
   golden_set: ColumnType<GoldenSet | null, GoldenSet | string | null | undefined, GoldenSet | string | null>;
   /** What every version must keep (src/contracts/); null until declared or inferred from the first version registered. */
   contract: ColumnType<ModelContract | null, ModelContract | string | null | undefined, ModelContract | string | null>;
+  /** Hints the first version's contract is inferred with (task, feature names...), as declared at creation; null for none. */
+  contract_hints: ColumnType<ContractHints | null, ContractHints | string | null | undefined, ContractHints | string | null>;
   /** When the drift monitor calls drift and how a retrain runs (src/loop/policy.ts); null: monitor with the defaults, no retrain. */
   loop_policy: ColumnType<LoopPolicy | null, LoopPolicy | string | null | undefined, LoopPolicy | string | null>;
   /** The dataset that is the golden set (it wins over golden_set); null when none is attached. */

@@ -2,7 +2,8 @@
 // because serving workers address models by name, but every read here is scoped to a project so
 // one tenant never learns of another's models.
 import type { ModelContract } from '../contracts/contract.js';
-import type { GoldenSet, Model } from '../db/schema.js';
+import type { ContractHints } from '../contracts/infer.js';
+import type { GoldenSet, Model, ModelVersion } from '../db/schema.js';
 import type { LoopPolicy } from '../loop/policy.js';
 import { jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
@@ -13,7 +14,10 @@ export interface NewModel {
   projectId: string;
   name: string;
   description?: string;
-  task?: string;
+  /** A contract declared up front: checked against the first version's signature when it registers. */
+  contract?: ModelContract;
+  /** Hints the first version's contract is inferred with, when none is declared. */
+  hints?: ContractHints;
 }
 
 export async function createModel(db: Db, input: NewModel): Promise<Model> {
@@ -22,7 +26,13 @@ export async function createModel(db: Db, input: NewModel): Promise<Model> {
   }
   try {
     return await db.insertInto('models')
-      .values({ project_id: input.projectId, name: input.name, description: input.description, task: input.task })
+      .values({
+        project_id: input.projectId, name: input.name, description: input.description,
+        // The task column mirrors the contract (or the declared task); readers take it from there (modelTask).
+        ...(input.contract ?? input.hints?.task ? { task: input.contract?.task ?? input.hints?.task } : {}),
+        contract: input.contract ? jsonb(input.contract) : null,
+        contract_hints: input.hints && Object.keys(input.hints).length > 0 ? jsonb(input.hints) : null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
   } catch (err) {
@@ -46,14 +56,34 @@ export async function getModel(db: Db, name: string, projectId?: string): Promis
 }
 
 /**
- * Stores the model's contract (checked by the caller against a signature); with `onlyIfUnset`, only
- * where none is stored yet, so two first registrations racing cannot overwrite each other's.
- * Returns the updated row, or undefined when nothing was written.
+ * Stores the model's contract (checked by the caller against every signature it must fit, under
+ * lockModel's row lock) and keeps the task column in step with it. Returns the updated row, or
+ * undefined when there is no such model.
  */
-export async function setModelContract(db: Db, modelId: string, contract: ModelContract, opts: { onlyIfUnset?: boolean } = {}): Promise<Model | undefined> {
-  let q = db.updateTable('models').set({ contract: jsonb(contract) }).where('id', '=', modelId);
-  if (opts.onlyIfUnset) q = q.where('contract', 'is', null);
-  return await q.returningAll().executeTakeFirst();
+export async function setModelContract(db: Db, modelId: string, contract: ModelContract): Promise<Model | undefined> {
+  return await db.updateTable('models').set({ contract: jsonb(contract), task: contract.task }).where('id', '=', modelId).returningAll().executeTakeFirst();
+}
+
+/**
+ * The model's row locked for the rest of the transaction (SELECT … FOR UPDATE), with how many
+ * versions it has: registration reads the contract, checks the version against it and stores it
+ * (or the inferred one) under this lock, so two first registrations cannot both think they are first.
+ */
+export async function lockModel(db: Db, modelId: string): Promise<{ model: Model; versionCount: number }> {
+  const model = await db.selectFrom('models').selectAll().where('id', '=', modelId).forUpdate().executeTakeFirst();
+  if (!model) throw new RegistryError('not_found', `model ${modelId} not found`, 'model');
+  const count = await db.selectFrom('model_versions').select((e) => e.fn.countAll<string>().as('n')).where('model_id', '=', modelId).executeTakeFirstOrThrow();
+  return { model, versionCount: Number(count.n) };
+}
+
+/** The model's task: its contract's, else the one declared at creation; null until either is known. */
+export function modelTask(model: Pick<Model, 'contract' | 'contract_hints'>): ModelContract['task'] | null {
+  return model.contract?.task ?? model.contract_hints?.task ?? null;
+}
+
+/** Every version of the model with its signature, oldest first: what a new contract must fit. */
+export async function versionSignatures(db: Db, modelId: string): Promise<Array<Pick<ModelVersion, 'version' | 'signature' | 'status'>>> {
+  return await db.selectFrom('model_versions').select(['version', 'signature', 'status']).where('model_id', '=', modelId).orderBy('id').execute();
 }
 
 /** Stores the model's loop policy (parsed by src/loop/validate.ts first); null: monitor with the defaults, no retrain. */

@@ -11,3 +11,10 @@ export const VALIDATION_CHECK_ERROR = 'ValidationCheckError';
 
 /** A rollout's workflow that failed after compensating: the message is the outcome's reason. */
 export const ROLLOUT_FAILED = 'RolloutFailed';
+
+/**
+ * A registry row an activity needs is gone (a model or version that no longer exists). A retry
+ * reads the same absence, so it is never retried; the message names what is missing, and the
+ * workflow ends the rollout with it as the reason.
+ */
+export const REGISTRY_NOT_FOUND = 'RegistryNotFound';

@@ -3,18 +3,19 @@
 // profile that fits the side effect, never its own numbers.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
+import { REGISTRY_NOT_FOUND, VALIDATION_CHECK_ERROR } from '../shared/failures.js';
 
 /**
  * Registry writes and reads of single rows (steps, phases, statuses, experiment rows, the current
  * generation). 10 s: each is one short statement, so an attempt that takes longer is stuck (a lost
  * connection, a lock) and a fresh attempt is the quicker way through; the rollout cannot go on
  * until its record is written, so the retry is persistent (20 attempts, backing off to 5 s).
- * The experiment's writes used 30 s; they are the same kind of one-row statement.
+ * The experiment's writes used 30 s; they are the same kind of one-row statement. A row that is
+ * gone (RegistryNotFound) stays gone, so that failure is not retried.
  */
 export const registry = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20, nonRetryableErrorTypes: [REGISTRY_NOT_FOUND] },
 });
 
 /**
@@ -30,11 +31,11 @@ export const metrics = proxyActivities<Activities>({
 /**
  * Pushes to the serving fleet (a new generation, an unload). 20 s: a push waits for every live
  * worker's ack; retried quickly and often (capped at 2 s apart) because a breach roll-back must not
- * hang behind one slow worker.
+ * hang behind one slow worker. A model or version gone from the registry (RegistryNotFound) is not retried.
  */
 export const fleet = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
-  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 30 },
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 30, nonRetryableErrorTypes: [REGISTRY_NOT_FOUND] },
 });
 
 /**
@@ -48,7 +49,7 @@ export const fleet = proxyActivities<Activities>({
 export const validation = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [VALIDATION_CHECK_ERROR] },
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [VALIDATION_CHECK_ERROR, REGISTRY_NOT_FOUND] },
 });
 
 /**

@@ -4,7 +4,7 @@
 // reason a rollout records is read from there.
 import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { ValidationCheckFailureDetails, ValidationReport } from '../activities/validation.js';
-import { VALIDATION_CHECK_ERROR } from '../shared/failures.js';
+import { REGISTRY_NOT_FOUND, VALIDATION_CHECK_ERROR } from '../shared/failures.js';
 
 /** The failure in words: the activity's name and its cause's message (with the error's type when it says more). */
 export function failureReason(err: unknown): string {
@@ -37,4 +37,14 @@ export function failedValidation(err: unknown): ValidationReport {
     ? { name: details?.check ?? 'validator', verdict: 'failed' as const, reason: thrown.message, numbers }
     : { name: 'validator', verdict: 'failed' as const, reason: `validation did not finish: ${failureReason(err)}`, numbers };
   return { passed: false, checks: [...(details?.completed ?? []), failed] };
+}
+
+/**
+ * For the compensation's own registry writes: a model or version that is gone has no status left
+ * to mark, so its RegistryNotFound is passed over and the rollout still ends with its reason.
+ * Anything else is rethrown.
+ */
+export function unlessMissing(err: unknown): void {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === REGISTRY_NOT_FOUND) return;
+  throw err;
 }

@@ -8,7 +8,7 @@ import type { RolloutPolicy } from '../policy/schema.js';
 import { ROLLOUT_FAILED } from '../shared/failures.js';
 import { fleet, loopStart, metrics, registry, validation } from './activity-profiles.js';
 import { runExperiment, type ExperimentOutcome } from './experiment.js';
-import { failedValidation, failureReason } from './failures.js';
+import { failedValidation, failureReason, unlessMissing } from './failures.js';
 import { createLifecycleContext, RollbackSignal, type LifecycleContext } from './lifecycle-context.js';
 import type { ModelLifecycleInput, ModelLifecycleResult } from './messages.js';
 
@@ -211,7 +211,7 @@ async function compensate(ctx: LifecycleContext, err: unknown): Promise<string> 
   await CancellationScope.nonCancellable(async () => {
     ctx.state.phase = 'rolling_back';
     await ctx.restoreLastGood(reason);
-    await registry.markVersionStatus({ model: ctx.input.model, version: ctx.input.candidateVersion, status: 'rolled_back' });
+    await registry.markVersionStatus({ model: ctx.input.model, version: ctx.input.candidateVersion, status: 'rolled_back' }).catch(unlessMissing);
     await ctx.finish(cancelled ? 'aborted' : 'failed', reason);
   });
   return reason;

@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApiApp } from '../../src/api/app.js';
@@ -20,7 +19,6 @@ import { createApiKey } from '../../src/registry/keys.js';
 import { setModelContract } from '../../src/registry/models.js';
 import { createFleetClient } from '../../src/orchestrator/fleet-client.js';
 import { publishGeneration } from '../../src/registry/traffic.js';
-import { createOrchestratorWorker } from '../../src/orchestrator/worker.js';
 import { parseRolloutPolicy } from '../../src/policy/index.js';
 import type { RolloutPolicy } from '../../src/policy/schema.js';
 import { modelSearchAttribute, versionSearchAttribute } from '../../src/shared/search-attributes.js';
@@ -28,43 +26,28 @@ import { createRandomSource, seedRandom } from '../../src/stats/index.js';
 import { TrafficSimulator, type OutcomeModel } from '../../src/simulator/traffic.js';
 import { rolloutWorkflowId, stateQuery, type ModelLifecycleInput } from '../../src/workflows/messages.js';
 import { modelLifecycle } from '../../src/workflows/lifecycle.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import type { TestDatabase } from '../support/db.js';
 import { exporterFixtureContract } from '../support/exporter-contracts.js';
 import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../support/seed.js';
-import { fixture, startWorker, TOKEN, type TestWorker } from './serving/support.js';
+import { startE2eStack, type E2eStack } from './e2e-stack.js';
+import { fixture, TOKEN, type TestWorker } from './serving/support.js';
 
 describe('rollouts end to end (real Temporal, Postgres, serving workers, ONNX Runtime)', () => {
+  let stack: E2eStack;
   let t: TestDatabase;
-  let connection: Connection;
   let client: Client;
-  let orchestrator: Worker;
-  let orchestratorRun: Promise<void>;
-  let closeOrchestratorConnection: () => Promise<void>;
+  let taskQueue: string;
   const workers: TestWorker[] = [];
-  const taskQueue = `e2e-${randomUUID()}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-e2e-'));
 
   beforeAll(async () => {
-    t = await createTestDatabase();
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    for (let i = 0; i < 2; i++) workers.push(await startWorker(t.db, { databaseUrl: t.url, config: { workerId: `e2e-worker-${i + 1}` } }));
-    const built = await createOrchestratorWorker({
-      temporalAddress: inject('temporalAddress'), db: t.db, taskQueue,
-      fleet: createFleetClient(t.db, { adminToken: TOKEN }),
-    });
-    orchestrator = built.worker;
-    closeOrchestratorConnection = () => built.connection.close();
-    orchestratorRun = orchestrator.run();
+    stack = await startE2eStack({ name: 'e2e' });
+    ({ t, client, taskQueue } = stack);
+    workers.push(...stack.workers);
   });
 
   afterAll(async () => {
-    orchestrator?.shutdown();
-    await orchestratorRun;
-    await closeOrchestratorConnection?.();
-    for (const w of workers) await w.close();
-    await connection?.close();
-    await t?.drop();
+    await stack?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -3,7 +3,8 @@
 // logic (gates, abort, pause, approval, saga) quickly. End-to-end runs with real serving workers
 // live in lifecycle-e2e.test.ts.
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { RetryState } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppliedGeneration, FleetClient } from '../../src/activities/fleet.js';
 import { ValidationCheckError, type CandidateValidator } from '../../src/activities/validation.js';
@@ -300,6 +301,23 @@ describe('modelLifecycle decisions (stubbed side effects, real Temporal)', () =>
     const rollout = await t.db.selectFrom('rollouts').select(['status', 'outcome_reason']).where('id', '=', rolloutId).executeTakeFirstOrThrow();
     expect(rollout).toEqual({ status: 'failed', outcome_reason: 'workflow failed: prewarmVersion: worker pool of prewarm-fails exploded' });
     expect(fleet.applied.filter((a) => a.model === 'prewarm-fails')).toEqual([]);
+  });
+
+  it('a candidate that vanishes from the registry ends the rollout after one attempt, naming what is missing', async () => {
+    const { handle, rolloutId, modelId } = await start('vanishing', policy());
+    // Renamed under the running rollout: promotion finds no version v2 to move production to.
+    await t.db.updateTable('model_versions').set({ version: 'v2-renamed' }).where('model_id', '=', modelId).where('version', '=', 'v2').execute();
+    const failure = await handle.result().then(() => null, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const reason = 'workflow failed: promoteVersion: RegistryNotFound: version vanishing/v2 does not exist';
+    expect((failure as WorkflowFailedError).cause?.message).toBe(reason);
+    const activity = (failure as WorkflowFailedError).cause?.cause as ActivityFailure;
+    expect(activity).toBeInstanceOf(ActivityFailure);
+    expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+    const rollout = await t.db.selectFrom('rollouts').select(['status', 'outcome_reason']).where('id', '=', rolloutId).executeTakeFirstOrThrow();
+    expect(rollout).toEqual({ status: 'failed', outcome_reason: reason });
+    // The compensation restored the last good split.
+    expect(fleet.last('vanishing')?.weights).toEqual({ v1: 1 });
   });
 
   it('abort mid-canary restores the previous split', async () => {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Model, ModelVersion } from '../../db/schema.js';
 import type { StoredArtifact } from '../../registry/artifacts.js';
-import { setModelContract } from '../../registry/models.js';
+import { lockModel, setModelContract } from '../../registry/models.js';
 import { computeReferenceProfile } from '../../registry/profiles.js';
 import { runningRolloutWithVersion } from '../../registry/rollouts.js';
 import {
@@ -14,11 +14,20 @@ import { audited, modelOf, versionOf } from '../context.js';
 import { principalOf } from '../plugins/auth.js';
 import { presentVersion, presentVersionDetail } from '../present.js';
 import { ApiError, STREAM_BODY } from '../problem.js';
-import { contractOnRegistration } from '../services/model-contract.js';
+import { contractOnRegistration, type RegistrationContract } from '../services/model-contract.js';
 import { checkDeclaredLength, receiveUpload, uploadBody } from '../upload.js';
 import {
-  Limit, ModelParams, OperatorBody, ReferenceDataBody, ReferenceProfileBody, RegisterByUriBody, UploadQuery, VersionDetailOut, VersionOut, VersionParams, VersionStatus, withErrors,
+  Limit, ModelParams, OperatorBody, ReferenceDataBody, ReferenceProfileBody, RegisterByUriBody, RegisteredVersionOut, RegistrationPreviewOut,
+  UploadQuery, VersionDetailOut, VersionOut, VersionParams, VersionStatus, withErrors,
 } from '../schemas.js';
+
+const RegisterQuery = Type.Object({
+  dryRun: Type.Optional(Type.Boolean({ description: 'check the artifact and show the contract that would be stored, storing nothing' })),
+}, { additionalProperties: false });
+
+function presentRegistrationContract(found: RegistrationContract) {
+  return { contract: found.contract, contractSource: found.source, contractDescription: found.description };
+}
 
 const ListQuery = Type.Object({
   status: Type.Optional(VersionStatus),
@@ -55,31 +64,49 @@ function checkProfile(profile: unknown): void {
 }
 
 export const versionRoutes: FastifyPluginAsync = async (app) => {
-  /** Loads the stored artifact with ONNX Runtime, then inserts the version and its audit entry together. */
+  /**
+   * Loads the stored artifact with ONNX Runtime, then, in one transaction with the model's row
+   * locked, checks the version against the model's contract (or infers the first one), inserts the
+   * version, stores an inferred contract and writes the audit entry. A dry run stops before the
+   * insert and rolls back: it shows the contract that would be stored and stores nothing.
+   */
   async function register(request: FastifyRequest, model: Model, stored: StoredArtifact, input: {
-    version: string; metadata?: Record<string, unknown>; trainingDataRef?: string; referenceProfile?: unknown;
+    version: string; metadata?: Record<string, unknown>; trainingDataRef?: string; referenceProfile?: unknown; dryRun?: boolean;
   }) {
-    let inspected;
-    let contract;
     try {
-      inspected = await app.inspectModel(stored.path);
-      contract = contractOnRegistration(model, input.version, inspected);
+      const inspected = await app.inspectModel(stored.path);
+      if (input.dryRun) {
+        // The same read as a registration's, in a transaction that writes nothing.
+        const found = await app.db.transaction().execute(async (trx) => {
+          const { model: current, versionCount } = await lockModel(trx, model.id);
+          return contractOnRegistration(current, versionCount, input.version, inspected);
+        });
+        return {
+          model: model.name, version: input.version, sha256: stored.sha256, sizeBytes: stored.sizeBytes, signature: inspected.signature,
+          dryRun: true, ...presentRegistrationContract(found),
+        };
+      }
+      return await audited(app, request, { action: 'version.register', targetType: 'version', targetId: `${model.name}/${input.version}` }, async (trx) => {
+        const { model: current, versionCount } = await lockModel(trx, model.id);
+        const found = contractOnRegistration(current, versionCount, input.version, inspected);
+        const row = await insertVersion(trx, {
+          modelId: model.id, version: input.version, artifactUri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes,
+          signature: inspected.signature,
+          metadata: { ...(inspected.embedded ? { embedded: inspected.embedded } : {}), ...input.metadata },
+          trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
+          referenceProfile: input.referenceProfile ?? null, createdBy: principalOf(request).actor,
+        });
+        if (found.store && found.contract) await setModelContract(trx, model.id, found.contract);
+        const out = presentVersion(model.name, row);
+        return { result: { ...out, ...presentRegistrationContract(found) }, after: { ...out, contractSource: found.source, ...(found.store ? { contract: found.contract } : {}) } };
+      });
     } catch (err) {
       await discardIfUnreferenced(stored);
       throw err;
+    } finally {
+      // A dry run leaves nothing behind: not the version, not the artifact it uploaded.
+      if (input.dryRun) await discardIfUnreferenced(stored);
     }
-    return await audited(app, request, { action: 'version.register', targetType: 'version', targetId: `${model.name}/${input.version}` }, async (trx) => {
-      const row = await insertVersion(trx, {
-        modelId: model.id, version: input.version, artifactUri: stored.uri, sha256: stored.sha256, sizeBytes: stored.sizeBytes,
-        signature: inspected.signature,
-        metadata: { ...(inspected.embedded ? { embedded: inspected.embedded } : {}), ...input.metadata },
-        trainingDataRef: input.trainingDataRef ?? (inspected.embedded ? `sha256:${inspected.embedded.trainingDataSha256}` : null),
-        referenceProfile: input.referenceProfile ?? null, createdBy: principalOf(request).actor,
-      });
-      if (contract) await setModelContract(trx, model.id, contract, { onlyIfUnset: true });
-      const out = presentVersion(model.name, row);
-      return { result: out, after: out };
-    });
   }
 
   /** An artifact no version points at (its registration failed) is removed again. */
@@ -93,24 +120,27 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     }
   }
 
-  app.post<{ Params: Static<typeof ModelParams>; Body: Static<typeof RegisterByUriBody> }>('/v1/models/:model/versions', {
+  app.post<{ Params: Static<typeof ModelParams>; Querystring: Static<typeof RegisterQuery>; Body: Static<typeof RegisterByUriBody> }>('/v1/models/:model/versions', {
     config: { role: 'deployer' },
     schema: {
       summary: 'Register a version from an artifact already in the artifact store',
       description: 'The artifact is named by its file:// URI in the store (or sha256:<hex>); its content must hash to sha256, '
-        + 'and ONNX Runtime must load it. The signature is read from the model.',
+        + 'and ONNX Runtime must load it. The signature is read from the model. The answer shows the model\'s contract in plain words '
+        + '(inferred from the first version); with dryRun, nothing is stored and the answer (200) shows the contract that would be.',
       tags: ['versions'],
       params: ModelParams,
+      querystring: RegisterQuery,
       body: RegisterByUriBody,
-      response: withErrors({ 201: VersionOut }, [404, 409, 413]),
+      response: withErrors({ 200: RegistrationPreviewOut, 201: RegisteredVersionOut }, [404, 409, 413]),
     },
   }, async (request, reply) => {
     const model = await modelOf(app, request, request.params.model);
     await assertVersionFree(model, request.body.version);
     checkProfile(request.body.referenceProfile);
     const stored = await app.artifacts.resolve(request.body.artifactUri, request.body.sha256);
-    const out = await register(request, model, stored, request.body);
-    return reply.status(201).send(out);
+    const dryRun = request.query.dryRun === true;
+    const out = await register(request, model, stored, { ...request.body, dryRun });
+    return reply.status(dryRun ? 200 : 201).send(out);
   });
 
   app.post<{ Params: Static<typeof ModelParams>; Querystring: Static<typeof UploadQuery>; Headers: Static<typeof UploadHeaders> }>('/v1/models/:model/versions/upload', {
@@ -118,14 +148,15 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       summary: 'Upload an ONNX artifact and register it as a version',
       description: 'The body is the ONNX file (application/octet-stream), streamed into the content-addressed artifact store with a size limit. '
-        + 'The upload is refused when its SHA-256 differs from the sha256 query parameter or when ONNX Runtime cannot load it.',
+        + 'The upload is refused when its SHA-256 differs from the sha256 query parameter or when ONNX Runtime cannot load it. '
+        + 'The answer shows the model\'s contract in plain words; with dryRun, nothing is stored and the answer (200) shows the contract that would be.',
       tags: ['versions'],
       consumes: ['application/octet-stream'],
       params: ModelParams,
       querystring: UploadQuery,
       headers: UploadHeaders,
       body: Type.Unsafe<Readable>({ type: 'string', format: 'binary', [STREAM_BODY]: true }),
-      response: withErrors({ 201: VersionOut }, [404, 409, 413, 415]),
+      response: withErrors({ 200: RegistrationPreviewOut, 201: RegisteredVersionOut }, [404, 409, 413, 415]),
     },
   }, async (request, reply) => {
     const upload = { maxBytes: app.artifacts.maxBytes, what: 'artifact', howToSend: 'send the ONNX file as the body with content-type application/octet-stream' };
@@ -135,8 +166,9 @@ export const versionRoutes: FastifyPluginAsync = async (app) => {
     const model = await modelOf(app, request, request.params.model);
     await assertVersionFree(model, request.query.version);
     const stored = await receiveUpload(source, reply, (body) => app.artifacts.put(body, { expectedSha256: request.query.sha256 }));
-    const out = await register(request, model, stored, { version: request.query.version, metadata, trainingDataRef: request.query.trainingDataRef });
-    return reply.status(201).send(out);
+    const dryRun = request.query.dryRun === true;
+    const out = await register(request, model, stored, { version: request.query.version, metadata, trainingDataRef: request.query.trainingDataRef, dryRun });
+    return reply.status(dryRun ? 200 : 201).send(out);
   });
 
   app.get<{ Params: Static<typeof ModelParams>; Querystring: Static<typeof ListQuery> }>('/v1/models/:model/versions', {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type FleetClient } from '../../../src/activities/index.js';
 import type { ExperimentReportOut } from '../../../src/api/schemas.js';
 import { formatPValue } from '../../../src/api/services/report.js';
+import { exporterFixtureModel } from '../../../src/models/fixtures.js';
 import { loadModelSession, runFloatMatrix } from '../../../src/models/onnx-runtime.js';
 import { decideLook, initialLookState, type ExperimentConfig, type LookDecision, type LookState } from '../../../src/stats/index.js';
 import { lookInput } from '../../../src/workflows/experiment.js';
@@ -93,6 +94,58 @@ describe('sluice CLI', () => {
     expect(profile.stdout).toMatch(/with the model's prediction distribution/);
     const models = await sluice(['models']);
     expect(models.stdout).toContain(MODEL);
+  });
+
+  it('shows the contract before anything is saved: create with hints, register --dry-run, register, show, set-contract', async () => {
+    const twoInputs = exporterFixtureModel('two-inputs');
+    const numeric = twoInputs.entry.inputs[0]!.features!;
+    const model = `${MODEL}-contract`;
+    const created = await sluice(['models', 'create', model, '--features', `numeric=${numeric.join(',')}`, '--features', 'employment=employment']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/contract: inferred from the first version registered/);
+    const badFeatures = await sluice(['models', 'create', `${model}-x`, '--features', 'a,b']);
+    expect(badFeatures.code).toBe(2);
+    expect(badFeatures.stderr).toMatch(/--features a,b: write input=name1,name2/);
+
+    const dry = await sluice(['versions', 'register', model, twoInputs.path, '--version', '1', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/dry run: .* 1 would register \(nothing stored\)/);
+    expect(dry.stdout).toMatch(/contract \(inferred from this version \(stored with it\)\): Binary classification: the score is the probability of class 1, read from output probability/);
+    expect(dry.stdout).toContain(`numeric (float32, 8 features: ${numeric.slice(0, 6).join(', ')} and 2 more)`);
+    const versionsAfterDryRun = await h.t.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id').select('v.version').where('m.name', '=', model).execute();
+    expect(versionsAfterDryRun).toEqual([]);
+    expect((await h.t.db.selectFrom('models').select('contract').where('name', '=', model).executeTakeFirstOrThrow()).contract).toBeNull();
+
+    const real = await sluice(['versions', 'register', model, twoInputs.path, '--version', '1']);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout).toMatch(/registered .* 1\n/);
+    expect(real.stdout).toMatch(/contract \(inferred from this version \(stored with it\)\): Binary classification/);
+    const shown = await sluice(['models', 'show', model]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/task:\s+binary_classification/);
+    expect(shown.stdout).toMatch(/contract: Binary classification: .* It takes 2 inputs: numeric .*; employment \(int64, one value per row\)\./);
+
+    const stored = (await h.t.db.selectFrom('models').select('contract').where('name', '=', model).executeTakeFirstOrThrow()).contract!;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-cli-'));
+    const contractFile = path.join(dir, 'contract.json');
+    await fs.writeFile(contractFile, JSON.stringify({ ...stored, threshold: 0.3 }));
+    const set = await sluice(['models', 'set-contract', model, contractFile, '--reason', 'a lower cut']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/A row is predicted positive when its score is at least 0\.3\./);
+    await fs.writeFile(contractFile, JSON.stringify({ ...stored, threshold: 2 }));
+    const badCreate = await sluice(['models', 'create', `${model}-declared`, '--contract', contractFile]);
+    expect(badCreate.code).toBe(1);
+    expect(badCreate.stderr).toMatch(/400 invalid_request — body\/contract\/threshold: /);
+    const both = await sluice(['models', 'create', `${model}-declared`, '--contract', contractFile, '--task', 'regression']);
+    expect(both.code).toBe(2);
+    await fs.writeFile(contractFile, JSON.stringify(stored));
+    const declared = await sluice(['models', 'create', `${model}-declared`, '--contract', contractFile]);
+    expect(declared.code, declared.stderr).toBe(0);
+    expect(declared.stdout).toMatch(/contract \(declared; checked against the first version registered\): Binary classification/);
+    await fs.writeFile(contractFile, JSON.stringify({ ...stored, score: { output: 'probabilities', transform: 'none' } }));
+    const breaks = await sluice(['models', 'set-contract', model, contractFile]);
+    expect(breaks.code).toBe(1);
+    expect(breaks.stderr).toMatch(/409 conflict — the contract does not fit version 1 of model .*output probabilities is not among the model's outputs \(probability\)/);
   });
 
   it('sets a model\'s golden set from a JSON file (the fixture\'s matrix too), refusing a bad one with the field named', async () => {

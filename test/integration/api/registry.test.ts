@@ -2,7 +2,8 @@
 // by URI), the refusals (bad sha256, not ONNX, oversize, unknown fields), tenancy, retirement.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureManifest } from '../../../src/models/fixtures.js';
+import type { ModelContract } from '../../../src/contracts/index.js';
+import { exporterFixtureModel, fixtureManifest, type ExporterFixtureKind } from '../../../src/models/fixtures.js';
 import { buildReferenceProfile } from '../../../src/stats/index.js';
 import { sklearnShapedClassifier } from '../../support/exporter-shapes.js';
 import fs from 'node:fs/promises';
@@ -24,15 +25,16 @@ describe('registry API', () => {
   });
   afterAll(async () => { await h?.close(); });
 
-  const upload = (model: string, version: string, bytes: Uint8Array, o: { key?: string; sha256?: string; headers?: Record<string, string> } = {}) =>
-    h.call('POST', `/v1/models/${model}/versions/upload?version=${encodeURIComponent(version)}&sha256=${o.sha256 ?? sha(bytes)}`, {
+  const upload = (model: string, version: string, bytes: Uint8Array, o: { key?: string; sha256?: string; headers?: Record<string, string>; query?: string } = {}) =>
+    h.call('POST', `/v1/models/${model}/versions/upload?version=${encodeURIComponent(version)}&sha256=${o.sha256 ?? sha(bytes)}${o.query ?? ''}`, {
       key: o.key, raw: bytes, headers: { 'content-type': 'application/octet-stream', ...o.headers },
     });
 
   it('creates, lists and gets a model; names are validated and unknown fields refused', async () => {
     const created = await h.call('POST', '/v1/models', { key: h.keys.deployer, body: { name: 'credit-risk', description: 'PD model' } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'credit-risk', project: 'default', task: 'binary_classification', productionVersion: null, versionCount: 0 });
+    // No task given: it is inferred with the contract from the first version, not defaulted to binary.
+    expect(created.body).toMatchObject({ name: 'credit-risk', project: 'default', task: null, contract: null, contractDescription: null, productionVersion: null, versionCount: 0 });
 
     const dup = await h.call('POST', '/v1/models', { body: { name: 'credit-risk' } });
     expect(dup.status).toBe(409);
@@ -211,5 +213,147 @@ describe('registry API', () => {
     expect(breaking.body.code).toBe('invalid_model');
     expect(breaking.body.detail).toContain('The contract expects (float_input:float32[N,2]) → (score probabilities[:,1], label label); version 2 has (input:float32[N,19]) → (probability:float32[N,1])');
     expect(await rowCounts(h.t)).toEqual(before);
+  });
+
+  const exporter = async (kind: ExporterFixtureKind) => await fs.readFile(exporterFixtureModel(kind).path);
+  const modelRow = async (name: string) => await h.t.db.selectFrom('models').select(['contract', 'contract_hints', 'task']).where('name', '=', name).executeTakeFirstOrThrow();
+  const sklContract = (): ModelContract => ({
+    task: 'binary_classification',
+    inputs: [{ name: 'float_input', elementType: 'float32', features: ['income', 'debt_ratio'] }],
+    score: { output: 'probabilities', column: 1, transform: 'none' }, labelOutput: 'label', classLabels: [0, 1], positiveClass: 1, threshold: 0.5,
+  });
+
+  it('answers registration with the contract in plain words, and a dry run shows it storing nothing', async () => {
+    expect((await h.call('POST', '/v1/models', { key: h.keys.deployer, body: { name: 'logits' } })).status).toBe(201);
+    const bytes = await exporter('multiclass-logits');
+    const before = await rowCounts(h.t);
+    const onnxFiles = async () => (await fs.readdir(h.store.root, { recursive: true })).filter((f) => f.endsWith('.onnx'));
+    const files = await onnxFiles();
+    const dry = await upload('logits', '1', bytes, { query: '&dryRun=true' });
+    expect(dry.status, dry.text).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, model: 'logits', version: '1', contractSource: 'inferred', contract: { task: 'multiclass_classification', score: { output: 'logits', transform: 'softmax' } } });
+    expect(dry.body.contractDescription).toMatch(/^Multiclass classification: the score is the row of class scores in output logits, logits turned into probabilities by a softmax/);
+    expect(await rowCounts(h.t)).toEqual(before);
+    expect((await modelRow('logits')).contract).toBeNull();
+    expect(await onnxFiles()).toEqual(files);
+
+    const real = await upload('logits', '1', bytes);
+    expect(real.status, real.text).toBe(201);
+    expect(real.body).toMatchObject({ version: '1', status: 'registered', contractSource: 'inferred', contractDescription: dry.body.contractDescription, contract: dry.body.contract });
+    const got = await h.call('GET', '/v1/models/logits', { key: h.keys.viewer });
+    expect(got.body).toMatchObject({ task: 'multiclass_classification', contract: dry.body.contract, contractDescription: dry.body.contractDescription });
+    expect((await modelRow('logits')).task).toBe('multiclass_classification');
+    const second = await upload('logits', '2', bytes, { query: '&dryRun=true' });
+    expect(second.body).toMatchObject({ contractSource: 'kept', dryRun: true });
+  });
+
+  it('infers with the creator\'s hints: a task makes a regressor a regressor, feature names name the columns', async () => {
+    const bare = await h.call('POST', '/v1/models', { body: { name: 'regressor-bare' } });
+    expect(bare.body.task).toBeNull();
+    const none = await upload('regressor-bare', '1', await exporter('regressor-column'));
+    expect(none.status, none.text).toBe(201);
+    // Not misread as a binary probability (the task column's default): skl2onnx's `variable` is a regressor's output.
+    expect(none.body).toMatchObject({ contractSource: 'inferred', contract: { task: 'regression' } });
+    expect(none.body.contractDescription).toMatch(/^Regression: .* Note: variable is taken to be a regression prediction/);
+    expect((await h.call('GET', '/v1/models/regressor-bare')).body.task).toBe('regression');
+
+    const features = ['rooms', 'area', 'age', 'distance', 'floor'];
+    const hinted = await h.call('POST', '/v1/models', { body: { name: 'regressor', task: 'regression', featureNames: { float_input: features } } });
+    expect(hinted.status, hinted.text).toBe(201);
+    expect(hinted.body).toMatchObject({ task: 'regression', contract: null });
+    const first = await upload('regressor', '1', await exporter('regressor-column'));
+    expect(first.status, first.text).toBe(201);
+    expect(first.body.contract).toEqual({ task: 'regression', inputs: [{ name: 'float_input', elementType: 'float32', features }], score: { output: 'variable', transform: 'none' } });
+    expect(first.body.contractDescription).toMatch(/^Regression: the prediction is output variable, used as it is\. It takes one input: float_input \(float32, 5 features: rooms, area/);
+
+    const both = await h.call('POST', '/v1/models', { body: { name: 'both', task: 'regression', contract: sklContract() } });
+    expect(both.status).toBe(400);
+    expect(both.body.field).toBe('body/task');
+  });
+
+  it('refuses a bad contract naming the field, storing nothing: a missing output or column, a threshold outside (0,1), a transform on an integer output', async () => {
+    const skl = sklearnShapedClassifier(false);
+    // Schema errors are refused at creation.
+    for (const [threshold, field] of [[1.5, 'body/contract/threshold'], [0, 'body/contract/threshold']] as const) {
+      const before = await rowCounts(h.t);
+      const res = await h.call('POST', '/v1/models', { body: { name: 'bad-threshold', contract: { ...sklContract(), threshold } } });
+      expect(res.status).toBe(400);
+      expect(res.body.field).toBe(field);
+      expect(res.body.detail).toMatch(/^body\/contract\/threshold: /);
+      expect(await rowCounts(h.t)).toEqual(before);
+    }
+    const unknownField = await h.call('POST', '/v1/models', { body: { name: 'bad-field', contract: { ...sklContract(), scoreColumn: 1 } } });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body.detail).toMatch(/body\/contract\/scoreColumn.*not a known field/);
+
+    // Rules against the signature are checked when the first version registers.
+    const cases: Array<{ name: string; contract: ModelContract; field: string; message: RegExp }> = [
+      { name: 'no-output', contract: { ...sklContract(), score: { output: 'proba', column: 1, transform: 'none' } }, field: 'contract/score/output', message: /output proba is not among the model's outputs \(label, probabilities\)/ },
+      { name: 'no-column', contract: { ...sklContract(), score: { output: 'probabilities', column: 2, transform: 'none' } }, field: 'contract/score/column', message: /column 2 does not exist: output probabilities has 2 columns \(0\.\.1\)/ },
+      { name: 'no-input', contract: { ...sklContract(), inputs: [{ name: 'features', elementType: 'float32', features: ['a'] }] }, field: 'contract/inputs/0/name', message: /input features is not among the model's inputs \(float_input\)/ },
+      { name: 'int-transform', contract: { ...sklContract(), score: { output: 'label', transform: 'sigmoid' } }, field: 'contract/score/transform', message: /transform sigmoid cannot apply to label, an int64 output/ },
+    ];
+    for (const c of cases) {
+      const created = await h.call('POST', '/v1/models', { body: { name: c.name, contract: c.contract } });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.contractDescription).toMatch(/^Binary classification/);
+      const before = await rowCounts(h.t);
+      const res = await upload(c.name, '1', skl);
+      expect(res.status, c.name).toBe(400);
+      expect(res.body.code).toBe('invalid_contract');
+      expect(res.body.errors.map((e: { field: string }) => e.field), c.name).toContain(c.field);
+      expect(res.body.detail).toMatch(c.message);
+      expect(res.body.detail).toContain(`${c.field}: `);
+      // No version row, the model row as it was (the declared contract, not checked yet).
+      expect(await rowCounts(h.t)).toEqual(before);
+      expect((await modelRow(c.name)).contract).toEqual(c.contract);
+    }
+    const fits = await h.call('POST', '/v1/models', { body: { name: 'declared', contract: sklContract() } });
+    expect(fits.body.task).toBe('binary_classification');
+    const first = await upload('declared', '1', skl);
+    expect(first.status, first.text).toBe(201);
+    expect(first.body).toMatchObject({ contractSource: 'declared', contract: sklContract() });
+  });
+
+  it('replaces a contract only when every version keeps it, audited; a breaking one is refused naming the versions', async () => {
+    await h.call('POST', '/v1/models', { body: { name: 'replace' } });
+    expect((await upload('replace', '1', sklearnShapedClassifier(false))).status).toBe(201);
+    const stored = (await modelRow('replace')).contract!;
+    const before = await rowCounts(h.t);
+    for (const [contract, pattern] of [
+      [{ ...stored, score: { output: 'probabilities', column: 3, transform: 'none' } }, /version 1 of model replace: version 1 breaks the model's contract: column 3 does not exist/],
+      [{ ...stored, score: { output: 'label', column: 1, transform: 'softmax' } }, /transform softmax cannot apply to label, an int64 output/],
+    ] as const) {
+      const res = await h.call('PUT', '/v1/models/replace/contract', { key: h.keys.deployer, body: { contract } });
+      expect(res.status).toBe(409);
+      expect(res.body.detail).toMatch(pattern);
+      expect(res.body.field).toMatch(/^body\/contract\/score\//);
+    }
+    const threshold = await h.call('PUT', '/v1/models/replace/contract', { body: { contract: { ...stored, threshold: 2 } } });
+    expect(threshold.status).toBe(400);
+    expect(threshold.body.field).toBe('body/contract/threshold');
+    const viewer = await h.call('PUT', '/v1/models/replace/contract', { key: h.keys.viewer, body: { contract: stored } });
+    expect(viewer.status).toBe(403);
+    expect(await rowCounts(h.t)).toEqual(before);
+    expect((await modelRow('replace')).contract).toEqual(stored);
+
+    const ok = await h.call('PUT', '/v1/models/replace/contract', { key: h.keys.deployer, body: { contract: { ...stored, threshold: 0.3 }, reason: 'fewer misses' } });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body.contractDescription).toMatch(/at least 0\.3\./);
+    const audit = await h.t.db.selectFrom('audit_log').selectAll().where('action', '=', 'model.contract').execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.after).toMatchObject({ reason: 'fewer misses', checkedVersions: ['1'] });
+  });
+
+  it('two first registrations racing: the contract is read, checked and stored under the model\'s lock, so one is refused', async () => {
+    await h.call('POST', '/v1/models', { body: { name: 'race' } });
+    const [a, b] = await Promise.all([upload('race', 'a', sklearnShapedClassifier(false)), upload('race', 'b', await exporter('two-inputs'))]);
+    expect([a.status, b.status].sort()).toEqual([201, 400]);
+    const loser = a.status === 400 ? a : b;
+    expect(loser.body.detail).toMatch(/breaks the model's contract/);
+    const versions = await h.call('GET', '/v1/models/race/versions');
+    expect(versions.body.versions).toHaveLength(1);
+    const winner = a.status === 201 ? a : b;
+    expect((await modelRow('race')).contract).toEqual(winner.body.contract);
   });
 });

@@ -10,6 +10,7 @@ export const V1_ROUTES: RouteSpec[] = [
   { method: 'POST', path: '/v1/models', role: 'deployer', body: 'json' },
   { method: 'GET', path: '/v1/models/{model}', role: 'viewer' },
   { method: 'PUT', path: '/v1/models/{model}/golden-set', role: 'deployer', body: 'json' },
+  { method: 'PUT', path: '/v1/models/{model}/contract', role: 'deployer', body: 'json' },
   { method: 'PUT', path: '/v1/models/{model}/golden-dataset', role: 'deployer', body: 'json' },
   { method: 'GET', path: '/v1/models/{model}/datasets', role: 'viewer' },
   { method: 'POST', path: '/v1/models/{model}/datasets', role: 'deployer', body: 'octet' },

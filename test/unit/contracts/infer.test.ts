@@ -160,11 +160,18 @@ describe('inferContract refusals', () => {
     expect(refusal.message).toContain("set options={'zipmap': False} in skl2onnx's convert_sklearn (or to_onnx)");
   });
 
-  it('refuses a regressor-named single output as ambiguous without a task', () => {
-    const refusal = refused(inferContract(sig([X], [['variable', 'float32', [-1, 1]]])));
+  it.each([['variable', [-1, 1]], ['prediction', [-1]]])('takes a single output named like an exporter\'s regressor output (%s) as a regression prediction, with a note', (name, shape) => {
+    const { contract, explanation } = inferred(inferContract(sig([X], [[name, 'float32', shape]])));
+    expect(contract).toMatchObject({ task: 'regression', score: { output: name, transform: 'none' } });
+    expect(explanation).toContain(`Note: ${name} is taken to be a regression prediction, as exporters name a regressor's output; declare task binary_classification if it is a probability.`);
+  });
+
+  it('refuses an output named output or value as ambiguous without a task', () => {
+    const refusal = refused(inferContract(sig([X], [['output', 'float32', [-1, 1]]])));
     expect(refusal).toMatchObject({ code: 'ambiguous', field: '/task' });
     expect(refusal.message).toContain('could be a regression prediction or a binary probability');
     expect(refusal.message).toContain('task regression or binary_classification');
+    expect(inferred(inferContract(sig([X], [['variable', 'float32', [-1, 1]]]), { task: 'binary_classification' })).contract.task).toBe('binary_classification');
   });
 
   it('refuses [N,C≥3] of an unknown kind, asking for the transform', () => {
