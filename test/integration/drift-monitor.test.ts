@@ -4,6 +4,7 @@
 // (src/models/drift.ts). The monitor's activities judge them against the version's reference
 // profile, write drift reports, and ask for retrains through the real gating; the retrain
 // workflow itself is another stream's, so a started `retrain:<model>` workflow is what is checked.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMonitorActivities } from '../../src/activities/monitor.js';
 import type { LineageCause } from '../../src/loop/lineage.js';
+import { projectRoot } from '../../src/config.js';
 import { INITIAL_MONITOR_STATE } from '../../src/loop/monitor.js';
 import { parseLoopPolicy } from '../../src/loop/validate.js';
 import { CREDIT_FEATURE_NAMES } from '../../src/models/dataset.js';
@@ -379,4 +381,50 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
     expect(features.find((f) => f.feature === 'employment')?.status).not.toBe('ok');
     expect(features.filter((f) => f.status === 'ok')).toHaveLength(numeric.length);
   });
+
+  it('survives a SIGKILL of the orchestrator without losing its debounce count or cooldown', async () => {
+    const model = 'drift-crash';
+    const { modelId } = await seedModel(model, { drift: { ...windowPolicy, debounceWindows: 3, cooldownSeconds: 3600 }, retrain: retrainPolicy });
+    await logRows(model, 300, 61, SHIFT);
+    // The orchestrator as its own process, on its own task queue, so it can be killed.
+    const queue = `drift-crash-${randomUUID()}`;
+    const env = { ...process.env, DATABASE_URL: t.url, TEMPORAL_ADDRESS: inject('temporalAddress'), SLUICE_TASK_QUEUE: queue };
+    const spawnOrchestrator = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/orchestrator/main.ts')], { cwd: projectRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const ready = (child: ChildProcess) => new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('SLUICE_READY')) resolve(); });
+      child.once('exit', (code) => reject(new Error(`orchestrator exited ${code}: ${out}`)));
+    });
+    const kill = async (child: ChildProcess) => {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    };
+    let child = spawnOrchestrator();
+    try {
+      await ready(child);
+      const handle = await client.workflow.start(driftMonitor, { taskQueue: queue, workflowId: monitorWorkflowId(model), args: [{ model, version: 'v1', state: INITIAL_MONITOR_STATE, windowsPerRun: 2 }] });
+      await until('two drifting windows', () => handle.query(monitorStateQuery), (st) => st.consecutive === 2, 60_000);
+      await kill(child);
+      child = spawnOrchestrator();
+      await ready(child);
+      const [retrain] = await until('a retrain', () => listRetrains(t.db, modelId), (rs) => rs.length > 0, 200_000);
+      const ordered = [...await listDriftReports(t.db, modelId, { limit: 100 })].reverse();
+      // The third drifting window completed the debounce: the count of two survived the kill.
+      expect(ordered.slice(0, 3).map((r) => r.consecutive)).toEqual([1, 2, 3]);
+      expect(retrain?.cause).toMatchObject({ kind: 'drift', reportId: ordered[2]?.id });
+      const before = await handle.query(monitorStateQuery);
+      expect(before.cooldownUntil).not.toBeNull();
+
+      await kill(child);
+      child = spawnOrchestrator();
+      await ready(child);
+      const after = await until('a window after the second kill', () => handle.query(monitorStateQuery), (st) => st.windowsJudged > before.windowsJudged, 200_000);
+      expect(after.cooldownUntil).toBe(before.cooldownUntil);
+      expect(after.lastRetrain?.retrainId === retrain?.id || after.lastRetrain?.started === false).toBe(true);
+      expect((await listRetrains(t.db, modelId)).filter((r) => r.status !== 'skipped')).toHaveLength(1);
+      await handle.terminate('test over');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 480_000);
 });
