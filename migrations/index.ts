@@ -12,6 +12,7 @@ import * as datasets from './2026_12_08_0008_datasets.js';
 import * as inferenceLogScores from './2026_12_08_0009_inference_log_scores.js';
 import * as lineageAndRetrains from './2026_12_08_0011_lineage_and_retrains.js';
 import * as modelContractHints from './2026_12_08_0012_model_contract_hints.js';
+import * as driftMonitor from './2026_12_08_0013_drift_monitor.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_08_0009_inference_log_scores': inferenceLogScores,
   '2026_12_08_0011_lineage_and_retrains': lineageAndRetrains,
   '2026_12_08_0012_model_contract_hints': modelContractHints,
+  '2026_12_08_0013_drift_monitor': driftMonitor,
 };

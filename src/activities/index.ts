@@ -5,6 +5,7 @@ import { createExperimentActivities } from './experiments.js';
 import { createFleetActivities, type FleetClient } from './fleet.js';
 import { createMetricsActivities } from './metrics.js';
 import { createNotifyActivities } from './notify.js';
+import { createMonitorActivities, type ActivityTemporal } from './monitor.js';
 import { createRegistryActivities } from './registry.js';
 import { createRetrainActivities } from './retrain.js';
 import { createRetrainRegisterActivities } from './retrain-register.js';
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   artifacts?: ArtifactStore;
   /** Sends and logs the loop's and the lifecycle's events; defaults to SLUICE_WEBHOOK_SECRET / SLUICE_WEBHOOK_URL. */
   notifier?: Notifier;
+  /** A Temporal client: the drift monitor's activities start the retrain and the monitor with it. */
+  temporal?: ActivityTemporal;
 }
 
 /**
@@ -39,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMetricsActivities(deps.db),
     ...createExperimentActivities(deps.db),
     ...createFleetActivities(deps.fleet),
+    ...createMonitorActivities(deps.db, deps.temporal),
     ...createValidationActivities(deps.db, deps.validator ?? createOnnxValidator(deps.db, { artifacts })),
     ...createRetrainActivities(deps.db, artifacts),
     ...createRetrainRegisterActivities(deps.db, artifacts),
@@ -47,3 +51,4 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { FleetClient } from './fleet.js';
+export type { ActivityTemporal } from './monitor.js';

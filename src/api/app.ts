@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { lineageRoutes } from './routes/lineage.js';
 import { modelRoutes } from './routes/models.js';
+import { monitorRoutes } from './routes/monitor.js';
 import { replayRoutes } from './routes/replay.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { trafficRoutes } from './routes/traffic.js';
@@ -109,7 +110,7 @@ export const sluiceApi: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'sk_<id>_<secret>' } } },
       tags: [
         { name: 'models' }, { name: 'versions' }, { name: 'datasets' }, { name: 'rollouts' }, { name: 'traffic' }, { name: 'experiments' },
-        { name: 'keys' }, { name: 'audit' }, { name: 'replay' }, { name: 'health' },
+        { name: 'keys' }, { name: 'audit' }, { name: 'replay' }, { name: 'monitor' }, { name: 'health' },
       ],
     },
   });
@@ -142,6 +143,7 @@ export const sluiceApi: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await app.register(trafficRoutes);
   await app.register(keyRoutes);
   await app.register(replayRoutes);
+  await app.register(monitorRoutes);
 };
 (sluiceApi as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 

@@ -2,6 +2,7 @@ import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { InputElementType, ModelContract, StoredSignature, TensorSpec } from '../contracts/contract.js';
 import type { ContractHints } from '../contracts/infer.js';
 import type { DataWindow, LineageCause, RetrainStatus, TrainerRef, VersionLineage } from '../loop/lineage.js';
+import type { DriftDecision } from '../loop/monitor.js';
 import type { LoopPolicy } from '../loop/policy.js';
 
 /** Timestamps: Postgres returns Date, and we may insert Date or ISO strings (or let the default run). */
@@ -236,6 +237,22 @@ export interface DriftReportsTable {
   dataset_drift: boolean;
   share_drifted: number;
   created_at: Timestamp;
+  /** What the monitor decided about the window (src/loop/monitor.ts). */
+  decision: ColumnType<DriftDecision, DriftDecision | undefined, DriftDecision>;
+  /** Why a window was not judged (too few rows, no reference profile), or what the decision rests on. */
+  reason: string | null;
+  window_kind: ColumnType<'time' | 'rows', 'time' | 'rows' | undefined, 'time' | 'rows'>;
+  /** Seconds (a time window) or rows (a rows window) the policy asked for. */
+  window_size: ColumnType<number, number | undefined, number>;
+  drifted_features: ColumnType<string[], string[] | undefined, string[]>;
+  /** The score's (prediction column's) own drift, apart from the features'. */
+  score_drift: ColumnType<unknown, unknown, unknown> | null;
+  /** Drifting windows in a row, this one included (the debounce count after it). */
+  consecutive: ColumnType<number, number | undefined, number>;
+  /** The realised task metric on labelled rows, or why it was not judged (labels not due). */
+  performance: ColumnType<unknown, unknown, unknown> | null;
+  /** The drift policy the window was judged with. */
+  policy: ColumnType<unknown, unknown, unknown> | null;
 }
 
 export interface ApiKeysTable {
@@ -288,3 +305,4 @@ export type Dataset = Selectable<DatasetsTable>;
 export type TrafficGeneration = Selectable<TrafficGenerationsTable>;
 export type Rollout = Selectable<RolloutsTable>;
 export type Retrain = Selectable<RetrainsTable>;
+export type DriftReportRow = Selectable<DriftReportsTable>;

@@ -15,6 +15,11 @@ export const DriftPolicy = Type.Object({
     rows: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 5000, description: 'a rows window: the most recent this many logged rows' }),
   }, { additionalProperties: false, default: {} }),
   minRows: Type.Integer({ minimum: 10, default: 200, description: 'a window with fewer rows is recorded as too small to judge' }),
+  numericMethod: Type.Union([Type.Literal('ks'), Type.Literal('wasserstein'), Type.Literal('psi'), Type.Literal('jensen_shannon'), Type.Literal('auto')], {
+    default: 'ks',
+    description: "the test of a numeric feature (and a numeric score): ks (two-sample Kolmogorov–Smirnov on the profile's sample, p-values under multiple-testing control), a distance, or auto (Evidently's rule: KS for small references, Wasserstein otherwise; distances on windows of a few hundred rows call drift often)",
+  }),
+  categoricalMethod: Type.Union([Type.Literal('chi_square'), Type.Literal('jensen_shannon'), Type.Literal('psi'), Type.Literal('auto')], { default: 'chi_square' }),
   pValueThreshold: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.01 }),
   psiThreshold: Type.Number({ exclusiveMinimum: 0, default: 0.2 }),
   multipleTesting: Type.Union([Type.Literal('benjamini_hochberg'), Type.Literal('bonferroni'), Type.Literal('none')], { default: 'benjamini_hochberg' }),

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
@@ -35,11 +36,15 @@ export interface OrchestratorWorkerOptions {
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator, artifacts: opts.artifacts, notifier: opts.notifier }), ...opts.activities };
+  const namespace = opts.namespace ?? TEMPORAL_NAMESPACE;
+  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  // The activities start workflows (the drift monitor, the retrain) over the worker's own connection.
+  const temporal = { client: new Client({ connection, namespace }), taskQueue };
+  const activities = { ...createActivities({ db: opts.db, fleet: opts.fleet, validator: opts.validator, artifacts: opts.artifacts, notifier: opts.notifier, temporal }), ...opts.activities };
   const worker = await Worker.create({
     connection,
-    namespace: opts.namespace ?? TEMPORAL_NAMESPACE,
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    namespace,
+    taskQueue,
     workflowsPath: require.resolve('../workflows/index.ts'),
     activities,
     ...opts.workerOptions,

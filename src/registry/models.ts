@@ -4,6 +4,7 @@
 import type { ModelContract } from '../contracts/contract.js';
 import type { ContractHints } from '../contracts/infer.js';
 import type { GoldenSet, Model, ModelVersion } from '../db/schema.js';
+import type { LoopPolicy } from '../loop/policy.js';
 import { jsonb, type Db } from './db.js';
 import { isUniqueViolation, RegistryError } from './errors.js';
 
@@ -83,6 +84,11 @@ export function modelTask(model: Pick<Model, 'contract' | 'contract_hints'>): Mo
 /** Every version of the model with its signature, oldest first: what a new contract must fit. */
 export async function versionSignatures(db: Db, modelId: string): Promise<Array<Pick<ModelVersion, 'version' | 'signature' | 'status'>>> {
   return await db.selectFrom('model_versions').select(['version', 'signature', 'status']).where('model_id', '=', modelId).orderBy('id').execute();
+}
+
+/** Stores the model's loop policy (parsed by src/loop/validate.ts first); null: monitor with the defaults, no retrain. */
+export async function setLoopPolicy(db: Db, modelId: string, policy: LoopPolicy | null): Promise<Model | undefined> {
+  return await db.updateTable('models').set({ loop_policy: policy === null ? null : jsonb(policy) }).where('id', '=', modelId).returningAll().executeTakeFirst();
 }
 
 export async function findModelById(db: Db, id: string | number): Promise<Model | undefined> {

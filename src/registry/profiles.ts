@@ -10,6 +10,7 @@ import type { ModelContract } from '../contracts/contract.js';
 import { feedsFor, requiredColumns, type Cell, type EvaluationSet } from '../contracts/evaluation.js';
 import { extractScores, rowScores } from '../contracts/score.js';
 import type { ModelVersion } from '../db/schema.js';
+import { SCORE_FEATURE } from '../loop/monitor.js';
 import { parseModelMetadata } from '../models/model-metadata.js';
 import { readOnnxModelInfo } from '../models/onnx-model-info.js';
 import { loadModelSession, runFeeds, runFloatMatrix, type LoadedModel } from '../models/onnx-runtime.js';
@@ -32,7 +33,7 @@ export interface ReferenceDataInput {
 }
 
 /** The profile's score column (ReferenceProfile.prediction): one number per row, as contracts/score.ts rowScores reads it. */
-export const PREDICTION_COLUMN = 'prediction';
+export const PREDICTION_COLUMN = SCORE_FEATURE;
 /** Rows per ONNX Runtime run while scoring reference data (bounds the memory of one run). */
 const SCORE_BATCH_ROWS = 4096;
 

@@ -94,6 +94,28 @@ interface FloatOutput { data: Float32Array; dims: number[] }
 
 interface LoggedRequest { version: string; inputs: Float32Array; outputs: number[]; rows: number }
 
+/** One numeric input's place in a logged row: its elements start at `offset`, `width` of them. */
+export interface LoggedInputSlice { spec: TensorSpec; width: number; offset: number }
+export interface LoggedRowLayout { slices: LoggedInputSlice[]; width: number }
+
+/**
+ * How one logged row splits back into the version's inputs: every numeric input's elements in
+ * signature order, string inputs left out (the log does not keep them). An input with an open row
+ * width takes `openWidth`; without it, null (the log cannot tell where such a row ends).
+ */
+export function loggedRowLayout(inputs: readonly TensorSpec[], openWidth?: number): LoggedRowLayout | null {
+  const slices: LoggedInputSlice[] = [];
+  let offset = 0;
+  for (const spec of inputs) {
+    if (spec.datatype === 'string' || spec.datatype === NON_TENSOR) continue;
+    const width = rowWidth(spec) ?? openWidth;
+    if (width === undefined) return null;
+    slices.push({ spec, width, offset });
+    offset += width;
+  }
+  return { slices, width: offset };
+}
+
 /** The fixed shape after the batch dimension of an input fed `width` values per row. */
 function feedShape(spec: TensorSpec, rows: number, width: number): number[] {
   if (spec.shape.length <= 1) return [rows];
@@ -175,10 +197,10 @@ class Tally {
 
   /** Runs one batch of logged requests and compares each request's rows with what was served. */
   async replayBatch(loaded: LoadedModel, batch: LoggedRequest[], rows: number, report: ReplayReport): Promise<void> {
-    const feeds = this.plan.inputs.map(({ spec, width }, k) => {
-      const w = width ?? (batch[0]?.inputs.length ?? 0) / (batch[0]?.rows ?? 1);
-      const offset = this.plan.inputs.slice(0, k).reduce((a, i) => a + (i.width ?? w), 0);
-      const total = this.plan.inputs.reduce((a, i) => a + (i.width ?? w), 0);
+    const open = (batch[0]?.inputs.length ?? 0) / (batch[0]?.rows ?? 1);
+    const layout = loggedRowLayout(this.plan.inputs.map((i) => i.spec), open) as LoggedRowLayout;
+    const total = layout.width;
+    const feeds = layout.slices.map(({ spec, width: w, offset }) => {
       const values: number[] = new Array<number>(rows * w);
       let at = 0;
       for (const req of batch) {

@@ -96,3 +96,25 @@ export const trainer = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumAttempts: 2, nonRetryableErrorTypes: [RETRAIN_FAILED] },
 });
+
+/**
+ * The drift monitor's window: it reads a window of the inference log and the feedback log and runs
+ * the drift statistics over every feature. 2 minutes: a rows window of many thousand rows decodes
+ * and tests in seconds, a very large one in tens of seconds. Retried a few times, backing off: a
+ * window that fails is judged again at the next interval anyway, so persistence buys nothing.
+ */
+export const monitor = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+/**
+ * Starting workflows from an activity (a retrain on a trigger, the drift monitor on a promotion):
+ * a few registry reads and one Temporal start. 30 s; retried like the registry, because a trigger
+ * or a promotion that does not reach Temporal would leave the loop open. The retrain request is
+ * idempotent by its id, so a retry never starts a second retrain.
+ */
+export const loopStart = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
+});

@@ -2,3 +2,4 @@
 export { stackProbe } from './probe.js';
 export { modelLifecycle } from './lifecycle.js';
 export { modelRetrain } from './retrain.js';
+export { driftMonitor } from './monitor.js';

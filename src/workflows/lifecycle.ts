@@ -2,11 +2,11 @@
 // A/B (or bandit) → promote or roll back. Every side effect is an activity; every decision is made
 // here from activity results with pure functions, so a replay after any crash decides the same.
 // Each phase is a small function over the rollout's context (lifecycle-context.ts).
-import { ApplicationFailure, CancellationScope, isCancellation, TemporalFailure } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, TemporalFailure } from '@temporalio/workflow';
 import { evaluateCanaryWindow, evaluateShadowWindow } from '../policy/gates.js';
 import type { RolloutPolicy } from '../policy/schema.js';
 import { ROLLOUT_FAILED } from '../shared/failures.js';
-import { fleet, metrics, registry, validation } from './activity-profiles.js';
+import { fleet, loopStart, metrics, registry, validation } from './activity-profiles.js';
 import { runExperiment, type ExperimentOutcome } from './experiment.js';
 import { failedValidation, failureReason, unlessMissing } from './failures.js';
 import { createLifecycleContext, RollbackSignal, type LifecycleContext } from './lifecycle-context.js';
@@ -75,6 +75,7 @@ async function promoteFirstVersion(ctx: LifecycleContext): Promise<ModelLifecycl
   await ctx.enterPhase('promoting');
   await ctx.applyTraffic({ [candidate]: 1 }, {}, 'first version of the model');
   await registry.promoteVersion({ model, version: candidate });
+  await watchForDrift(model, candidate);
   return await ctx.finish('promoted', 'first version of the model: validated and promoted');
 }
 
@@ -179,7 +180,16 @@ async function promote(ctx: LifecycleContext, baseline: string, outcome: Experim
     await ctx.enterPhase('watching');
     await ctx.hold(policy.postPromotion.watchSeconds);
   }
+  await watchForDrift(model, winner);
   return await ctx.finish('promoted', outcome.reason);
+}
+
+/**
+ * The promoted version gets the model's drift monitor (replacing the one that watched the version
+ * before it). Rollouts that were running before the monitor existed promote without it on replay.
+ */
+async function watchForDrift(model: string, version: string): Promise<void> {
+  if (patched('drift-monitor-on-promotion')) await loopStart.startDriftMonitor({ model, version });
 }
 
 /** A breach, an abort or a refusal: traffic first (every step before it is exposure), then the record. */

@@ -5,8 +5,8 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { RolloutPolicy } from '../policy/schema.js';
-import type { LineageCause, RetrainStatus } from '../loop/lineage.js';
-import type { RetrainPolicy } from '../loop/policy.js';
+import type { RetrainStatus } from '../loop/lineage.js';
+import type { MonitorState } from '../loop/monitor.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -122,27 +122,9 @@ export function rolloutWorkflowId(model: string): string {
   return `rollout:${model}`;
 }
 
-/** Workflow id: one drift monitor per model, watching its production version (replaced on each promotion). */
-export function monitorWorkflowId(model: string): string {
-  return `monitor:${model}`;
-}
-
-/** Workflow id: at most one retrain per model at a time. */
-export function retrainWorkflowId(model: string): string {
-  return `retrain:${model}`;
-}
-
-/** What the drift monitor starts a retrain with (workflow type `modelRetrain`). */
-export interface RetrainInput {
-  /** The retrains row this run writes (created by whoever starts it, status running). */
-  retrainId: string;
-  model: string;
-  cause: LineageCause;
-  /** The production version the retrained model is compared with, and its lineage's parent. */
-  parentVersion: string | null;
-  policy: RetrainPolicy;
-  requestedBy: string;
-}
+// The loop's workflow ids and inputs live in src/loop/ (activities start these workflows and must
+// not import from workflows/); re-exported here, where workflow messages are declared.
+export { monitorWorkflowId, retrainWorkflowId, type RetrainInput, type DriftMonitorInput } from '../loop/workflows.js';
 
 export interface RetrainResult {
   status: Exclude<RetrainStatus, 'running'>;
@@ -168,3 +150,6 @@ export interface RetrainState {
 }
 
 export const retrainStateQuery = defineQuery<RetrainState>('retrainState');
+/** The drift monitor's state: the last report, the debounce count, the cooldown and last retrain request, windows judged. */
+export const monitorStateQuery = defineQuery<MonitorState & { model: string; version: string }>('monitorState');
+export type { MonitorState } from '../loop/monitor.js';

@@ -18,7 +18,6 @@ import { ackingFleet, passingValidator } from '../support/stub-activities.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { exporterFixtureSignature, seedFixtureModel, seedRollout } from '../support/seed.js';
 
-
 describe('canary class-mix gate (real workflow, real metric activities, real PostgreSQL)', () => {
   let t: TestDatabase;
   let orchestrator: TestOrchestrator;

@@ -128,7 +128,7 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     const { rows: before } = await sql<{ inputs: number[] | null }>`SELECT inputs FROM inference_log ORDER BY id`.execute(db);
     const bits = (xs: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(xs).buffer));
     expect(before.map((r) => (r.inputs === null ? null : bits(r.inputs)))).toEqual([...rows.map(bits), null]);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index', '2026_12_04_0005_inference_log_brin', '2026_12_04_0006_inference_log_inline_rows', '2026_12_07_0007_model_contract', '2026_12_08_0008_datasets', '2026_12_08_0009_inference_log_scores', '2026_12_08_0011_lineage_and_retrains', '2026_12_08_0012_model_contract_hints']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0003_inference_log_inputs_bytea', '2026_12_04_0004_inference_log_one_model_index', '2026_12_04_0005_inference_log_brin', '2026_12_04_0006_inference_log_inline_rows', '2026_12_07_0007_model_contract', '2026_12_08_0008_datasets', '2026_12_08_0009_inference_log_scores', '2026_12_08_0011_lineage_and_retrains', '2026_12_08_0012_model_contract_hints', '2026_12_08_0013_drift_monitor']);
   });
 
   it('leaves inference_log with its primary key and one BRIN index on time, and puts the B-trees back on down', async () => {
@@ -141,7 +141,7 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     expect(down.error).toBeUndefined();
     expect((await indexes()).map((r) => r.indexname)).toEqual([
       'inference_log_experiment_idx', 'inference_log_model_version_at_idx', 'inference_log_pkey', 'inference_log_request_idx']);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0005_inference_log_brin', '2026_12_04_0006_inference_log_inline_rows', '2026_12_07_0007_model_contract', '2026_12_08_0008_datasets', '2026_12_08_0009_inference_log_scores', '2026_12_08_0011_lineage_and_retrains', '2026_12_08_0012_model_contract_hints']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0005_inference_log_brin', '2026_12_04_0006_inference_log_inline_rows', '2026_12_07_0007_model_contract', '2026_12_08_0008_datasets', '2026_12_08_0009_inference_log_scores', '2026_12_08_0011_lineage_and_retrains', '2026_12_08_0012_model_contract_hints', '2026_12_08_0013_drift_monitor']);
   });
 
   it('keeps a 64-row request\'s log row inline, untoasted (migration 0006), and restores the defaults on down', async () => {
@@ -172,7 +172,7 @@ describe('inference_log.inputs as float32 little-endian bytea (migration 0003)',
     await logWide('wide-toasted'); // the default would move it out of line
     expect(await toastRows(toast)).toBeGreaterThan(before);
     await sql`DELETE FROM inference_log WHERE request_id IN ('wide-inline', 'wide-toasted')`.execute(db);
-    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0006_inference_log_inline_rows', '2026_12_07_0007_model_contract', '2026_12_08_0008_datasets', '2026_12_08_0009_inference_log_scores', '2026_12_08_0011_lineage_and_retrains', '2026_12_08_0012_model_contract_hints']);
+    expect(await migrateToLatest(db)).toEqual(['2026_12_04_0006_inference_log_inline_rows', '2026_12_07_0007_model_contract', '2026_12_08_0008_datasets', '2026_12_08_0009_inference_log_scores', '2026_12_08_0011_lineage_and_retrains', '2026_12_08_0012_model_contract_hints', '2026_12_08_0013_drift_monitor']);
   });
 
   it('the INSERT writer stores inputs that read back as the exact Float32Array bytes', async () => {

@@ -42,6 +42,9 @@ export const V1_ROUTES: RouteSpec[] = [
   { method: 'POST', path: '/v1/keys/{id}/disable', role: 'admin', body: 'json' },
   { method: 'GET', path: '/v1/audit', role: 'viewer' },
   { method: 'POST', path: '/v1/replays', role: 'deployer', body: 'json' },
+  { method: 'GET', path: '/v1/models/{model}/loop-policy', role: 'viewer' },
+  { method: 'PUT', path: '/v1/models/{model}/loop-policy', role: 'deployer', body: 'json' },
+  { method: 'GET', path: '/v1/models/{model}/drift-reports', role: 'viewer' },
 ];
 
 export const PUBLIC_ROUTES = [
