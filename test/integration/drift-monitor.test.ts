@@ -3,12 +3,14 @@
 // credit model, one score per row), drawn from the synthetic credit population or from it shifted
 // (src/models/drift.ts). The monitor's activities judge them against the version's reference
 // profile, write drift reports, and ask for retrains through the real gating; the retrain
-// workflow itself is another stream's, so a started `retrain:<model>` workflow is what is checked.
+// workflow itself is tested in test/integration/loop/retrain.test.ts, so here a started
+// `retrain:<model>` workflow (held at its first step) is what is checked.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMonitorActivities } from '../../src/activities/monitor.js';
@@ -60,7 +62,16 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
 
   beforeAll(async () => {
     t = await createTestDatabase();
-    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator });
+    // The retrain workflow is not under test here: its first step waits until it is cancelled (the
+    // worker's shutdown at the end cancels it), so a started retrain stays running for the gating to
+    // see, instead of failing at once for want of labelled rows, which would race the assertions.
+    const retrainWaits = {
+      async gatherTrainingData(): Promise<never> {
+        await Context.current().cancelled;
+        throw new Error('cancelled');
+      },
+    };
+    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator, activities: retrainWaits });
     client = orchestrator.client;
     activities = createMonitorActivities(t.db, { client, taskQueue });
   });
