@@ -136,12 +136,15 @@ export function createLifecycleContext(input: ModelLifecycleInput): LifecycleCon
     state.phase = 'completed';
     state.step = null;
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'completed' }]);
-    await registry.completeRollout({ rolloutId, status, reason });
-    log.info(`rollout ${rolloutId} ${status}: ${reason}`);
+    // The outcome is sent before the rollout's row says it ended: the row's end is what callers
+    // (the CLI, the demo) wait for before starting the model's next rollout, and the workflow id
+    // must be free by then, not held for a webhook's seconds.
     await notify({
       model, event: 'rollout_outcome', rolloutId, version: candidate, baselineVersion: baseline, status, reason,
       ...(policy.notifications.webhookUrl ? { webhookUrl: policy.notifications.webhookUrl } : {}),
     });
+    await registry.completeRollout({ rolloutId, status, reason });
+    log.info(`rollout ${rolloutId} ${status}: ${reason}`);
     return { status, reason, finalWeights: state.weights, generation: state.generation };
   }
 

@@ -66,8 +66,24 @@ export class RolloutControl {
     }
   }
 
-  /** Starts the lifecycle workflow; a workflow already running for the model is a 409. */
-  async start(workflowId: string, input: ModelLifecycleInput): Promise<{ runId: string }> {
+  /**
+   * Starts the lifecycle workflow; a workflow still running for the model is a 409. The caller has
+   * found no running rollout row, so a workflow under the id is one whose rollout has ended and
+   * that is closing (its last workflow task): that one is waited for, up to `closingWaitMs`.
+   */
+  async start(workflowId: string, input: ModelLifecycleInput, closingWaitMs = 10_000): Promise<{ runId: string }> {
+    const deadline = Date.now() + closingWaitMs;
+    for (;;) {
+      try {
+        return await this.startOnce(workflowId, input);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'rollout_running') || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  private async startOnce(workflowId: string, input: ModelLifecycleInput): Promise<{ runId: string }> {
     return await this.withTimeout(async (client) => {
       const handle = await client.workflow.start(modelLifecycle, {
         taskQueue: this.taskQueue,
