@@ -2,7 +2,8 @@
 // signature order, as serving logs them) split back into the contract's feature columns, the
 // deterministic train/holdout split, and the CSV both files are written as (header: the
 // contract's feature columns, then `label`), the format every trainer reads.
-import { rowWidth, type StoredSignature } from '../contracts/contract.js';
+import type { StoredSignature } from '../contracts/contract.js';
+import { loggedFeatureNames } from '../contracts/logged-row.js';
 import type { Cell, EvaluationSet, ModelContract } from '../contracts/index.js';
 import { float32sFromBytes } from '../shared/float32-bytes.js';
 import { createRandomSource, seedRandom } from '../stats/random.js';
@@ -22,30 +23,31 @@ export type TableResult = { ok: true; set: EvaluationSet; skipped: number } | { 
  * of the signature is skipped and counted.
  */
 export function loggedRowsTable(contract: ModelContract, sig: StoredSignature, logged: readonly LabelledLogRow[]): TableResult {
-  const layout: Array<{ columns: readonly string[] }> = [];
   for (const input of contract.inputs) {
-    const spec = sig.inputs.find((t) => t.name === input.name);
-    if (!spec) return { ok: false, message: `the production version has no input ${input.name}` };
+    if (!sig.inputs.some((t) => t.name === input.name)) return { ok: false, message: `the production version has no input ${input.name}` };
     if (input.elementType === 'string') return { ok: false, message: `input ${input.name} is string: the inference log leaves strings out, so the model cannot be retrained from the log (name a dataset in the retrain policy)` };
-    const width = rowWidth(spec) ?? input.features?.length ?? null;
-    const columns = input.features ?? (width === 1 ? [input.name] : null);
-    if (!columns || width !== columns.length) {
-      return { ok: false, message: `input ${input.name}: the contract does not name each of its ${width ?? 'open'} features, so logged rows cannot be written as columns (declare the features in the contract)` };
-    }
-    layout.push({ columns });
   }
-  const width = layout.reduce((n, l) => n + l.columns.length, 0);
-  const columns: Record<string, Cell[]> = Object.fromEntries(layout.flatMap((l) => l.columns.map((c) => [c, [] as Cell[]])));
+  // The log keeps inputs in the signature's order, whatever order the contract lists them in.
+  const featuresOf = (name: string) => {
+    const input = contract.inputs.find((i) => i.name === name);
+    return input ? (input.features ?? [input.name]) : null;
+  };
+  const named = loggedFeatureNames(sig.inputs, featuresOf);
+  const unnamed = named?.names.indexOf(null) ?? -1;
+  if (!named || unnamed >= 0) {
+    return { ok: false, message: `${named?.notes[0] ?? 'an input has an open row width'}: logged rows cannot be written as columns (declare the features in the contract)` };
+  }
+  const names = named.names as string[];
+  const columns: Record<string, Cell[]> = Object.fromEntries(names.map((c) => [c, [] as Cell[]]));
   const labels: number[] = [];
   let skipped = 0;
   for (const row of logged) {
     const values = float32sFromBytes(row.inputs);
-    if (!values || values.length !== width) {
+    if (!values || values.length !== named.width) {
       skipped++;
       continue;
     }
-    let k = 0;
-    for (const l of layout) for (const c of l.columns) (columns[c] as Cell[]).push(values[k++] as number);
+    names.forEach((c, k) => (columns[c] as Cell[]).push(values[k] as number));
     labels.push(row.label);
   }
   return { ok: true, set: { rows: labels.length, columns, labels }, skipped };

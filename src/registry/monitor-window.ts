@@ -6,10 +6,10 @@
 import { sql } from 'kysely';
 import type { ModelContract } from '../contracts/contract.js';
 import type { ModelVersion } from '../db/schema.js';
+import { loggedFeatureNames } from '../contracts/logged-row.js';
 import { float32sFromBytes } from '../shared/float32-bytes.js';
 import type { Db } from './db.js';
 import { PREDICTION_COLUMN } from './profiles.js';
-import { loggedRowLayout } from './replay.js';
 
 export interface LogWindowSpec {
   kind: 'time' | 'rows';
@@ -48,29 +48,20 @@ async function windowRows(db: Db, model: string, version: string, spec: LogWindo
 
 /** Each logged input element's column name, by the contract's features (or the model's embedded names without a contract); null where none fits. */
 function columnNames(version: ModelVersion, contract: ModelContract | null, notes: string[]): { names: Array<string | null>; width: number } | null {
-  const layout = loggedRowLayout(version.signature.inputs);
-  if (!layout) {
+  const embedded = (version.metadata as { embedded?: { featureNames?: unknown } }).embedded?.featureNames;
+  const embeddedNames = Array.isArray(embedded) && embedded.every((n) => typeof n === 'string') ? embedded as string[] : null;
+  const featuresOf = (name: string): readonly string[] | null => {
+    if (!contract) return embeddedNames;
+    const input = contract.inputs.find((i) => i.name === name);
+    return input ? (input.features ?? [input.name]) : null;
+  };
+  const named = loggedFeatureNames(version.signature.inputs, featuresOf);
+  if (!named) {
     notes.push('an input has an open row width: the log cannot tell where its rows end, so no feature is read from it');
     return null;
   }
-  for (const spec of version.signature.inputs) if (spec.datatype === 'string') notes.push(`input ${spec.name} is string: the inference log does not keep it`);
-  const names: Array<string | null> = new Array<string | null>(layout.width).fill(null);
-  for (const slice of layout.slices) {
-    let features: readonly string[] | null = null;
-    if (contract) {
-      const input = contract.inputs.find((i) => i.name === slice.spec.name);
-      features = input ? (input.features ?? [input.name]) : null;
-    } else {
-      const embedded = (version.metadata as { embedded?: { featureNames?: unknown } }).embedded?.featureNames;
-      features = Array.isArray(embedded) && embedded.every((n) => typeof n === 'string') ? embedded as string[] : null;
-    }
-    if (!features || features.length !== slice.width) {
-      notes.push(`input ${slice.spec.name}: ${slice.width} values per row and no feature names that match them, so it is not compared`);
-      continue;
-    }
-    features.forEach((f, j) => { names[slice.offset + j] = f; });
-  }
-  return { names, width: layout.width };
+  notes.push(...named.notes);
+  return { names: named.names, width: named.width };
 }
 
 /** The version's window of the inference log as profile columns: every named feature and the score (`prediction`). */

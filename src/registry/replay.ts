@@ -9,6 +9,7 @@
 // failing. float64 and integer inputs are fed back from their float32 copies (noted in the report).
 import { NON_TENSOR, rowWidth, type ModelContract, type TensorSpec } from '../contracts/contract.js';
 import { extractScores, predictedClasses, rowScores, type OutputValues } from '../contracts/score.js';
+import { loggedRowLayout, type LoggedRowLayout } from '../contracts/logged-row.js';
 import type { ModelVersion } from '../db/schema.js';
 import { loadModelSession, runFeeds, type LoadedModel } from '../models/onnx-runtime.js';
 import { float32sFromBytes } from '../shared/float32-bytes.js';
@@ -93,28 +94,6 @@ function replayPlan(version: ModelVersion): Plan | { unreplayable: string } {
 interface FloatOutput { data: Float32Array; dims: number[] }
 
 interface LoggedRequest { version: string; inputs: Float32Array; outputs: number[]; rows: number }
-
-/** One numeric input's place in a logged row: its elements start at `offset`, `width` of them. */
-export interface LoggedInputSlice { spec: TensorSpec; width: number; offset: number }
-export interface LoggedRowLayout { slices: LoggedInputSlice[]; width: number }
-
-/**
- * How one logged row splits back into the version's inputs: every numeric input's elements in
- * signature order, string inputs left out (the log does not keep them). An input with an open row
- * width takes `openWidth`; without it, null (the log cannot tell where such a row ends).
- */
-export function loggedRowLayout(inputs: readonly TensorSpec[], openWidth?: number): LoggedRowLayout | null {
-  const slices: LoggedInputSlice[] = [];
-  let offset = 0;
-  for (const spec of inputs) {
-    if (spec.datatype === 'string' || spec.datatype === NON_TENSOR) continue;
-    const width = rowWidth(spec) ?? openWidth;
-    if (width === undefined) return null;
-    slices.push({ spec, width, offset });
-    offset += width;
-  }
-  return { slices, width: offset };
-}
 
 /** The fixed shape after the batch dimension of an input fed `width` values per row. */
 function feedShape(spec: TensorSpec, rows: number, width: number): number[] {

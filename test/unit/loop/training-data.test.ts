@@ -32,6 +32,17 @@ describe('training data for a retrain', () => {
     names.forEach((name, j) => expect(table.set.columns[name]).toEqual([j + 0.5, -(j + 0.5)]));
   });
 
+  it('reads logged rows in the signature\'s input order when the contract lists the inputs in another', () => {
+    const contract = exporterFixtureContract('two-inputs');
+    const sig = exporterFixtureSignature('two-inputs');
+    const reversed: ModelContract = { ...contract, inputs: [...contract.inputs].reverse() };
+    const inSignatureOrder = sig.inputs.flatMap((t) => contract.inputs.find((i) => i.name === t.name)?.features ?? [t.name]);
+    const row = inSignatureOrder.map((_, j) => j + 0.25);
+    const table = loggedRowsTable(reversed, sig, [{ inputs: bytes(row), label: 1 }]);
+    if (!table.ok) throw new Error(table.message);
+    inSignatureOrder.forEach((name, j) => expect(table.set.columns[name]).toEqual([j + 0.25]));
+  });
+
   it('refuses to read a string input from the log (it is not logged), naming the input', () => {
     const table = loggedRowsTable(exporterFixtureContract('string-category'), exporterFixtureSignature('string-category'), []);
     expect(table.ok).toBe(false);
