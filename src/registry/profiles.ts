@@ -7,13 +7,14 @@
 // index — the same number per row the inference log keeps, which the canary and drift compare.
 // A model without a contract keeps the older rule: Sluice's embedded feature names, one float matrix.
 import type { ModelContract } from '../contracts/contract.js';
-import { feedsFor, requiredColumns, type Cell, type EvaluationSet } from '../contracts/evaluation.js';
-import { extractScores, rowScores } from '../contracts/score.js';
+import { requiredColumns, type Cell, type EvaluationSet } from '../contracts/evaluation.js';
+import { rowScores } from '../contracts/score.js';
 import type { ModelVersion } from '../db/schema.js';
 import { SCORE_FEATURE } from '../loop/monitor.js';
 import { parseModelMetadata } from '../models/model-metadata.js';
 import { readOnnxModelInfo } from '../models/onnx-model-info.js';
-import { loadModelSession, runFeeds, runFloatMatrix, type LoadedModel } from '../models/onnx-runtime.js';
+import { loadModelSession, runFloatMatrix, type LoadedModel } from '../models/onnx-runtime.js';
+import { scoreRows } from '../models/score-rows.js';
 import { buildReferenceProfile, type Column, type ReferenceProfile } from '../stats/index.js';
 import type { ArtifactStore } from './artifacts.js';
 import { RegistryError } from './errors.js';
@@ -109,11 +110,10 @@ async function scoreColumn(
   await withSession(store, version, async (loaded) => {
     for (let start = 0; start < complete.length; start += SCORE_BATCH_ROWS) {
       const picked = complete.slice(start, start + SCORE_BATCH_ROWS);
-      const feeds = feedsFor(contract, version.signature, set, picked);
-      if (!feeds.ok) throw new RegistryError('invalid', `${feeds.field}: ${feeds.message}`, feeds.field);
-      const extracted = extractScores(contract, await runFeeds(loaded, feeds.feeds));
-      if (!extracted.ok) throw new RegistryError('conflict', `contract${extracted.field}: version ${version.version} ${extracted.message}`, `contract${extracted.field}`);
-      const scores = rowScores(extracted);
+      const scored = await scoreRows(loaded, contract, version.signature, set, picked);
+      if (!scored.ok && scored.stage === 'inputs') throw new RegistryError('invalid', `${scored.field}: ${scored.message}`, scored.field);
+      if (!scored.ok) throw new RegistryError('conflict', `contract${scored.field}: version ${version.version} ${scored.message}`, `contract${scored.field}`);
+      const scores = rowScores(scored.scores);
       picked.forEach((row, k) => { values[row] = scores[k] ?? null; });
     }
   });

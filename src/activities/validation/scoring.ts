@@ -1,25 +1,20 @@
 // A model scored on an evaluation set through its contract: every input fed (feedsFor), the score
 // read from its outputs (extractScores), and the task's metrics on all rows or a subset of them.
-import {
-  extractScores, feedsFor, thresholdOf, type EvaluationSet, type ExtractedScores, type ModelContract, type ScoreFailure, type StoredSignature,
-} from '../../contracts/index.js';
+import { thresholdOf, type EvaluationSet, type ModelContract, type StoredSignature } from '../../contracts/index.js';
 import {
   binaryClassificationMetrics, multiclassClassificationMetrics, regressionMetrics, type MetricResult,
 } from '../../models/metrics/index.js';
-import { runFeeds, type LoadedModel } from '../../models/onnx-runtime.js';
+import type { LoadedModel } from '../../models/onnx-runtime.js';
+import { scoreRows, type Scores } from '../../models/score-rows.js';
 import type { ValidationMetricName } from '../../policy/schema.js';
 
-export type Scores = Exclude<ExtractedScores, ScoreFailure>;
+export type { Scores } from '../../models/score-rows.js';
 export type Scoring = { ok: true; scores: Scores } | { ok: false; field: string; message: string };
 
 /** Runs the model on every row of the set; fails naming the column, cell or output that stopped it. */
 export async function scoreEvaluationSet(loaded: LoadedModel, contract: ModelContract, sig: StoredSignature, set: EvaluationSet): Promise<Scoring> {
-  const feeds = feedsFor(contract, sig, set);
-  if (!feeds.ok) return feeds;
-  const extracted = extractScores(contract, await runFeeds(loaded, feeds.feeds));
-  if (!extracted.ok) return extracted;
-  if (extracted.rows !== set.rows) return { ok: false, field: '/score/output', message: `the model answered ${extracted.rows} rows for ${set.rows}` };
-  return { ok: true, scores: extracted };
+  const scored = await scoreRows(loaded, contract, sig, set);
+  return scored.ok ? scored : { ok: false, field: scored.field, message: scored.message };
 }
 
 /** What the metrics and the bootstrap take as predictions: P(positive), class probabilities [N, C] or the prediction. */
