@@ -34,6 +34,7 @@ import { CREDIT_FEATURE_NAMES } from '../src/models/dataset.js';
 import { EXAMPLE_CONCEPT_DRIFT, type CreditDrift } from '../src/models/drift.js';
 import type { FleetClient } from '../src/activities/fleet.js';
 import { ArtifactStore } from '../src/registry/artifacts.js';
+import { proportionInterval } from '../src/stats/index.js';
 import { setLoopPolicy, setModelContract } from '../src/registry/models.js';
 import { monitorStateQuery, monitorWorkflowId } from '../src/workflows/messages.js';
 import { driftMonitor } from '../src/workflows/monitor.js';
@@ -77,6 +78,8 @@ function expectedWindowsToDrift(p: number, k: number): number | null {
 }
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** Wilson 95% interval of a rate, as bench:stats reports its rates. */
+const ci95 = (count: number, total: number): [number, number] => proportionInterval(count, total).map((x) => round(x)) as [number, number];
 
 const profile = creditReferenceProfile();
 
@@ -95,14 +98,14 @@ function judgeWindows(windows: number, firstSeed: number, drift?: CreditDrift): 
 function statistical(): Record<string, unknown> {
   const t0 = performance.now();
   const none = judgeWindows(WINDOWS, 100_000);
-  const falseAlarms = { windows: WINDOWS, rows_per_window: ROWS, alarms: none.drift, rate: round(none.drift / WINDOWS), warnings: none.warning, goal_rate: 0.01, met: none.drift / WINDOWS <= 0.01 };
-  console.log(`false alarms: ${none.drift}/${WINDOWS} windows drift (rate ${falseAlarms.rate}, goal ≤ 0.01), ${none.warning} warnings`);
+  const falseAlarms = { windows: WINDOWS, rows_per_window: ROWS, alarms: none.drift, rate: round(none.drift / WINDOWS), rate_ci95: ci95(none.drift, WINDOWS), warnings: none.warning, goal_rate: 0.01, met: none.drift / WINDOWS <= 0.01 };
+  console.log(`false alarms: ${none.drift}/${WINDOWS} windows drift (rate ${falseAlarms.rate}, 95% CI [${falseAlarms.rate_ci95.join(', ')}], goal ≤ 0.01), ${none.warning} warnings`);
   const detection = SHIFTS.map(({ shift, drift }, i) => {
     const seen = judgeWindows(SHIFT_WINDOWS, 200_000 + i * 10_000, drift);
     const rate = seen.drift / SHIFT_WINDOWS;
     const expected = expectedWindowsToDrift(rate, DEBOUNCE);
     console.log(`detection ${shift}: ${seen.drift}/${SHIFT_WINDOWS} drift, ${seen.warning} warnings; expected windows to drift (debounce ${DEBOUNCE}): ${expected === null ? 'never' : expected.toFixed(2)}`);
-    return { shift, windows: SHIFT_WINDOWS, detected: seen.drift, rate: round(rate), warnings: seen.warning, mean_windows_to_drift: expected === null ? null : round(expected, 2) };
+    return { shift, windows: SHIFT_WINDOWS, detected: seen.drift, rate: round(rate), rate_ci95: ci95(seen.drift, SHIFT_WINDOWS), warnings: seen.warning, mean_windows_to_drift: expected === null ? null : round(expected, 2) };
   });
   return {
     policy: 'the default drift policy: two-sample KS on each of the 19 encoded features (the one-hot category columns included, as the inference log holds them) and the score, p < 0.01 after Benjamini–Hochberg, drift when ≥ 30% of the 20 drift, a warning from 10%',
