@@ -167,7 +167,7 @@ export class TrafficSimulator {
       const events: Array<Record<string, unknown>> = [{ model: config.model, routing_key: routingKey, metric: config.metric, value: converted }];
       if (config.labelMetric && label !== undefined) events.push({ model: config.model, request_id: requestId, metric: config.labelMetric, value: label });
       const fb = await this.fetchImpl(`${url}/v2/feedback`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events),
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events.length === 1 ? events[0] : events),
       });
       if (fb.ok) {
         tally.feedback++;
