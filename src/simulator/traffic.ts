@@ -19,6 +19,12 @@ export interface SimulatorConfig {
   features: number;
   /** Feature rows to sample requests from (e.g. a golden set); uniform noise in [-1, 1] without. */
   rows?: number[][];
+  /** Each row's true label (parallel to rows): sent as `labelMetric` feedback by request id, as an application reports outcomes it learns later. */
+  labels?: number[];
+  /** The feedback metric that carries the label (default: labels are not sent). */
+  labelMetric?: string;
+  /** Request ids are `<prefix>-<n>` (default `sim`): label feedback joins on them, so runs sharing a database need their own prefix. */
+  requestIdPrefix?: string;
   metric: string;
   outcome: OutcomeModel;
   /** Share of answered requests that produce an outcome event. */
@@ -59,11 +65,18 @@ export class TrafficSimulator {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly fetchImpl: typeof fetch;
   private outcome: OutcomeModel;
+  private population: { rows: number[][] | undefined; labels: number[] | undefined };
 
   constructor(private readonly config: SimulatorConfig) {
     this.random = prng(config.seed ?? 1);
     this.fetchImpl = config.fetchImpl ?? fetch;
     this.outcome = config.outcome;
+    this.population = { rows: config.rows, labels: config.labels };
+  }
+
+  /** Changes who the users are mid-run (a shifted population): later requests draw from these rows and labels. */
+  setPopulation(rows: number[][], labels?: number[]): void {
+    this.population = { rows, labels };
   }
 
   /** Changes who converts mid-run (e.g. the candidate turns worse). */
@@ -119,13 +132,15 @@ export class TrafficSimulator {
     const user = Math.floor(this.random() * config.users);
     const routingKey = `${config.userPrefix ?? 'user'}-${user}`;
     const url = config.servingUrls[i % config.servingUrls.length];
-    const data = config.rows && config.rows.length > 0
-      ? (config.rows[Math.floor(this.random() * config.rows.length)] ?? [])
-      : Array.from({ length: config.features }, () => this.random() * 2 - 1);
+    const { rows, labels } = this.population;
+    const rowIndex = rows && rows.length > 0 ? Math.floor(this.random() * rows.length) : -1;
+    const data = rows && rowIndex >= 0 ? (rows[rowIndex] ?? []) : Array.from({ length: config.features }, () => this.random() * 2 - 1);
+    const label = labels?.[rowIndex];
+    const requestId = `${config.requestIdPrefix ?? 'sim'}-${i}`;
     const convertDraw = this.random();
     const feedbackDraw = this.random();
     const body = {
-      id: `sim-${i}`,
+      id: requestId,
       inputs: [{ name: 'input', shape: [1, config.features], datatype: 'FP32', data }],
       parameters: { routing_key: routingKey, ...(config.attributes ? { attributes: config.attributes(user) } : {}) },
     };
@@ -149,9 +164,10 @@ export class TrafficSimulator {
       if (feedbackDraw >= (config.feedbackShare ?? 1)) return;
       const rate = this.outcome.conversionRate[version] ?? this.outcome.defaultRate;
       const converted = convertDraw < rate ? 1 : 0;
+      const events: Array<Record<string, unknown>> = [{ model: config.model, routing_key: routingKey, metric: config.metric, value: converted }];
+      if (config.labelMetric && label !== undefined) events.push({ model: config.model, request_id: requestId, metric: config.labelMetric, value: label });
       const fb = await this.fetchImpl(`${url}/v2/feedback`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: config.model, routing_key: routingKey, metric: config.metric, value: converted }),
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events.length === 1 ? events[0] : events),
       });
       if (fb.ok) {
         tally.feedback++;

@@ -301,7 +301,7 @@ describe('sluice dev', () => {
     expect(stderr).toContain('TEMPORAL_CLI');
   });
 
-  it('sluice demo --exit rolls a new version out to promotion on the local stack', async () => {
+  it('sluice demo --exit --json closes the loop: v2 promoted by the A/B test, drift after the shift, a retrained version in production', async () => {
     const demoState = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-demo-'));
     fs.chmodSync(demoState, 0o755);
     const env: Record<string, string | undefined> = {
@@ -310,16 +310,31 @@ describe('sluice dev', () => {
     delete env.DATABASE_URL;
     delete env.TEMPORAL_ADDRESS;
     try {
-      const { code, output } = await runSluice(['demo', '--exit'], env);
+      const { code, output } = await runSluice(['demo', '--exit', '--json'], env);
       expect(code, output).toBe(0);
+      // v2's rollout, then the loop: windows judged, drift, the retrain, the retrained version's rollout.
       expect(output).toMatch(/\[canary\s*\] 10%/);
       expect(output).toMatch(/\[experiment\s*\] look \d+/);
       expect(output).toMatch(/outcome: promoted — treatment is better on converted/);
+      expect(output).toMatch(/\[monitor\s*\] v2 window of \d+ rows → drift .*income/);
+      expect(output).toMatch(/watch the drift monitor in the Temporal UI: http:\/\/\S+\/workflows\/monitor%3Acredit-demo/);
+      expect(output).toMatch(/\[retrain\s*\] registered — data window \d+ labelled rows, produced v2-rt1/);
+      expect(output).toMatch(/rollout ro_\w+: v2 → v2-rt1/);
+      expect(output).toContain('The loop closed: v1 → v2 → v2-rt1 (production: v2-rt1)');
+      // One JSON object, on a line of its own: every version's lineage and each stage's duration.
+      const objects = output.split('\n').filter((line) => line.startsWith('{'));
+      expect(objects).toHaveLength(1);
+      const result = JSON.parse(objects[0] ?? '') as { versions: Array<{ version: string; status: string; parent: string | null; cause: { kind: string } }>; durations_s: Record<string, number> };
+      expect(result.versions.map((v) => [v.version, v.parent, v.cause.kind])).toEqual([['v1', null, 'registration'], ['v2', 'v1', 'registration'], ['v2-rt1', 'v2', 'drift']]);
+      expect(result.versions.find((v) => v.status === 'production')?.version).toBe('v2-rt1');
+      for (const stage of ['stack_start', 'v2_rollout', 'shift_to_drift', 'retrain', 'retrained_rollout', 'shift_to_production', 'total']) {
+        expect(result.durations_s[stage], stage).toBeGreaterThanOrEqual(0);
+      }
       await new Promise((r) => setTimeout(r, 500));
       expect(processesMentioning(demoState)).toEqual([]);
     } finally {
       for (const pid of processesMentioning(demoState)) process.kill(pid, 'SIGKILL');
       fs.rmSync(demoState, { recursive: true, force: true });
     }
-  }, 400_000);
+  }, 900_000);
 });
