@@ -24,12 +24,20 @@ import { retrainContract, retrainFailure, type GatheredData, type HoldoutEvaluat
 /** Who the audit log names for what a retrain does. */
 const RETRAIN_ACTOR = 'system:retrain';
 
-/** What a retrained version's name starts with: its parent's name without the parent's own -rtN. */
+/** Versions numbered as people usually number them: v1, v2, … */
+const NUMBERED_VERSION = /^v(\d+)$/;
+
+/** What a retrained version's name starts with: `v` for a numbered parent, else its parent's name without the parent's own -rtN, then `-rt`. */
 export function retrainedVersionBase(parent: string | null): string {
+  if (parent !== null && NUMBERED_VERSION.test(parent)) return 'v';
   return `${(parent ?? 'v').replace(/-rt\d+$/, '').slice(0, 56)}-rt`;
 }
 
-/** `<parent>-rt<N>`: numbered after the model's versions of that name (`existing`). */
+/**
+ * The retrained version's name, numbered after the model's versions that start with the same base
+ * (`existing`): after a numbered parent the model's next number (v3 when v1 and v2 exist), so the
+ * lineage reads v1 → v2 → v3 as a person would have named it; otherwise `<parent>-rt<N>`.
+ */
 export function retrainedVersionName(parent: string | null, existing: readonly string[]): string {
   const base = retrainedVersionBase(parent);
   const taken = existing.filter((v) => v.startsWith(base) && /^\d+$/.test(v.slice(base.length))).map((v) => Number(v.slice(base.length)));

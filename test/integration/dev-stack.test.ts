@@ -318,15 +318,15 @@ describe('sluice dev', () => {
       expect(output).toMatch(/outcome: promoted — treatment is better on converted/);
       expect(output).toMatch(/\[monitor\s*\] v2 window of \d+ rows → drift .*income/);
       expect(output).toMatch(/watch the drift monitor in the Temporal UI: http:\/\/\S+\/workflows\/monitor%3Acredit-demo/);
-      expect(output).toMatch(/\[retrain\s*\] registered — data window \d+ labelled rows, produced v2-rt1/);
-      expect(output).toMatch(/rollout ro_\w+: v2 → v2-rt1/);
-      expect(output).toContain('The loop closed: v1 → v2 → v2-rt1 (production: v2-rt1)');
+      expect(output).toMatch(/\[retrain\s*\] registered — data window \d+ labelled rows, produced v3/);
+      expect(output).toMatch(/rollout ro_\w+: v2 → v3/);
+      expect(output).toContain('The loop closed: v1 → v2 → v3 (production: v3)');
       // One JSON object, on a line of its own: every version's lineage and each stage's duration.
       const objects = output.split('\n').filter((line) => line.startsWith('{'));
       expect(objects).toHaveLength(1);
       const result = JSON.parse(objects[0] ?? '') as { versions: Array<{ version: string; status: string; parent: string | null; cause: { kind: string } }>; durations_s: Record<string, number> };
-      expect(result.versions.map((v) => [v.version, v.parent, v.cause.kind])).toEqual([['v1', null, 'registration'], ['v2', 'v1', 'registration'], ['v2-rt1', 'v2', 'drift']]);
-      expect(result.versions.find((v) => v.status === 'production')?.version).toBe('v2-rt1');
+      expect(result.versions.map((v) => [v.version, v.parent, v.cause.kind])).toEqual([['v1', null, 'registration'], ['v2', 'v1', 'registration'], ['v3', 'v2', 'drift']]);
+      expect(result.versions.find((v) => v.status === 'production')?.version).toBe('v3');
       for (const stage of ['stack_start', 'v2_rollout', 'shift_to_drift', 'retrain', 'retrained_rollout', 'shift_to_production', 'total']) {
         expect(result.durations_s[stage], stage).toBeGreaterThanOrEqual(0);
       }

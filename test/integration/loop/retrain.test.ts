@@ -140,16 +140,16 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     const { result, retrainId, history } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: { epochs: 40, seed: 3 } } });
 
     expect(result.status, result.reason).toBe('registered');
-    expect(result.version).toBe('v1-rt1');
-    expect(result.reason).toMatch(/^registered v1-rt1 \(better on the holdout: candidate roc_auc 0\.\d{4} vs production 0\.\d{4} \(min improvement 0\.00\)\); rollout ro_\w+ started$/);
+    expect(result.version).toBe('v2');
+    expect(result.reason).toMatch(/^registered v2 \(better on the holdout: candidate roc_auc 0\.\d{4} vs production 0\.\d{4} \(min improvement 0\.00\)\); rollout ro_\w+ started$/);
     const row = await retrainRow(retrainId);
-    expect(row).toMatchObject({ status: 'registered', produced_version: 'v1-rt1', reason: result.reason });
+    expect(row).toMatchObject({ status: 'registered', produced_version: 'v2', reason: result.reason });
     expect(row.ended_at).not.toBeNull();
     const evaluation = row.evaluation as { candidate: number; production: number; metric: string; rows: number };
     expect(evaluation.metric).toBe('roc_auc');
     expect(evaluation.candidate).toBeGreaterThan(evaluation.production);
 
-    const version = await t.db.selectFrom('model_versions').selectAll().where('model_id', '=', modelId).where('version', '=', 'v1-rt1').executeTakeFirstOrThrow();
+    const version = await t.db.selectFrom('model_versions').selectAll().where('model_id', '=', modelId).where('version', '=', 'v2').executeTakeFirstOrThrow();
     const lineage = version.lineage as VersionLineage;
     expect(lineage).toMatchObject({ parent: 'v1', cause: CAUSE, retrainId, trainer: { kind: 'builtin', name: 'logistic_regression', params: { epochs: 40, seed: 3 } } });
     expect(lineage.dataWindow).toMatchObject({ source: 'inference_log', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -181,9 +181,9 @@ describe('retrain workflow (real Temporal, PostgreSQL, ONNX Runtime)', () => {
     const { modelId, v1 } = await seed(model, 1200, SHIFTED);
     const busy = await seedRollout(t.db, { modelId, candidateId: v1, baselineId: null, model, policy: {} });
     const { result, retrainId } = await retrain(model, modelId, { trainer: { kind: 'builtin', name: 'logistic_regression', params: {} } });
-    expect(result).toMatchObject({ status: 'registered', version: 'v1-rt1', rolloutId: null });
-    expect(result.reason).toContain(`model ${model} already has a running rollout (${busy}), so version v1-rt1 was registered without one`);
-    expect(await retrainRow(retrainId)).toMatchObject({ status: 'registered', produced_version: 'v1-rt1' });
+    expect(result).toMatchObject({ status: 'registered', version: 'v2', rolloutId: null });
+    expect(result.reason).toContain(`model ${model} already has a running rollout (${busy}), so version v2 was registered without one`);
+    expect(await retrainRow(retrainId)).toMatchObject({ status: 'registered', produced_version: 'v2' });
     expect(await t.db.selectFrom('rollouts').select('id').where('model_id', '=', modelId).execute()).toEqual([{ id: busy }]);
   });
 
@@ -228,7 +228,7 @@ fs.copyFileSync(${JSON.stringify(fixtureModel('logreg').path)}, arg('out'));
     expect(JSON.parse(fs.readFileSync(seen, 'utf8'))).toEqual({ header: [...CREDIT_FEATURE_NAMES, 'label'].join(','), params: { depth: 3 }, env: '{"depth":3}', holdout: true });
     expect(result.status, result.reason).toBe('registered');
     expect(result.reason).toMatch(/better on the holdout: candidate roc_auc (0\.\d{4}) vs production \1 \(min improvement 0\.00\)/);
-    const version = await t.db.selectFrom('model_versions').select(['lineage']).where('model_id', '=', modelId).where('version', '=', 'v1-rt1').executeTakeFirstOrThrow();
+    const version = await t.db.selectFrom('model_versions').select(['lineage']).where('model_id', '=', modelId).where('version', '=', 'v2').executeTakeFirstOrThrow();
     expect((version.lineage as VersionLineage).trainer).toEqual({ kind: 'command', name: process.execPath, params: { depth: 3 } });
     await client.workflow.getHandle(rolloutWorkflowId(model)).terminate('not under test');
   });

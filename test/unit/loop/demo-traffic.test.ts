@@ -56,9 +56,9 @@ describe('demo traffic', () => {
   });
 
   it('calls the demo a success only when the retrained version is in production at the end of its chain', () => {
-    expect(demoSucceeded({ retrained: 'v2-rt1', production: 'v2-rt1', chain: ['v1', 'v2', 'v2-rt1'] })).toBe(true);
-    expect(demoSucceeded({ retrained: 'v2-rt1', production: 'v2', chain: ['v1', 'v2'] })).toBe(false);
+    expect(demoSucceeded({ retrained: 'v3', production: 'v3', chain: ['v1', 'v2', 'v3'] })).toBe(true);
+    expect(demoSucceeded({ retrained: 'v3', production: 'v2', chain: ['v1', 'v2'] })).toBe(false);
     expect(demoSucceeded({ retrained: null, production: 'v2', chain: ['v1', 'v2'] })).toBe(false);
-    expect(demoSucceeded({ retrained: 'v2-rt1', production: 'v2-rt1', chain: ['v2-rt1'] })).toBe(false);
+    expect(demoSucceeded({ retrained: 'v3', production: 'v3', chain: ['v3'] })).toBe(false);
   });
 });

@@ -58,7 +58,9 @@ describe('training data for a retrain', () => {
 
 describe('retrained version names and the built-in trainer\'s reach', () => {
   it('numbers a retrained version after its parent, past the ones already taken', () => {
-    expect(retrainedVersionName('v1', [])).toBe('v1-rt1');
+    expect(retrainedVersionName('v2', ['v1', 'v2'])).toBe('v3');
+    expect(retrainedVersionName('v1', ['v1', 'v2', 'v10', 'vx'])).toBe('v11');
+    expect(retrainedVersionName('champion', [])).toBe('champion-rt1');
     expect(retrainedVersionName('v1-rt2', ['v1-rt1', 'v1-rt2', 'v1-rtx'])).toBe('v1-rt3');
     expect(retrainedVersionName(null, [])).toBe('v-rt1');
   });
