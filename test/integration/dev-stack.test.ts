@@ -10,6 +10,20 @@ import { freePort } from '../../src/shared/ports.js';
 const root = path.resolve(import.meta.dirname, '../..');
 
 /** Every live process whose command line or environment mentions `marker`. */
+/**
+ * The processes still mentioning `marker` once they have had time to exit: polled, because a
+ * stopped stack's last children (PostgreSQL's, on a loaded machine) can take a moment to go after
+ * `sluice dev` itself has exited; an orphan stays, and is reported after the deadline.
+ */
+async function processesLeft(marker: string, deadlineMs = 15_000): Promise<number[]> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const left = processesMentioning(marker);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 function processesMentioning(marker: string): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -146,8 +160,7 @@ describe('sluice dev', () => {
     } finally {
       expect(await stopDev(first)).toBe(0);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    expect(processesMentioning(stateDir), 'orphan processes after Ctrl-C').toEqual([]);
+    expect(await processesLeft(stateDir), 'orphan processes after Ctrl-C').toEqual([]);
 
     const second = await startDev(stateDir);
     try {
@@ -161,8 +174,7 @@ describe('sluice dev', () => {
       // Signalled three times while stopping: still a clean stop, in order, with nothing left running.
       expect(await stopDev(second, true)).toBe(0);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    expect(processesMentioning(stateDir)).toEqual([]);
+    expect(await processesLeft(stateDir)).toEqual([]);
   }, 480_000);
 
   it('restarts a serving worker killed with SIGKILL (one line), which serves the current generation again; gives up on PostgreSQL that keeps dying and stops with exit 1', async () => {
@@ -330,8 +342,7 @@ describe('sluice dev', () => {
       for (const stage of ['stack_start', 'v2_rollout', 'shift_to_drift', 'retrain', 'retrained_rollout', 'shift_to_production', 'total']) {
         expect(result.durations_s[stage], stage).toBeGreaterThanOrEqual(0);
       }
-      await new Promise((r) => setTimeout(r, 500));
-      expect(processesMentioning(demoState)).toEqual([]);
+      expect(await processesLeft(demoState)).toEqual([]);
     } finally {
       for (const pid of processesMentioning(demoState)) process.kill(pid, 'SIGKILL');
       fs.rmSync(demoState, { recursive: true, force: true });
