@@ -10,6 +10,7 @@ import type { LineageCause } from '../loop/lineage.js';
 import { afterWindow, type JudgedWindow, type MonitorState } from '../loop/monitor.js';
 import { loopStart, monitor } from './activity-profiles.js';
 import { monitorStateQuery, type DriftMonitorInput } from './messages.js';
+import { notify } from './notify.js';
 
 /** Windows per run before continuing as new, unless the input says otherwise. */
 export const DEFAULT_WINDOWS_PER_RUN = 50;
@@ -51,6 +52,7 @@ async function judgeWindow(input: DriftMonitorInput, state: MonitorState): Promi
 
 /** Asks for a retrain; the answer (started, or the reason it was skipped) and its cooldown go into the state. */
 async function triggerRetrain(input: DriftMonitorInput, state: MonitorState, cause: LineageCause): Promise<MonitorState> {
+  await notify({ model: input.model, event: 'drift', version: input.version, cause });
   const retrainId = `rt_${uuid4().replaceAll('-', '')}`;
   let outcome;
   try {

@@ -38,6 +38,7 @@ import { exporterFixtureContract, exporterReferenceColumns, exporterVersionRow }
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { ackingFleet, passingValidator } from '../support/stub-activities.js';
 import { seedFixtureModel, seedRollout } from '../support/seed.js';
+import { createNotifier } from '../../src/loop/notify.js';
 
 const fleet = ackingFleet;
 const validator = passingValidator;
@@ -58,6 +59,7 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
   const taskQueue = `drift-monitor-${randomUUID()}`;
   const profile = creditReferenceProfile();
   let activities: ReturnType<typeof createMonitorActivities>;
+  const events: Array<Record<string, unknown>> = [];
   const started: string[] = [];
 
   beforeAll(async () => {
@@ -71,7 +73,9 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
         throw new Error('cancelled');
       },
     };
-    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator, activities: retrainWaits });
+    // Every event the loop sends, as the notifier logs it (no webhook is set).
+    const notifier = createNotifier({ log: (line) => { events.push(JSON.parse(line) as Record<string, unknown>); } });
+    orchestrator = await startTestOrchestrator({ temporalAddress: inject('temporalAddress'), db: t.db, taskQueue, fleet, validator, activities: retrainWaits, notifier });
     client = orchestrator.client;
     activities = createMonitorActivities(t.db, { client, taskQueue });
   });
@@ -260,6 +264,7 @@ describe('drift monitor (real workflow, real activities, real PostgreSQL)', () =
     // two windows) completing the debounce.
     expect(ordered.slice(0, 3).map((r) => [r.decision, r.consecutive])).toEqual([['drift', 1], ['drift', 2], ['drift', 3]]);
     expect(retrain?.cause).toMatchObject({ kind: 'drift', reportId: ordered[2]?.id });
+    expect(events.find((e) => e.event === 'drift' && e.model === model)).toMatchObject({ version: 'v1', cause: { kind: 'drift', reportId: ordered[2]?.id } });
     expect((retrain?.cause as { features: string[] }).features).toEqual(expect.arrayContaining(['age', 'income']));
     expect((await client.workflow.getHandle(retrainWorkflowId(model)).describe()).status.name).toBe('RUNNING');
 
